@@ -1,0 +1,378 @@
+//! Authentication for every door: passwords (Argon2id), SSH public keys and
+//! upload request links, with one store of failures shared by all doors, so
+//! guesses over SFTP count toward the web sign-in and the other way round.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use aws_lc_rs::digest;
+use data_encoding::{BASE64, BASE64_NOPAD};
+use diesel::prelude::*;
+use tokio::sync::Semaphore;
+use zeroize::Zeroizing;
+
+use crate::account::{AccountRow, find_by_email};
+use crate::db::AnyConnection;
+use crate::db::schema::{accounts, auth_failures, ssh_keys, upload_requests};
+use crate::error::{Error, Result};
+use crate::random::RandomExt;
+use crate::session::{Actor, Origin, Session};
+use crate::{Gateway, crypto};
+
+/// Argon2id hashing, bounded: each hash takes about 19 MiB and 50 ms of a core.
+#[derive(Debug, Clone)]
+pub(crate) struct Hashing {
+    permits: Arc<Semaphore>,
+    /// A real hash to verify against when the account does not exist, so that
+    /// the answer takes as long for an unknown address as for a wrong password.
+    decoy: Arc<String>,
+}
+
+impl Hashing {
+    pub async fn new() -> Result<Hashing> {
+        let permits = Arc::new(Semaphore::new(2));
+        let mut hashing = Hashing { permits, decoy: Arc::new(String::new()) };
+        let decoy = hash_password(&hashing, "decoy password for unknown accounts".into()).await?;
+        hashing.decoy = Arc::new(decoy);
+        Ok(hashing)
+    }
+}
+
+/// Hash a password with Argon2id at the library's defaults (m=19 MiB, t=2, p=1,
+/// the OWASP recommendation), off the async runtime.
+pub(crate) async fn hash_password(hashing: &Hashing, password: String) -> Result<String> {
+    let _permit = hashing.permits.acquire().await.map_err(|e| Error::internal("hashing closed", e))?;
+    let password = Zeroizing::new(password);
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| Error::internal("password hashing failed", e))
+    })
+    .await
+    .map_err(|e| Error::internal("hashing task failed", e))?
+}
+
+async fn verify_password(hashing: &Hashing, password: &str, stored: Option<String>) -> Result<bool> {
+    let _permit = hashing.permits.acquire().await.map_err(|e| Error::internal("hashing closed", e))?;
+    let known = stored.is_some();
+    let stored = stored.unwrap_or_else(|| hashing.decoy.as_ref().clone());
+    let password = Zeroizing::new(password.to_owned());
+    let ok = tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&stored)
+            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .map_err(|e| Error::internal("hashing task failed", e))?;
+    Ok(ok && known)
+}
+
+/// An SSH public key as registered: the algorithm name and the key in SSH wire
+/// encoding (base64), which is what a client presents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshPublicKey {
+    pub(crate) algorithm: String,
+    pub(crate) blob: String,
+    pub(crate) comment: String,
+}
+
+const SSH_ALGORITHMS: &[&str] = &[
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "rsa-sha2-256",
+    "rsa-sha2-512",
+    "ssh-rsa",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+];
+
+impl SshPublicKey {
+    /// Parse one `authorized_keys` line: `type base64 [comment]` (no options).
+    pub fn parse_openssh(line: &str) -> Result<SshPublicKey> {
+        let mut parts = line.split_whitespace();
+        let (Some(algorithm), Some(b64)) = (parts.next(), parts.next()) else {
+            return Err(Error::Invalid("expected an OpenSSH public key line: <type> <base64> [comment]".into()));
+        };
+        let comment = parts.collect::<Vec<_>>().join(" ");
+        let blob =
+            BASE64.decode(b64.as_bytes()).map_err(|_| Error::Invalid("the public key is not valid base64".into()))?;
+        SshPublicKey::from_wire(algorithm, &blob).map(|k| SshPublicKey { comment, ..k })
+    }
+
+    /// A key as an SSH client presents it (wire encoding).
+    pub fn from_wire(algorithm: &str, blob: &[u8]) -> Result<SshPublicKey> {
+        if !SSH_ALGORITHMS.contains(&algorithm) {
+            return Err(Error::Invalid(format!("unsupported key type {algorithm}")));
+        }
+        // The blob starts with the key type as an SSH string; it must agree.
+        let declared = blob
+            .get(..4)
+            .and_then(|len| usize::try_from(u32::from_be_bytes([len[0], len[1], len[2], len[3]])).ok())
+            .and_then(|len| blob.get(4..4 + len));
+        let expected = if algorithm.starts_with("rsa-sha2") { "ssh-rsa" } else { algorithm };
+        if declared != Some(expected.as_bytes()) {
+            return Err(Error::Invalid("the key data does not match its type".into()));
+        }
+        Ok(SshPublicKey { algorithm: expected.to_owned(), blob: BASE64.encode(blob), comment: String::new() })
+    }
+
+    /// `SHA256:…`, as `ssh-keygen -l` prints it.
+    pub fn fingerprint(&self) -> String {
+        let raw = BASE64.decode(self.blob.as_bytes()).unwrap_or_default();
+        format!("SHA256:{}", BASE64_NOPAD.encode(digest::digest(&digest::SHA256, &raw).as_ref()))
+    }
+}
+
+/// The key under which failures of an address are counted: IPv6 per /64 (one
+/// subscriber usually holds a whole /64), IPv4-mapped IPv6 as IPv4.
+pub(crate) fn ip_key(ip: Option<IpAddr>) -> String {
+    match ip.map(|ip| ip.to_canonical()) {
+        Some(IpAddr::V4(v4)) => format!("v4:{v4}"),
+        Some(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("v6:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        None => "local".to_owned(),
+    }
+}
+
+impl Gateway {
+    /// Sign in with an account's password, through any door.
+    pub async fn authenticate_password(&self, email: &str, password: &str, origin: Origin) -> Result<Session> {
+        let account_key = email.trim().to_lowercase();
+        let ip = ip_key(origin.ip);
+        self.check_failures(&account_key, &ip).await?;
+        let key = account_key.clone();
+        let account = self.db.read(move |conn| find_by_email(conn, &key)).await?;
+        let stored = account.as_ref().and_then(|a| a.password_hash.clone());
+        if !verify_password(&self.hashing, password, stored).await? {
+            return Err(self.fail(&account_key, &ip, origin).await);
+        }
+        let account = account.ok_or(Error::BadCredentials)?;
+        self.admit(account, origin, "password").await
+    }
+
+    /// Sign in with an SSH public key the client has proven it holds.
+    pub async fn authenticate_key(&self, email: &str, key: &SshPublicKey, origin: Origin) -> Result<Session> {
+        let account_key = email.trim().to_lowercase();
+        let ip = ip_key(origin.ip);
+        self.check_failures(&account_key, &ip).await?;
+        let (email, blob) = (account_key.clone(), key.blob.clone());
+        let account = self
+            .db
+            .read(move |conn| {
+                Ok(ssh_keys::table
+                    .inner_join(accounts::table)
+                    .filter(ssh_keys::key_blob.eq(&blob))
+                    .filter(accounts::email.eq(&email))
+                    .select(AccountRow::as_select())
+                    .first(conn)
+                    .optional()?)
+            })
+            .await?;
+        match account {
+            Some(account) => self.admit(account, origin, "ssh-key").await,
+            None => Err(self.fail(&account_key, &ip, origin).await),
+        }
+    }
+
+    /// Whether an SSH key is registered for this account (asked before the
+    /// client proves it holds the key; does not count as a failure).
+    pub async fn ssh_key_known(&self, email: &str, key: &SshPublicKey) -> Result<bool> {
+        let (email, blob) = (email.trim().to_lowercase(), key.blob.clone());
+        self.db
+            .read(move |conn| {
+                let n: i64 = ssh_keys::table
+                    .inner_join(accounts::table)
+                    .filter(ssh_keys::key_blob.eq(&blob))
+                    .filter(accounts::email.eq(&email))
+                    .count()
+                    .get_result(conn)?;
+                Ok(n > 0)
+            })
+            .await
+    }
+
+    /// Sign in with the credentials of an upload request: the user name from the
+    /// request mail and its secret.
+    pub async fn authenticate_request(&self, user: &str, secret: &str, origin: Origin) -> Result<Session> {
+        let account_key = user.trim().to_lowercase();
+        let ip = ip_key(origin.ip);
+        self.check_failures(&account_key, &ip).await?;
+        let hash = crypto::secret_hash(secret);
+        let now = self.now().as_millis();
+        let found = self
+            .db
+            .read(move |conn| {
+                Ok(upload_requests::table
+                    .filter(upload_requests::secret_hash.eq(hash))
+                    .select((
+                        upload_requests::id,
+                        upload_requests::recipient_email,
+                        upload_requests::recipient_name,
+                        upload_requests::expires_at,
+                    ))
+                    .first::<(String, String, String, i64)>(conn)
+                    .optional()?)
+            })
+            .await?;
+        match found {
+            Some((id, email, name, expires_at)) if crate::request::user_name(&id) == account_key => {
+                if now >= expires_at {
+                    return Err(Error::Expired);
+                }
+                let session = Session { actor: Actor::RequestLink { request_id: id, email, name }, origin };
+                self.ensure_request_draft(&session).await?;
+                Ok(session)
+            }
+            _ => Err(self.fail(&account_key, &ip, origin).await),
+        }
+    }
+
+    /// Re-check that an account behind a session may still act (not disabled since sign-in).
+    pub(crate) fn check_live(conn: &mut AnyConnection, session: &Session) -> Result<()> {
+        if let Some(id) = session.account_id() {
+            let disabled: bool = accounts::table.find(id).select(accounts::disabled).first(conn)?;
+            if disabled {
+                return Err(Error::Forbidden("this account is disabled"));
+            }
+        }
+        Ok(())
+    }
+
+    async fn admit(&self, account: AccountRow, origin: Origin, how: &str) -> Result<Session> {
+        if account.disabled {
+            return Err(Error::Forbidden("this account is disabled"));
+        }
+        if !account.verified {
+            return Err(Error::Forbidden("this account's address has not been verified yet"));
+        }
+        let session = account.session(origin)?;
+        let event = self.event(&origin, "signed-in").actor(&account.email).detail(how);
+        self.db.write(move |conn| event.record(conn)).await?;
+        Ok(session)
+    }
+
+    async fn check_failures(&self, account_key: &str, ip: &str) -> Result<()> {
+        let rules = &self.settings.rules;
+        let now = self.now();
+        let hour_ago = now.minus(Duration::from_secs(3600)).as_millis();
+        let half_hour_ago = now.minus(Duration::from_secs(1800)).as_millis();
+        let (account, ip) = (account_key.to_owned(), ip.to_owned());
+        let (per_account, per_ip) = self
+            .db
+            .read(move |conn| {
+                let a: i64 = auth_failures::table
+                    .filter(auth_failures::account_key.eq(&account))
+                    .filter(auth_failures::at.ge(hour_ago))
+                    .count()
+                    .get_result(conn)?;
+                let i: i64 = auth_failures::table
+                    .filter(auth_failures::ip_key.eq(&ip))
+                    .filter(auth_failures::at.ge(half_hour_ago))
+                    .count()
+                    .get_result(conn)?;
+                Ok((a, i))
+            })
+            .await?;
+        if per_account >= i64::from(rules.account_failures_per_hour) || per_ip >= i64::from(rules.ip_failures_per_30min)
+        {
+            return Err(Error::RateLimited);
+        }
+        Ok(())
+    }
+
+    /// Count a failure, wait a growing delay, and give the error to return.
+    async fn fail(&self, account_key: &str, ip: &str, origin: Origin) -> Error {
+        let id = match self.random.id() {
+            Ok(id) => id,
+            Err(e) => return e,
+        };
+        let now = self.now().as_millis();
+        let (account, ip_k, door) = (account_key.to_owned(), ip.to_owned(), origin.door.as_str());
+        let recorded = self
+            .db
+            .write(move |conn| {
+                diesel::insert_into(auth_failures::table)
+                    .values((
+                        auth_failures::id.eq(id),
+                        auth_failures::at.eq(now),
+                        auth_failures::account_key.eq(&account),
+                        auth_failures::ip_key.eq(&ip_k),
+                        auth_failures::door.eq(door),
+                    ))
+                    .execute(conn)?;
+                Ok(auth_failures::table.filter(auth_failures::ip_key.eq(&ip_k)).count().get_result::<i64>(conn)?)
+            })
+            .await;
+        let recent = match recorded {
+            Ok(n) => n,
+            Err(e) => return e,
+        };
+        let factor = u32::try_from(recent.clamp(1, 10)).unwrap_or(10);
+        let delay = self.settings.rules.auth_failure_delay * factor;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        tracing::info!(door, ip = %ip, "sign-in failed");
+        Error::BadCredentials
+    }
+
+    /// Drop failure records older than the longest window they count in.
+    pub(crate) async fn prune_failures(&self) -> Result<usize> {
+        let cutoff = self.now().minus(Duration::from_secs(3600)).as_millis();
+        self.db
+            .write(move |conn| {
+                Ok(diesel::delete(auth_failures::table.filter(auth_failures::at.lt(cutoff))).execute(conn)?)
+            })
+            .await
+    }
+
+    pub(crate) fn check_password_rules(&self, password: &str) -> Result<()> {
+        let n = password.chars().count();
+        let min = self.settings.rules.min_password_chars;
+        if n < min {
+            return Err(Error::Invalid(format!("a password needs at least {min} characters")));
+        }
+        if n > 256 {
+            return Err(Error::Invalid("a password may have at most 256 characters".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_counts_per_64_and_mapped_ipv4_as_ipv4() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap_or(IpAddr::from([0u8; 4]));
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap_or(IpAddr::from([0u8; 4]));
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap_or(IpAddr::from([0u8; 4]));
+        assert_eq!(ip_key(Some(a)), ip_key(Some(b)));
+        assert_ne!(ip_key(Some(a)), ip_key(Some(c)));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap_or(IpAddr::from([0u8; 4]));
+        assert_eq!(ip_key(Some(mapped)), "v4:192.0.2.7");
+    }
+
+    #[test]
+    fn openssh_lines_parse_and_fingerprint_like_ssh_keygen() {
+        let line = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAfWXcNN5sSgezFkRHV7ksMZT56/q77jLE5vACLXu4UU jan@example";
+        let key = SshPublicKey::parse_openssh(line).map_err(|e| e.to_string());
+        let summary = key.as_ref().map(|k| (k.algorithm.as_str(), k.comment.as_str(), k.fingerprint()));
+        // `ssh-keygen -lf` prints this fingerprint for the key above.
+        let expected = ("ssh-ed25519", "jan@example", "SHA256:150KoWI9b3Cq7b0B6f3SK/FhQriQosQ4QsE3UvNapAI".to_owned());
+        assert_eq!(summary, Ok(expected));
+        let wrong_type = "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIAfWXcNN5sSgezFkRHV7ksMZT56/q77jLE5vACLXu4UU";
+        assert!(SshPublicKey::parse_openssh(wrong_type).is_err());
+        assert!(SshPublicKey::parse_openssh("ssh-ed25519 !!!").is_err());
+        assert!(SshPublicKey::parse_openssh("").is_err());
+    }
+}

@@ -1,0 +1,239 @@
+//! Key material of the server and what is derived from it: wrapping of document
+//! keys, sealing of small texts (accompanying texts, queued messages), hashing of
+//! link secrets and keyed hashing of SMS codes.
+//!
+//! Every purpose has its own key, derived from the master key with HKDF-SHA-256
+//! and a distinct label, so a key can never be used for something else.
+//! A document for an external recipient is wrapped with a key that also depends
+//! on the link secret, which the database holds only as a SHA-256 hash: the
+//! database, the blobs and the master key together cannot open it.
+
+use std::path::Path;
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::{digest, hkdf, hmac};
+use data_encoding::BASE64;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::random::Random;
+use crate::store::DocumentKey;
+
+/// The server's 256-bit master key. Its `Debug` never shows it.
+pub struct MasterKey(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(***)")
+    }
+}
+
+/// Where the master key came from, so the operator can be warned about a generated one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOrigin {
+    /// Read from the environment or an existing key file.
+    Loaded,
+    /// Generated just now and written to the key file.
+    Generated,
+}
+
+impl MasterKey {
+    /// From 32 bytes in standard base64 (the environment variable's format).
+    pub fn from_base64(text: &str) -> Result<MasterKey> {
+        let bytes = Zeroizing::new(
+            BASE64
+                .decode(text.trim().as_bytes())
+                .map_err(|_| Error::Invalid("the master key is not valid base64".into()))?,
+        );
+        let key: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::Invalid("the master key must be 32 bytes (44 base64 characters)".into()))?;
+        Ok(MasterKey(Zeroizing::new(key)))
+    }
+
+    /// Read the key file, or create it (mode 0600) with a fresh key when it does not exist.
+    pub fn load_or_generate(path: &Path, random: &dyn Random) -> Result<(MasterKey, KeyOrigin)> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok((MasterKey::from_base64(&text)?, KeyOrigin::Loaded)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut key = Zeroizing::new([0u8; 32]);
+                random.fill(key.as_mut())?;
+                let text = Zeroizing::new(BASE64.encode(key.as_ref()));
+                write_private(path, text.as_bytes())
+                    .map_err(|e| Error::internal("cannot write the master key file", e))?;
+                Ok((MasterKey(key), KeyOrigin::Generated))
+            }
+            Err(e) => Err(Error::internal("cannot read the master key file", e)),
+        }
+    }
+
+    fn derive(&self, label: &str, salt: &[u8]) -> Zeroizing<[u8; 32]> {
+        let mut out = Zeroizing::new([0u8; 32]);
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, salt).extract(self.0.as_ref());
+        let info = [label.as_bytes()];
+        // HKDF-SHA-256 can always produce 32 bytes; a failure here is a broken library.
+        if let Ok(okm) = prk.expand(&info, hkdf::HKDF_SHA256) {
+            let _ = okm.fill(out.as_mut());
+        }
+        out
+    }
+}
+
+/// The keys of one running server, derived once from the master key.
+pub struct Keys {
+    master: MasterKey,
+    wrap: LessSafeKey,
+    seal: LessSafeKey,
+    code: hmac::Key,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys(***)")
+    }
+}
+
+/// How a document key is wrapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyScheme {
+    /// By a key derived from the master key alone (drafts, staff recipients).
+    Server,
+    /// By a key derived from the master key and the recipient's link secret.
+    Link,
+}
+
+impl KeyScheme {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyScheme::Server => "server",
+            KeyScheme::Link => "link",
+        }
+    }
+
+    /// From the stored form.
+    pub fn parse(s: &str) -> Result<KeyScheme> {
+        match s {
+            "server" => Ok(KeyScheme::Server),
+            "link" => Ok(KeyScheme::Link),
+            other => Err(Error::Internal(format!("unknown key scheme {other}"))),
+        }
+    }
+}
+
+impl Keys {
+    /// Derive the working keys.
+    pub fn new(master: MasterKey) -> Keys {
+        let wrap = aead_key(&master.derive("koerier/wrap/server/v1", b""));
+        let seal = aead_key(&master.derive("koerier/seal/text/v1", b""));
+        let code = hmac::Key::new(hmac::HMAC_SHA256, master.derive("koerier/hmac/code/v1", b"").as_ref());
+        Keys { master, wrap, seal, code }
+    }
+
+    /// Wrap a document key; `aad` binds it to the document.
+    pub fn wrap_document_key(&self, key: &DocumentKey, doc_id: &str, random: &dyn Random) -> Result<Vec<u8>> {
+        seal_with(&self.wrap, key.as_bytes(), &format!("document:{doc_id}"), random)
+    }
+
+    /// Wrap a document key with the key of a recipient's link.
+    pub fn wrap_for_link(
+        &self,
+        key: &DocumentKey,
+        doc_id: &str,
+        link_secret: &str,
+        random: &dyn Random,
+    ) -> Result<Vec<u8>> {
+        let kek = aead_key(&self.master.derive("koerier/wrap/link/v1", link_secret.as_bytes()));
+        seal_with(&kek, key.as_bytes(), &format!("document:{doc_id}"), random)
+    }
+
+    /// Unwrap a document key wrapped by [`Keys::wrap_document_key`] or [`Keys::wrap_for_link`].
+    pub fn unwrap_document_key(&self, sealed: &[u8], doc_id: &str, link_secret: Option<&str>) -> Result<DocumentKey> {
+        let aad = format!("document:{doc_id}");
+        let plain = match link_secret {
+            None => open_with(&self.wrap, sealed, &aad)?,
+            Some(secret) => {
+                let kek = aead_key(&self.master.derive("koerier/wrap/link/v1", secret.as_bytes()));
+                open_with(&kek, sealed, &aad)?
+            }
+        };
+        let bytes: [u8; 32] = plain.as_slice().try_into().map_err(|_| Error::Corrupt)?;
+        Ok(DocumentKey::from_bytes(bytes))
+    }
+
+    /// Seal a small text (an accompanying text, a queued message) for the database.
+    pub fn seal_text(&self, text: &str, context: &str, random: &dyn Random) -> Result<Vec<u8>> {
+        seal_with(&self.seal, text.as_bytes(), context, random)
+    }
+
+    /// Open a text sealed by [`Keys::seal_text`] with the same context.
+    pub fn open_text(&self, sealed: &[u8], context: &str) -> Result<String> {
+        let plain = open_with(&self.seal, sealed, context)?;
+        String::from_utf8(plain.to_vec()).map_err(|_| Error::Corrupt)
+    }
+
+    /// The keyed hash of an SMS code, bound to its link.
+    pub fn code_tag(&self, link_id: &str, code: &str) -> Vec<u8> {
+        hmac::sign(&self.code, format!("{link_id}:{code}").as_bytes()).as_ref().to_vec()
+    }
+
+    /// Compare a code with a stored tag in constant time.
+    pub fn code_matches(&self, link_id: &str, code: &str, tag: &[u8]) -> bool {
+        hmac::verify(&self.code, format!("{link_id}:{code}").as_bytes(), tag).is_ok()
+    }
+}
+
+/// SHA-256 of a secret: how link and request secrets are stored and looked up.
+/// The secrets carry 256 bits of entropy, so a plain hash cannot be reversed.
+pub fn secret_hash(secret: &str) -> Vec<u8> {
+    digest::digest(&digest::SHA256, secret.as_bytes()).as_ref().to_vec()
+}
+
+fn aead_key(bytes: &[u8; 32]) -> LessSafeKey {
+    // A 32-byte key always fits AES-256.
+    match UnboundKey::new(&AES_256_GCM, bytes) {
+        Ok(k) => LessSafeKey::new(k),
+        Err(_) => unreachable!("AES-256 accepts every 32-byte key"),
+    }
+}
+
+fn seal_with(key: &LessSafeKey, plain: &[u8], aad: &str, random: &dyn Random) -> Result<Vec<u8>> {
+    let mut nonce = [0u8; NONCE_LEN];
+    random.fill(&mut nonce)?;
+    let mut buf = plain.to_vec();
+    key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad.as_bytes()), &mut buf)
+        .map_err(|_| Error::Internal("sealing failed".into()))?;
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&buf);
+    buf.iter_mut().for_each(|b| *b = 0);
+    Ok(out)
+}
+
+fn open_with(key: &LessSafeKey, sealed: &[u8], aad: &str) -> Result<Zeroizing<Vec<u8>>> {
+    if sealed.len() < NONCE_LEN {
+        return Err(Error::Corrupt);
+    }
+    let (nonce, body) = sealed.split_at(NONCE_LEN);
+    let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| Error::Corrupt)?;
+    let mut buf = Zeroizing::new(body.to_vec());
+    let plain = key
+        .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad.as_bytes()), &mut buf)
+        .map_err(|_| Error::Corrupt)?;
+    Ok(Zeroizing::new(plain.to_vec()))
+}
+
+/// Write a file readable by its owner only.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}

@@ -1,0 +1,465 @@
+//! Composing and sending a message: a draft is made, its envelope set, its
+//! documents added (see `upload`), and then it is sent, after the rules of
+//! sending are checked in one order.
+
+use diesel::prelude::*;
+
+use crate::account::{find_by_email, is_affiliated};
+use crate::address::{EmailAddress, PhoneNumber};
+use crate::db::AnyConnection;
+use crate::db::schema::{documents, templates, transfers, upload_requests};
+use crate::envelope::Envelope;
+use crate::error::{Error, Result};
+use crate::link::LinkPurpose;
+use crate::outbox::Outgoing;
+use crate::random::RandomExt;
+use crate::session::{Actor, Session};
+use crate::transfer::{Folder, TransferKind, TransferRow, TransferSummary, load_own_draft, summarize};
+use crate::{Gateway, Language, Role, Timestamp, crypto};
+
+/// What a successful send tells the sender.
+#[derive(Debug, Clone)]
+pub struct SendReceipt {
+    /// The transfer.
+    pub transfer_id: String,
+    /// Until when the recipient may download.
+    pub expires_at: Timestamp,
+    /// Where the code went, masked, for an external recipient.
+    pub masked_phone: Option<String>,
+}
+
+/// The longest folder name of a draft.
+const MAX_DRAFT_NAME_CHARS: usize = 100;
+
+/// A draft's folder name: something a file manager can show and a shell can type.
+pub(crate) fn check_draft_name(name: &str) -> Result<()> {
+    let bad = |why: &str| Err(Error::Invalid(format!("the folder name {name:?} {why}")));
+    if name.is_empty() || name.chars().count() > MAX_DRAFT_NAME_CHARS {
+        return bad(&format!("must have 1 to {MAX_DRAFT_NAME_CHARS} characters"));
+    }
+    if name == "." || name == ".." || name.starts_with('.') {
+        return bad("may not start with a dot");
+    }
+    if name.trim() != name || name.ends_with('.') {
+        return bad("may not start or end with a space, or end with a dot");
+    }
+    if let Some(c) = name.chars().find(|c| crate::policy::name::is_forbidden_char(*c)) {
+        return bad(&format!("may not contain U+{:04X}", u32::from(c)));
+    }
+    Ok(())
+}
+
+impl Gateway {
+    /// Make a new draft in the caller's outbox, pre-filled from their default template.
+    pub async fn create_draft(&self, session: &Session, name: &str) -> Result<TransferSummary> {
+        check_draft_name(name)?;
+        let (id, now) = (self.random.id()?, self.now().as_millis());
+        let Actor::Account { id: owner, email, name: sender_name, role } = session.actor.clone() else {
+            return Err(Error::Forbidden("with a request link you can only fill in the draft that answers it"));
+        };
+        let kind = match role {
+            Role::Partner => TransferKind::PartnerPush,
+            Role::Staff | Role::Admin => TransferKind::StaffSend,
+        };
+        let (session, name) = (session.clone(), name.to_owned());
+        let event = self.event(&session.origin, "draft-created").actor(&email).transfer(&id);
+        let window = self.settings.rules.upload_window;
+        let this = self.clone();
+        self.db
+            .write(move |conn| {
+                Gateway::check_live(conn, &session)?;
+                ensure_name_free(conn, &owner, &name)?;
+                let template: Option<(String, String, String, String)> = templates::table
+                    .filter(templates::owner_id.eq(&owner))
+                    .filter(templates::is_default.eq(true))
+                    .select((templates::subject, templates::reference, templates::body, templates::language))
+                    .first(conn)
+                    .optional()?;
+                let (subject, reference, body, language) =
+                    template.unwrap_or_else(|| (String::new(), String::new(), String::new(), "nl".into()));
+                let body_sealed = match body.is_empty() {
+                    true => None,
+                    false => Some(this.keys.seal_text(&body, &format!("transfer-body:{id}"), this.random.as_ref())?),
+                };
+                let row = TransferRow {
+                    id: id.clone(),
+                    kind: kind.as_str().into(),
+                    state: "draft".into(),
+                    owner_id: Some(owner),
+                    upload_request_id: None,
+                    name,
+                    sender_name,
+                    sender_email: email,
+                    recipient_name: None,
+                    recipient_email: None,
+                    recipient_phone: None,
+                    recipient_id: None,
+                    subject,
+                    reference,
+                    language,
+                    body_sealed,
+                    send_problem: None,
+                    created_at: now,
+                    window_started_at: None,
+                    sent_at: None,
+                    expires_at: None,
+                    aborted_at: None,
+                    abort_reason: None,
+                    purged_at: None,
+                };
+                diesel::insert_into(transfers::table).values(&row).execute(conn)?;
+                event.record(conn)?;
+                summarize(conn, &row, Folder::Outbox, window)
+            })
+            .await
+    }
+
+    /// A folder inside a draft is never allowed: documents only, folders zipped.
+    pub fn create_subfolder(&self, _session: &Session, _transfer_id: &str, name: &str) -> Result<()> {
+        Err(Error::Forbidden(if name.is_empty() {
+            "a message holds documents only; put folders in a zip file first"
+        } else {
+            "a message holds documents only, no folders; put the folder in a zip file first"
+        }))
+    }
+
+    /// The envelope of a transfer the caller may see.
+    pub async fn envelope(&self, session: &Session, transfer_id: &str) -> Result<Envelope> {
+        let (session, id) = (session.clone(), transfer_id.to_owned());
+        let this = self.clone();
+        self.db
+            .read(move |conn| {
+                let (row, _) = crate::transfer::load_visible(conn, &session, &id)?;
+                this.envelope_of(&row)
+            })
+            .await
+    }
+
+    /// `message.txt` as the caller sees it: the envelope, with the reason of a
+    /// failed send as comment lines on top.
+    pub async fn message_txt(&self, session: &Session, transfer_id: &str) -> Result<String> {
+        let (session, id) = (session.clone(), transfer_id.to_owned());
+        let this = self.clone();
+        self.db
+            .read(move |conn| {
+                let (row, _) = crate::transfer::load_visible(conn, &session, &id)?;
+                Ok(this.envelope_of(&row)?.render(row.send_problem.as_deref()))
+            })
+            .await
+    }
+
+    pub(crate) fn envelope_of(&self, row: &TransferRow) -> Result<Envelope> {
+        let to = match &row.recipient_email {
+            Some(email) => {
+                let name = row.recipient_name.clone().filter(|n| !n.is_empty());
+                let text = match name {
+                    Some(name) => format!("{name} <{email}>"),
+                    None => email.clone(),
+                };
+                Some(crate::address::Mailbox::parse(&text).map_err(|e| Error::internal("stored recipient", e))?)
+            }
+            None => None,
+        };
+        let phone = match &row.recipient_phone {
+            Some(p) => Some(PhoneNumber::parse(p).map_err(|e| Error::internal("stored phone", e))?),
+            None => None,
+        };
+        let text = match &row.body_sealed {
+            Some(sealed) => self.keys.open_text(sealed, &format!("transfer-body:{}", row.id))?,
+            None => String::new(),
+        };
+        Ok(Envelope {
+            to,
+            phone,
+            subject: row.subject.clone(),
+            reference: row.reference.clone(),
+            language: Language::parse(&row.language)?,
+            text,
+        })
+    }
+
+    /// Replace the envelope of a draft (from `message.txt` or a web form).
+    pub async fn set_envelope(&self, session: &Session, transfer_id: &str, env: Envelope) -> Result<()> {
+        let (session, id) = (session.clone(), transfer_id.to_owned());
+        let body_sealed = match env.text.is_empty() {
+            true => None,
+            false => Some(self.keys.seal_text(&env.text, &format!("transfer-body:{id}"), self.random.as_ref())?),
+        };
+        let event = self.event(&session.origin, "envelope-set").actor(&session.audit_actor()).transfer(&id);
+        self.db
+            .write(move |conn| {
+                let row = load_own_draft(conn, &session, &id)?;
+                let (name, email) = match (&env.to, row.kind()?) {
+                    (Some(to), TransferKind::RequestAnswer) if Some(to.email.normalized()) != row.recipient_email => {
+                        return Err(Error::Invalid(
+                            "an answer to a request goes to the person who asked for it; leave To as it is".into(),
+                        ));
+                    }
+                    (_, TransferKind::RequestAnswer) => (row.recipient_name.clone(), row.recipient_email.clone()),
+                    (Some(to), _) => (to.name.clone(), Some(to.email.normalized())),
+                    (None, _) => (None, None),
+                };
+                diesel::update(transfers::table.find(&id))
+                    .set((
+                        transfers::recipient_name.eq(name),
+                        transfers::recipient_email.eq(email),
+                        transfers::recipient_phone.eq(env.phone.as_ref().map(|p| p.as_e164().to_owned())),
+                        transfers::subject.eq(&env.subject),
+                        transfers::reference.eq(&env.reference),
+                        transfers::language.eq(env.language.as_str()),
+                        transfers::body_sealed.eq(body_sealed),
+                        transfers::send_problem.eq(None::<String>),
+                    ))
+                    .execute(conn)?;
+                event.record(conn)
+            })
+            .await
+    }
+
+    /// Set the envelope from the text of `message.txt`.
+    pub async fn write_message_txt(&self, session: &Session, transfer_id: &str, text: &str) -> Result<()> {
+        self.set_envelope(session, transfer_id, Envelope::parse(text)?).await
+    }
+
+    /// Rename a draft's folder.
+    pub async fn rename_draft(&self, session: &Session, transfer_id: &str, new_name: &str) -> Result<()> {
+        check_draft_name(new_name)?;
+        let (session, id, new_name) = (session.clone(), transfer_id.to_owned(), new_name.to_owned());
+        self.db
+            .write(move |conn| {
+                let row = load_own_draft(conn, &session, &id)?;
+                let owner = row.owner_id.clone().ok_or(Error::Forbidden("this draft's name is fixed"))?;
+                if row.name != new_name {
+                    ensure_name_free(conn, &owner, &new_name)?;
+                }
+                diesel::update(transfers::table.find(&id)).set(transfers::name.eq(&new_name)).execute(conn)?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Withdraw a draft: it disappears from the outbox and its documents are
+    /// destroyed (the blobs follow in the next sweep).
+    pub async fn discard_draft(&self, session: &Session, transfer_id: &str) -> Result<()> {
+        let (s, id, now) = (session.clone(), transfer_id.to_owned(), self.now());
+        let event = self.event(&session.origin, "draft-discarded").actor(&session.audit_actor()).transfer(&id);
+        self.db
+            .write(move |conn| {
+                load_own_draft(conn, &s, &id)?;
+                diesel::update(transfers::table.find(&id))
+                    .set((
+                        transfers::state.eq("aborted"),
+                        transfers::aborted_at.eq(Some(now.as_millis())),
+                        transfers::abort_reason.eq(Some("withdrawn by the sender")),
+                    ))
+                    .execute(conn)?;
+                crate::lifecycle::destroy_documents(conn, &id, now)?;
+                event.record(conn)
+            })
+            .await
+    }
+
+    /// Send a draft. When it cannot be sent, the reason is returned and also
+    /// kept on the draft (it shows at the top of `message.txt`).
+    pub async fn send(&self, session: &Session, transfer_id: &str) -> Result<SendReceipt> {
+        let (session, id) = (session.clone(), transfer_id.to_owned());
+        let secret = self.random.secret()?;
+        let code = format!("{:06}", self.random.below(1_000_000)?);
+        let this = self.clone();
+        self.db
+            .write(move |conn| {
+                let row = load_own_draft(conn, &session, &id)?;
+                match this.check_sendable(conn, &row) {
+                    Ok(recipient) => this.commit_send(conn, &session, row, recipient, &secret, &code).map(Ok),
+                    Err(Error::NotReady(problem)) => {
+                        diesel::update(transfers::table.find(&id))
+                            .set(transfers::send_problem.eq(&problem))
+                            .execute(conn)?;
+                        Ok(Err(Error::NotReady(problem)))
+                    }
+                    Err(other) => Err(other),
+                }
+            })
+            .await
+            .and_then(|outcome| outcome)
+    }
+
+    /// The rules of sending, in their one order. Returns who the recipient is.
+    fn check_sendable(&self, conn: &mut AnyConnection, row: &TransferRow) -> Result<Recipient> {
+        let now = self.now();
+        if let Some(started) = row.window_started_at {
+            let closed_at = Timestamp::from_millis(started).plus(self.settings.rules.upload_window);
+            if now >= closed_at {
+                return Err(Error::WindowClosed { closed_at });
+            }
+        }
+        let states: Vec<(String, String)> = documents::table
+            .filter(documents::transfer_id.eq(&row.id))
+            .select((documents::name, documents::state))
+            .load(conn)?;
+        if let Some((name, _)) = states.iter().find(|(_, s)| s == "uploading") {
+            return Err(Error::NotReady(format!("the document {name} has not been uploaded completely")));
+        }
+        if states.is_empty() {
+            return Err(Error::NotReady("the message has no documents; add at least one".into()));
+        }
+        let Some(email) = &row.recipient_email else {
+            return Err(Error::NotReady("the message has no recipient; fill in To in message.txt".into()));
+        };
+        let email = EmailAddress::parse(email).map_err(|e| Error::internal("stored recipient", e))?;
+        let internal = is_affiliated(conn, &email)?;
+        let kind = row.kind()?;
+        if matches!(kind, TransferKind::PartnerPush | TransferKind::PublicDelivery) && !internal {
+            return Err(Error::NotReady(format!(
+                "{email} is not an address of the organisation; deliveries can only go to its staff"
+            )));
+        }
+        let phone = match (&row.recipient_phone, internal) {
+            (_, true) => None,
+            (None, false) => {
+                return Err(Error::NotReady(format!(
+                    "{email} is outside the organisation: fill in Phone with their mobile number, the code goes there"
+                )));
+            }
+            (Some(p), false) => {
+                let phone = PhoneNumber::parse(p).map_err(|e| Error::internal("stored phone", e))?;
+                if !phone.is_mobile() {
+                    return Err(Error::NotReady(format!(
+                        "{} is not a mobile number; the code is sent by SMS",
+                        phone.masked()
+                    )));
+                }
+                Some(phone)
+            }
+        };
+        let account = find_by_email(conn, &email.normalized())?;
+        Ok(Recipient { email: email.normalized(), phone, account_id: account.map(|a| a.id) })
+    }
+
+    fn commit_send(
+        &self,
+        conn: &mut AnyConnection,
+        session: &Session,
+        row: TransferRow,
+        recipient: Recipient,
+        secret: &str,
+        code: &str,
+    ) -> Result<SendReceipt> {
+        let now = self.now();
+        let expires_at = now.plus(self.settings.rules.retention);
+        let language = Language::parse(&row.language)?;
+        let link_id = self.create_link(conn, &row.id, LinkPurpose::Recipient, secret)?;
+        if let Some(phone) = &recipient.phone {
+            self.rewrap_for_link(conn, &row.id, secret)?;
+            self.issue_code(conn, &link_id, code)?;
+            self.enqueue(
+                conn,
+                Outgoing::sms("sms-code", language, phone.as_e164()).param("code", code).transfer(&row.id),
+            )?;
+        }
+        diesel::update(transfers::table.find(&row.id))
+            .set((
+                transfers::state.eq("sent"),
+                transfers::sent_at.eq(now.as_millis()),
+                transfers::expires_at.eq(expires_at.as_millis()),
+                transfers::recipient_id.eq(&recipient.account_id),
+                transfers::send_problem.eq(None::<String>),
+            ))
+            .execute(conn)?;
+        let masked = recipient.phone.as_ref().map(PhoneNumber::masked);
+        let notice = match row.kind()? {
+            TransferKind::RequestAnswer => "request-answered",
+            _ => "transfer-notice",
+        };
+        let mut mail = Outgoing::mail(notice, language, &recipient.email)
+            .param("link_secret", secret)
+            .param("sender_name", row.sender_name.as_str())
+            .param("sender_email", row.sender_email.as_str())
+            .param("subject", row.subject.as_str())
+            .param("reference", row.reference.as_str())
+            .param("expires_at", expires_at.rfc3339())
+            .param("sign_in", recipient.phone.is_none())
+            .transfer(&row.id)
+            .caused_by(row.owner_id.as_deref());
+        if let Some(masked) = &masked {
+            mail = mail.param("masked_phone", masked.as_str());
+        }
+        self.enqueue(conn, mail)?;
+        self.enqueue_sender_confirmation(conn, &row, &recipient.email, expires_at)?;
+        if let Some(request_id) = &row.upload_request_id {
+            diesel::update(upload_requests::table.find(request_id))
+                .set(upload_requests::answered_at.eq(now.as_millis()))
+                .execute(conn)?;
+        }
+        self.event(&session.origin, "transfer-sent")
+            .actor(&session.audit_actor())
+            .transfer(&row.id)
+            .detail(&format!("to {}", recipient.email))
+            .record(conn)?;
+        Ok(SendReceipt { transfer_id: row.id, expires_at, masked_phone: masked })
+    }
+
+    fn enqueue_sender_confirmation(
+        &self,
+        conn: &mut AnyConnection,
+        row: &TransferRow,
+        recipient: &str,
+        expires_at: Timestamp,
+    ) -> Result<()> {
+        let language = Language::parse(&row.language)?;
+        let mut mail = Outgoing::mail("send-confirmation", language, &row.sender_email)
+            .param("recipient", recipient)
+            .param("subject", row.subject.as_str())
+            .param("name", row.name.as_str())
+            .param("expires_at", expires_at.rfc3339())
+            .transfer(&row.id)
+            .caused_by(row.owner_id.as_deref());
+        if row.kind()? == TransferKind::PublicDelivery {
+            let report_secret = self.random.secret()?;
+            self.create_link(conn, &row.id, LinkPurpose::Report, &report_secret)?;
+            mail = Outgoing { template: "delivery-confirmation", ..mail }.param("report_secret", report_secret);
+        }
+        self.enqueue(conn, mail)
+    }
+
+    /// Re-wrap every document key of a transfer with the key of its link:
+    /// from now on only the holder of the link can open the documents.
+    fn rewrap_for_link(&self, conn: &mut AnyConnection, transfer_id: &str, secret: &str) -> Result<()> {
+        let docs: Vec<(String, Option<Vec<u8>>)> = documents::table
+            .filter(documents::transfer_id.eq(transfer_id))
+            .select((documents::id, documents::key_sealed))
+            .load(conn)?;
+        for (doc_id, sealed) in docs {
+            let sealed = sealed.ok_or_else(|| Error::Internal(format!("document {doc_id} has no key")))?;
+            let key = self.keys.unwrap_document_key(&sealed, &doc_id, None)?;
+            let rewrapped = self.keys.wrap_for_link(&key, &doc_id, secret, self.random.as_ref())?;
+            diesel::update(documents::table.find(&doc_id))
+                .set((
+                    documents::key_sealed.eq(Some(rewrapped)),
+                    documents::key_scheme.eq(crypto::KeyScheme::Link.as_str()),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+}
+
+struct Recipient {
+    email: String,
+    phone: Option<PhoneNumber>,
+    account_id: Option<String>,
+}
+
+/// A folder name is unique among the owner's drafts and sent messages.
+fn ensure_name_free(conn: &mut AnyConnection, owner: &str, name: &str) -> Result<()> {
+    let taken: i64 = transfers::table
+        .filter(transfers::owner_id.eq(owner))
+        .filter(transfers::name.eq(name))
+        .filter(transfers::state.ne("aborted"))
+        .count()
+        .get_result(conn)?;
+    if taken > 0 {
+        return Err(Error::Conflict(format!("you already have a message named {name:?}; choose another name")));
+    }
+    Ok(())
+}

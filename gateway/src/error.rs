@@ -1,0 +1,131 @@
+//! The core's errors, in domain terms. Each door maps these to its own protocol
+//! (an SFTP status, an HTTP status with a body, a page) in one function of its own.
+
+use crate::policy::name::NameRefusal;
+
+/// Why an operation of the [`crate::Gateway`] did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The thing does not exist, or the caller may not know that it does.
+    #[error("not found")]
+    NotFound,
+    /// The caller is known but may not do this.
+    #[error("not allowed: {0}")]
+    Forbidden(&'static str),
+    /// Credentials did not match (deliberately vague).
+    #[error("the credentials are not valid")]
+    BadCredentials,
+    /// Too many attempts: try again later.
+    #[error("too many attempts; try again later")]
+    RateLimited,
+    /// The link or account is locked after too many wrong tries.
+    #[error("locked after too many wrong attempts")]
+    Locked,
+    /// A document name breaks a rule of section 3.
+    #[error("{0}")]
+    Name(#[from] NameRefusal),
+    /// The bytes of a document do not match its extension.
+    #[error("{name} is {detected}, not {expected} as its extension says; a document must be what its name says")]
+    ContentMismatch {
+        /// The document's name.
+        name: String,
+        /// What the extension promised.
+        expected: &'static str,
+        /// What the bytes are.
+        detected: &'static str,
+    },
+    /// The upload window of the message is over.
+    #[error("the upload window of this message closed at {closed_at}; start a new message")]
+    WindowClosed {
+        /// When the window closed.
+        closed_at: crate::Timestamp,
+    },
+    /// The message would grow past the size cap.
+    #[error("the message would be larger than {limit} bytes")]
+    TooLarge {
+        /// The cap in bytes.
+        limit: u64,
+    },
+    /// The message expired and its documents are gone.
+    #[error("this message has expired")]
+    Expired,
+    /// The message was aborted.
+    #[error("this message was aborted: {0}")]
+    Aborted(String),
+    /// A name, address or value that the caller supplied is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// The request conflicts with the current state (e.g. a draft already sent).
+    #[error("{0}")]
+    Conflict(String),
+    /// The message cannot be sent yet; the reason is for the sender.
+    #[error("cannot send: {0}")]
+    NotReady(String),
+    /// A stored document failed its integrity check.
+    #[error("stored data failed its integrity check")]
+    Corrupt,
+    /// Something on the server side failed; details are in the log.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The result type of the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A stable identifier of the kind of error, for frontends that translate messages.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::NotFound => "not-found",
+            Error::Forbidden(_) => "forbidden",
+            Error::BadCredentials => "bad-credentials",
+            Error::RateLimited => "rate-limited",
+            Error::Locked => "locked",
+            Error::Name(refusal) => refusal.code(),
+            Error::ContentMismatch { .. } => "content-mismatch",
+            Error::WindowClosed { .. } => "window-closed",
+            Error::TooLarge { .. } => "too-large",
+            Error::Expired => "expired",
+            Error::Aborted(_) => "aborted",
+            Error::Invalid(_) => "invalid",
+            Error::Conflict(_) => "conflict",
+            Error::NotReady(_) => "not-ready",
+            Error::Corrupt => "corrupt",
+            Error::Internal(_) => "internal",
+        }
+    }
+
+    pub(crate) fn internal(context: &str, err: impl std::fmt::Display) -> Error {
+        tracing::error!(%err, "{context}");
+        Error::Internal(context.to_owned())
+    }
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(err: diesel::result::Error) -> Self {
+        match err {
+            diesel::result::Error::NotFound => Error::NotFound,
+            other => Error::internal("database error", other),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for Error {
+    fn from(err: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
+        match err {
+            StoreError::NotFound => Error::NotFound,
+            StoreError::Corrupt(what) => {
+                tracing::error!(what, "stored blob failed authentication");
+                Error::Corrupt
+            }
+            other => Error::internal("document store error", other),
+        }
+    }
+}
+
+impl From<crate::store::InvalidBlobId> for Error {
+    fn from(_: crate::store::InvalidBlobId) -> Self {
+        Error::Internal("a stored document id is not a blob id".into())
+    }
+}

@@ -1,0 +1,186 @@
+//! The jobs that keep the rules true over time: drafts whose upload window
+//! closed unsent are aborted; sent messages past their retention expire (each
+//! document key destroyed, the blobs deleted, the metadata kept); orphans of a
+//! crash are swept. One node at a time runs them, under a lease in the database.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use diesel::prelude::*;
+
+use crate::db::AnyConnection;
+use crate::db::schema::{documents, leases, transfers};
+use crate::error::Result;
+use crate::outbox::Outgoing;
+use crate::session::Origin;
+use crate::store::BlobId;
+use crate::{Door, Gateway, Language, Timestamp};
+
+/// What one run of the jobs did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LifecycleReport {
+    /// Drafts aborted because their window closed.
+    pub aborted: usize,
+    /// Messages expired and purged.
+    pub expired: usize,
+    /// Blobs deleted (of aborted and expired messages, and orphans).
+    pub blobs_deleted: usize,
+    /// Unfinished uploads swept (of no draft any more).
+    pub staging_swept: usize,
+}
+
+const LEASE_TTL: Duration = Duration::from_secs(120);
+
+impl Gateway {
+    /// Take or renew a named lease; false when another node holds it.
+    pub(crate) async fn take_lease(&self, name: &'static str) -> Result<bool> {
+        let now = self.now();
+        let until = now.plus(LEASE_TTL).as_millis();
+        let node = self.node.clone();
+        self.db
+            .write(move |conn| {
+                let n = diesel::update(
+                    leases::table
+                        .filter(leases::name.eq(name))
+                        .filter(leases::holder.eq(&node).or(leases::expires_at.lt(now.as_millis()))),
+                )
+                .set((leases::holder.eq(&node), leases::expires_at.eq(until)))
+                .execute(conn)?;
+                Ok(n == 1)
+            })
+            .await
+    }
+
+    /// Run the lifecycle jobs once, if this node holds the lease.
+    pub async fn run_lifecycle(&self) -> Result<Option<LifecycleReport>> {
+        if !self.take_lease("lifecycle").await? {
+            return Ok(None);
+        }
+        let mut report = LifecycleReport { aborted: self.abort_overdue().await?, ..Default::default() };
+        report.expired = self.expire_due().await?;
+        let (blobs, staging) = self.sweep().await?;
+        report.blobs_deleted = blobs;
+        report.staging_swept = staging;
+        self.prune_failures().await?;
+        Ok(Some(report))
+    }
+
+    /// Abort drafts whose window closed: delete what was uploaded, keep why.
+    async fn abort_overdue(&self) -> Result<usize> {
+        let window = self.settings.rules.upload_window;
+        let now = self.now();
+        let cutoff = now.minus(window).as_millis();
+        let this = self.clone();
+        self.db
+            .write(move |conn| {
+                let overdue: Vec<crate::transfer::TransferRow> = transfers::table
+                    .filter(transfers::state.eq("draft"))
+                    .filter(transfers::window_started_at.le(cutoff))
+                    .select(crate::transfer::TransferRow::as_select())
+                    .load(conn)?;
+                let reason = format!(
+                    "the upload window of {} closed before the message was sent",
+                    humantime::format_duration(window)
+                );
+                for row in &overdue {
+                    diesel::update(transfers::table.find(&row.id))
+                        .set((
+                            transfers::state.eq("aborted"),
+                            transfers::aborted_at.eq(Some(now.as_millis())),
+                            transfers::abort_reason.eq(Some(&reason)),
+                        ))
+                        .execute(conn)?;
+                    destroy_documents(conn, &row.id, now)?;
+                    let language = Language::parse(&row.language)?;
+                    this.enqueue(
+                        conn,
+                        Outgoing::mail("window-aborted", language, &row.sender_email)
+                            .param("name", row.name.as_str())
+                            .param("subject", row.subject.as_str())
+                            .param("reason", reason.as_str())
+                            .transfer(&row.id)
+                            .caused_by(row.owner_id.as_deref()),
+                    )?;
+                    this.event(&Origin::new(Door::System, None), "transfer-aborted")
+                        .transfer(&row.id)
+                        .detail(&reason)
+                        .record(conn)?;
+                }
+                Ok(overdue.len())
+            })
+            .await
+    }
+
+    /// Expire sent messages at the end of their retention. Reads are refused
+    /// from that instant anyway; this destroys the keys and marks the metadata.
+    async fn expire_due(&self) -> Result<usize> {
+        let now = self.now();
+        let this = self.clone();
+        self.db
+            .write(move |conn| {
+                let due: Vec<String> = transfers::table
+                    .filter(transfers::state.eq("sent"))
+                    .filter(transfers::expires_at.le(now.as_millis()))
+                    .select(transfers::id)
+                    .load(conn)?;
+                for id in &due {
+                    diesel::update(transfers::table.find(id))
+                        .set((transfers::state.eq("expired"), transfers::purged_at.eq(Some(now.as_millis()))))
+                        .execute(conn)?;
+                    let n = destroy_documents(conn, id, now)?;
+                    this.event(&Origin::new(Door::System, None), "transfer-expired")
+                        .transfer(id)
+                        .detail(&format!("{n} document keys destroyed"))
+                        .record(conn)?;
+                }
+                Ok(due.len())
+            })
+            .await
+    }
+
+    /// Delete every blob that no complete document refers to, and every
+    /// staged upload that no unfinished document refers to. Runs after the
+    /// database has let go of them, so a crash in between is healed here.
+    async fn sweep(&self) -> Result<(usize, usize)> {
+        let (complete, uploading) = self
+            .db
+            .read(|conn| {
+                let ids = |conn: &mut AnyConnection, state: &str| -> Result<HashSet<String>> {
+                    Ok(documents::table
+                        .filter(documents::state.eq(state))
+                        .select(documents::id)
+                        .load::<String>(conn)?
+                        .into_iter()
+                        .collect())
+                };
+                Ok((ids(conn, "complete")?, ids(conn, "uploading")?))
+            })
+            .await?;
+        // A committed blob of a document still marked uploading is the moment
+        // between the store's commit and the database's: it is kept.
+        let keep = |id: &BlobId| uploading.contains(id.as_str()) || complete.contains(id.as_str());
+        let mut deleted = 0;
+        for blob in self.store.committed_ids().await? {
+            if !keep(&blob) {
+                self.store.delete(&blob).await?;
+                deleted += 1;
+            }
+        }
+        let swept = self.store.sweep_staging(&keep).await?;
+        Ok((deleted, swept))
+    }
+}
+
+/// Crypto-shred the documents of a transfer: the wrapped keys go first, in the
+/// transaction; the blobs follow in the sweep.
+pub(crate) fn destroy_documents(conn: &mut AnyConnection, transfer_id: &str, now: Timestamp) -> Result<usize> {
+    Ok(diesel::update(
+        documents::table.filter(documents::transfer_id.eq(transfer_id)).filter(documents::state.ne("deleted")),
+    )
+    .set((
+        documents::state.eq("deleted"),
+        documents::key_sealed.eq(None::<Vec<u8>>),
+        documents::deleted_at.eq(Some(now.as_millis())),
+    ))
+    .execute(conn)?)
+}

@@ -1,0 +1,116 @@
+//! Who is calling, and through which door. A [`Session`] is made only by the
+//! core's authenticate operations; a frontend cannot forge one.
+
+use std::net::IpAddr;
+
+use crate::account::Role;
+
+/// The door a request came in by; recorded with every event and download.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Door {
+    /// The SFTP server.
+    Sftp,
+    /// WebDAV under `/dav/`.
+    Webdav,
+    /// The web pages.
+    Web,
+    /// The command line on the server.
+    Cli,
+    /// The core's own jobs.
+    System,
+}
+
+impl Door {
+    /// As stored and shown in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Door::Sftp => "sftp",
+            Door::Webdav => "webdav",
+            Door::Web => "web",
+            Door::Cli => "cli",
+            Door::System => "system",
+        }
+    }
+}
+
+/// Where a request came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin {
+    /// The door.
+    pub door: Door,
+    /// The peer's address, when the door has one.
+    pub ip: Option<IpAddr>,
+}
+
+impl Origin {
+    /// A request from the given door and address.
+    pub fn new(door: Door, ip: Option<IpAddr>) -> Origin {
+        Origin { door, ip }
+    }
+
+    /// The command line on the server itself.
+    pub fn cli() -> Origin {
+        Origin { door: Door::Cli, ip: None }
+    }
+
+    pub(crate) fn ip_string(&self) -> Option<String> {
+        self.ip.map(|ip| ip.to_string())
+    }
+}
+
+/// A signed-in caller: an account, or someone holding an upload request link.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub(crate) actor: Actor,
+    pub(crate) origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Actor {
+    Account { id: String, email: String, name: String, role: Role },
+    RequestLink { request_id: String, email: String, name: String },
+}
+
+impl Session {
+    /// The caller's email address.
+    pub fn email(&self) -> &str {
+        match &self.actor {
+            Actor::Account { email, .. } | Actor::RequestLink { email, .. } => email,
+        }
+    }
+
+    /// The caller's display name.
+    pub fn display_name(&self) -> &str {
+        match &self.actor {
+            Actor::Account { name, .. } | Actor::RequestLink { name, .. } => name,
+        }
+    }
+
+    /// The account's role; `None` for a request link.
+    pub fn role(&self) -> Option<Role> {
+        match &self.actor {
+            Actor::Account { role, .. } => Some(*role),
+            Actor::RequestLink { .. } => None,
+        }
+    }
+
+    /// Where this session came from.
+    pub fn origin(&self) -> Origin {
+        self.origin
+    }
+
+    pub(crate) fn account_id(&self) -> Option<&str> {
+        match &self.actor {
+            Actor::Account { id, .. } => Some(id),
+            Actor::RequestLink { .. } => None,
+        }
+    }
+
+    /// A short description for audit records.
+    pub(crate) fn audit_actor(&self) -> String {
+        match &self.actor {
+            Actor::Account { email, .. } => email.clone(),
+            Actor::RequestLink { email, request_id, .. } => format!("{email} (request {request_id})"),
+        }
+    }
+}

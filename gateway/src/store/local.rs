@@ -1,0 +1,183 @@
+//! The local filesystem backend: where staging files and committed blobs
+//! live under the store root, and the durable moves between them.
+//!
+//! ```text
+//! root/staging/<id>       uploads in progress, appended to in place
+//! root/blobs/<ab>/<id>    committed blobs, sharded by the id's first two characters
+//! ```
+//!
+//! Every function here blocks; the store calls them on the blocking pool.
+
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::BlobId;
+
+#[derive(Debug)]
+pub(super) struct LocalBackend {
+    blobs: PathBuf,
+    staging: PathBuf,
+}
+
+impl LocalBackend {
+    pub(super) fn open(root: &Path) -> io::Result<Self> {
+        let blobs = root.join("blobs");
+        let staging = root.join("staging");
+        fs::create_dir_all(&blobs)?;
+        fs::create_dir_all(&staging)?;
+        Ok(Self { blobs, staging })
+    }
+
+    fn shard_dir(&self, id: &BlobId) -> PathBuf {
+        // Ids are ASCII by construction, so the two-byte prefix is a char boundary.
+        self.blobs.join(&id.as_str()[..2])
+    }
+
+    fn blob_path(&self, id: &BlobId) -> PathBuf {
+        self.shard_dir(id).join(id.as_str())
+    }
+
+    fn staging_path(&self, id: &BlobId) -> PathBuf {
+        self.staging.join(id.as_str())
+    }
+
+    /// Opens the staging file for `id`, creating it if needed.
+    pub(super) fn open_staging(&self, id: &BlobId) -> io::Result<StagingFile> {
+        let path = self.staging_path(id);
+        // O_APPEND: every record lands at the end, even after a truncation.
+        let mut options = OpenOptions::new();
+        options.read(true).append(true);
+        let file = match options.open(&path) {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                let file = options.create(true).open(&path)?;
+                // A suspended upload promises its offset survives a crash,
+                // which needs the directory entry to be durable too.
+                sync_dir(&self.staging)?;
+                file
+            }
+            other => other?,
+        };
+        Ok(StagingFile(Arc::new(file)))
+    }
+
+    /// Moves a fully written and synced staging file into the committed
+    /// tree. Ids are fresh per upload, so the target never exists already.
+    pub(super) fn publish(&self, id: &BlobId) -> io::Result<()> {
+        let shard = self.shard_dir(id);
+        if !shard.exists() {
+            fs::create_dir_all(&shard)?;
+            sync_dir(&self.blobs)?;
+        }
+        fs::rename(self.staging_path(id), self.blob_path(id))?;
+        sync_dir(&shard)?;
+        // Not strictly needed for the blob, but keeps a crash from bringing
+        // the staging entry back next to its committed copy.
+        sync_dir(&self.staging)
+    }
+
+    pub(super) fn open_blob(&self, id: &BlobId) -> io::Result<BlobFile> {
+        File::open(self.blob_path(id)).map(|file| BlobFile(Arc::new(file)))
+    }
+
+    pub(super) fn delete_blob(&self, id: &BlobId) -> io::Result<()> {
+        remove_if_present(&self.blob_path(id))
+    }
+
+    pub(super) fn remove_staging(&self, id: &BlobId) -> io::Result<()> {
+        remove_if_present(&self.staging_path(id))
+    }
+
+    /// Names of everything in the staging directory, ids or not.
+    pub(super) fn staging_names(&self) -> io::Result<Vec<OsString>> {
+        fs::read_dir(&self.staging)?.map(|entry| entry.map(|entry| entry.file_name())).collect()
+    }
+
+    pub(super) fn remove_staging_name(&self, name: &OsString) -> io::Result<()> {
+        remove_if_present(&self.staging.join(name))
+    }
+
+    /// Ids of all committed blobs. Entries that are not ids filed under
+    /// their own shard were not written by the store and are skipped.
+    pub(super) fn committed_ids(&self) -> io::Result<Vec<BlobId>> {
+        let mut ids = Vec::new();
+        for shard in fs::read_dir(&self.blobs)? {
+            let shard = shard?;
+            if !shard.file_type()?.is_dir() {
+                continue;
+            }
+            let shard_name = shard.file_name();
+            for entry in fs::read_dir(shard.path())? {
+                let name = entry?.file_name();
+                let id = name.to_str().and_then(|name| BlobId::parse(name).ok());
+                match id {
+                    Some(id) if shard_name.to_str() == id.as_str().get(..2) => {
+                        ids.push(id);
+                    }
+                    _ => tracing::warn!(?name, "ignoring unexpected file among committed blobs"),
+                }
+            }
+        }
+        Ok(ids)
+    }
+}
+
+/// A staging file open for appending. Clones share one descriptor so a
+/// background flush can run while the writer keeps appending.
+#[derive(Clone, Debug)]
+pub(super) struct StagingFile(Arc<File>);
+
+impl StagingFile {
+    pub(super) fn len(&self) -> io::Result<u64> {
+        Ok(self.0.metadata()?.len())
+    }
+
+    pub(super) fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        self.0.read_exact_at(buf, offset)
+    }
+
+    pub(super) fn append(&self, bytes: &[u8]) -> io::Result<()> {
+        (&*self.0).write_all(bytes)
+    }
+
+    pub(super) fn truncate(&self, len: u64) -> io::Result<()> {
+        self.0.set_len(len)
+    }
+
+    pub(super) fn sync_data(&self) -> io::Result<()> {
+        self.0.sync_data()
+    }
+
+    pub(super) fn sync_all(&self) -> io::Result<()> {
+        self.0.sync_all()
+    }
+}
+
+/// A committed blob open for positional reads, shareable between
+/// concurrent read-ahead tasks.
+#[derive(Clone, Debug)]
+pub(super) struct BlobFile(Arc<File>);
+
+impl BlobFile {
+    pub(super) fn len(&self) -> io::Result<u64> {
+        Ok(self.0.metadata()?.len())
+    }
+
+    pub(super) fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        self.0.read_exact_at(buf, offset)
+    }
+}
+
+fn remove_if_present(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+fn sync_dir(path: &Path) -> io::Result<()> {
+    File::open(path)?.sync_all()
+}

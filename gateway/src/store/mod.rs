@@ -1,0 +1,255 @@
+//! The encrypted document store: every document is sealed under its own
+//! random key into a chunked, authenticated blob that can be written as a
+//! resumable upload and read back at any range.
+//!
+//! An upload is staged ([`Store::stage`]), written in any number of pieces,
+//! possibly suspended and resumed after a disconnect or a crash, and finally
+//! committed, which makes it readable through [`Store::open`]. Plaintext never
+//! reaches the disk: the bytes of a chunk that is not yet complete stay in
+//! memory and are resent by the client after a suspend.
+//!
+//! The store keeps no index. The caller records each document's id, wrapped
+//! key and committed size, and uses [`Store::sweep_staging`] and
+//! [`Store::committed_ids`] to clean up what no record refers to. One writer
+//! per id at a time is the caller's job too.
+
+mod chunk;
+mod id;
+mod local;
+mod reader;
+mod staging;
+#[cfg(test)]
+mod tests;
+
+use std::ffi::OsString;
+use std::io;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::task::JoinError;
+
+pub use chunk::{CHUNK_LEN, DocumentKey};
+pub use id::{BlobId, InvalidBlobId};
+pub use reader::BlobReader;
+pub use staging::{Committed, StagedWriter};
+
+use chunk::{ChunkCipher, HEADER_LEN};
+use local::{BlobFile, LocalBackend, StagingFile};
+
+/// Why a store operation failed. Messages never contain key material.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("blob not found")]
+    NotFound,
+    /// The stored bytes were altered, truncated or reordered, or the key is
+    /// not the one the blob was sealed with: AES-GCM cannot tell these apart.
+    #[error("blob is corrupt: {0}")]
+    Corrupt(String),
+    #[error("store i/o failed")]
+    Io(#[from] io::Error),
+    /// The crypto library refused an operation (key setup, randomness or
+    /// sealing), as opposed to data failing authentication.
+    #[error("cryptographic operation failed")]
+    Crypto,
+    #[error("range {start}..{end} is not within a document of {size} bytes")]
+    InvalidRange { start: u64, end: u64, size: u64 },
+    /// An earlier call on this writer failed or was cancelled part way, so
+    /// what reached the file is unknown; staging the id again finds out.
+    #[error("staged upload was interrupted; stage it again to resume")]
+    Interrupted,
+}
+
+impl From<StoreError> for io::Error {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Io(err) => err,
+            StoreError::NotFound => io::Error::new(io::ErrorKind::NotFound, err),
+            StoreError::Corrupt(_) => io::Error::new(io::ErrorKind::InvalidData, err),
+            StoreError::InvalidRange { .. } => io::Error::new(io::ErrorKind::InvalidInput, err),
+            StoreError::Crypto | StoreError::Interrupted => io::Error::other(err),
+        }
+    }
+}
+
+/// Handle to a document store; cheap to clone and share between tasks.
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Arc<Backend>,
+}
+
+impl Store {
+    /// Opens (creating if needed) a store kept in the directory `root`.
+    pub fn open_local(root: &Path) -> Result<Self, StoreError> {
+        let backend = Backend::Local(LocalBackend::open(root)?);
+        Ok(Self { backend: Arc::new(backend) })
+    }
+
+    /// Begins the upload of `id`, or resumes it if a staging file exists;
+    /// [`StagedWriter::offset`] says where the client must continue.
+    pub async fn stage(&self, id: &BlobId, key: &DocumentKey) -> Result<StagedWriter, StoreError> {
+        let cipher = ChunkCipher::new(key, id)?;
+        StagedWriter::begin(Arc::clone(&self.backend), id.clone(), cipher).await
+    }
+
+    /// Opens `range` of the committed document `id`, whose plaintext is
+    /// `size` bytes long as recorded at commit. Only the chunks covering the
+    /// range are read.
+    pub async fn open(
+        &self,
+        id: &BlobId,
+        key: &DocumentKey,
+        size: u64,
+        range: Range<u64>,
+    ) -> Result<BlobReader, StoreError> {
+        if range.start > range.end || range.end > size {
+            return Err(StoreError::InvalidRange { start: range.start, end: range.end, size });
+        }
+        let expected = chunk::sealed_len(size)
+            .ok_or_else(|| StoreError::Corrupt(format!("recorded size {size} is impossible")))?;
+        let cipher = Arc::new(ChunkCipher::new(key, id)?);
+        let backend = Arc::clone(&self.backend);
+        let (id, checker) = (id.clone(), Arc::clone(&cipher));
+        let file = blocking(move || {
+            let file = backend.open_blob(&id).map_err(not_found)?;
+            let len = file.len()?;
+            if len != expected {
+                return Err(StoreError::Corrupt(format!(
+                    "blob is {len} bytes but a {size}-byte document seals to {expected}"
+                )));
+            }
+            let mut header = [0; HEADER_LEN];
+            file.read_exact_at(&mut header, 0)?;
+            checker.check_header(&header)?;
+            Ok(file)
+        })
+        .await?;
+        Ok(BlobReader::new(file, cipher, size, range))
+    }
+
+    /// Deletes the committed blob `id`; deleting a missing blob succeeds.
+    pub async fn delete(&self, id: &BlobId) -> Result<(), StoreError> {
+        let (backend, id) = (Arc::clone(&self.backend), id.clone());
+        blocking(move || Ok(backend.delete_blob(&id)?)).await
+    }
+
+    /// Throws away the staged upload of `id`, if any.
+    pub async fn discard_staged(&self, id: &BlobId) -> Result<(), StoreError> {
+        let (backend, id) = (Arc::clone(&self.backend), id.clone());
+        blocking(move || Ok(backend.remove_staging(&id)?)).await
+    }
+
+    /// Removes every staging file whose id `keep` rejects, and anything in
+    /// the staging area that is not named like a blob id (nothing the store
+    /// writes is). Returns how many files were removed.
+    pub async fn sweep_staging(&self, keep: &(dyn Fn(&BlobId) -> bool + Sync)) -> Result<usize, StoreError> {
+        let backend = Arc::clone(&self.backend);
+        let names = blocking(move || Ok(backend.staging_names()?)).await?;
+        let doomed: Vec<OsString> = names
+            .into_iter()
+            .filter(|name| {
+                let id = name.to_str().and_then(|name| BlobId::parse(name).ok());
+                !id.is_some_and(|id| keep(&id))
+            })
+            .collect();
+        let removed = doomed.len();
+        let backend = Arc::clone(&self.backend);
+        blocking(move || {
+            for name in &doomed {
+                tracing::info!(?name, "removing orphaned staging file");
+                backend.remove_staging_name(name)?;
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(removed)
+    }
+
+    /// Ids of all committed blobs, in no particular order.
+    pub async fn committed_ids(&self) -> Result<Vec<BlobId>, StoreError> {
+        let backend = Arc::clone(&self.backend);
+        blocking(move || Ok(backend.committed_ids()?)).await
+    }
+}
+
+/// Where blob bytes live. Only the local filesystem exists today; an object
+/// store becomes another variant here, with staging and read handles to
+/// match. Every method blocks.
+#[derive(Debug)]
+enum Backend {
+    Local(LocalBackend),
+}
+
+impl Backend {
+    fn open_staging(&self, id: &BlobId) -> io::Result<StagingFile> {
+        match self {
+            Self::Local(local) => local.open_staging(id),
+        }
+    }
+
+    fn publish(&self, id: &BlobId) -> io::Result<()> {
+        match self {
+            Self::Local(local) => local.publish(id),
+        }
+    }
+
+    fn open_blob(&self, id: &BlobId) -> io::Result<BlobFile> {
+        match self {
+            Self::Local(local) => local.open_blob(id),
+        }
+    }
+
+    fn delete_blob(&self, id: &BlobId) -> io::Result<()> {
+        match self {
+            Self::Local(local) => local.delete_blob(id),
+        }
+    }
+
+    fn remove_staging(&self, id: &BlobId) -> io::Result<()> {
+        match self {
+            Self::Local(local) => local.remove_staging(id),
+        }
+    }
+
+    fn staging_names(&self) -> io::Result<Vec<OsString>> {
+        match self {
+            Self::Local(local) => local.staging_names(),
+        }
+    }
+
+    fn remove_staging_name(&self, name: &OsString) -> io::Result<()> {
+        match self {
+            Self::Local(local) => local.remove_staging_name(name),
+        }
+    }
+
+    fn committed_ids(&self) -> io::Result<Vec<BlobId>> {
+        match self {
+            Self::Local(local) => local.committed_ids(),
+        }
+    }
+}
+
+/// Runs blocking store work on tokio's blocking pool.
+async fn blocking<T, F>(work: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
+{
+    joined(tokio::task::spawn_blocking(work).await)?
+}
+
+/// Unwraps a blocking task's outcome. A panic in the task is a bug and is
+/// passed on as a panic; cancellation only happens at runtime shutdown.
+fn joined<T>(outcome: Result<T, JoinError>) -> Result<T, StoreError> {
+    outcome.map_err(|err| {
+        if err.is_panic() {
+            std::panic::resume_unwind(err.into_panic());
+        }
+        StoreError::Io(io::Error::other("store task was cancelled"))
+    })
+}
+
+fn not_found(err: io::Error) -> StoreError {
+    if err.kind() == io::ErrorKind::NotFound { StoreError::NotFound } else { StoreError::Io(err) }
+}

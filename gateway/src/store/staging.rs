@@ -1,0 +1,309 @@
+//! Staged uploads: sealing plaintext into a staging file as it arrives,
+//! suspending and resuming after a disconnect or a crash, and committing the
+//! finished blob into the committed tree.
+//!
+//! A staging file is always a header followed by whole records of full,
+//! non-final chunks (plus, after a crash, possibly a torn record at the end).
+//! The final chunk is only sealed at commit, so a staging file can never be
+//! mistaken for a complete blob.
+
+use std::fmt;
+use std::io;
+use std::mem;
+use std::sync::Arc;
+
+use aws_lc_rs::digest::{Context, SHA256};
+use tokio::task::{JoinHandle, spawn_blocking};
+
+use super::chunk::{CHUNK_LEN, ChunkCipher, HEADER_LEN, RECORD_LEN, TAG_LEN, record_offset};
+use super::local::StagingFile;
+use super::{Backend, BlobId, StoreError, blocking, joined};
+
+/// Chunks hashed and sealed per blocking task: large enough that handing
+/// work to the blocking pool costs little, small enough to keep memory flat.
+const BATCH_CHUNKS: usize = 16;
+const BATCH_LEN: usize = BATCH_CHUNKS * CHUNK_LEN;
+
+/// Flushing as the upload goes keeps the disk busy while chunks are being
+/// sealed, instead of leaving the whole document to the fsync at commit.
+/// A background flush starts once this much has been appended since the
+/// last one started...
+const FLUSH_AFTER: u64 = 8 << 20;
+/// ...and once this much is waiting behind a flush that is still running,
+/// the writer waits for it, so a slow disk slows the upload down instead of
+/// filling memory with dirty pages.
+const FLUSH_BACKLOG: u64 = 128 << 20;
+
+/// What a commit produced, to be recorded by the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Committed {
+    /// Plaintext length; pass it to [`Store::open`](super::Store::open).
+    pub size: u64,
+    /// SHA-256 of the plaintext.
+    pub sha256: [u8; 32],
+}
+
+/// An upload in progress. Plaintext is sealed in batches of whole chunks;
+/// an incomplete chunk stays in memory and never reaches the disk.
+///
+/// Dropping the writer without [`suspend`](Self::suspend) or
+/// [`commit`](Self::commit) is safe: the staging file keeps whatever records
+/// were appended and the next [`Store::stage`](super::Store::stage) resumes
+/// from the last one that is intact.
+pub struct StagedWriter {
+    backend: Arc<Backend>,
+    id: BlobId,
+    cipher: Arc<ChunkCipher>,
+    file: StagingFile,
+    /// Running hash of the plaintext of all sealed chunks. Each step takes
+    /// it and puts it back only on success, so after a failed or cancelled
+    /// step the writer refuses to continue from an unknown file state.
+    hasher: Option<Context>,
+    /// Number of chunks sealed into the staging file.
+    chunks: u64,
+    /// Plaintext received but not yet sealed, less than one batch.
+    pending: Vec<u8>,
+    /// Buffers kept between batches so a long upload does not reallocate.
+    spare: Vec<u8>,
+    records: Vec<u8>,
+    /// Bytes appended since the last background flush was started.
+    unflushed: u64,
+    flushing: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl StagedWriter {
+    pub(super) async fn begin(backend: Arc<Backend>, id: BlobId, cipher: ChunkCipher) -> Result<Self, StoreError> {
+        let cipher = Arc::new(cipher);
+        let (file, chunks, hasher) = blocking({
+            let (backend, id, cipher) = (Arc::clone(&backend), id.clone(), Arc::clone(&cipher));
+            move || {
+                let file = backend.open_staging(&id)?;
+                let (chunks, hasher) = recover(&file, &cipher, &id)?;
+                Ok((file, chunks, hasher))
+            }
+        })
+        .await?;
+        Ok(Self {
+            backend,
+            id,
+            cipher,
+            file,
+            hasher: Some(hasher),
+            chunks,
+            pending: Vec::with_capacity(BATCH_LEN),
+            spare: Vec::with_capacity(BATCH_LEN),
+            records: Vec::new(),
+            unflushed: 0,
+            flushing: None,
+        })
+    }
+
+    pub fn id(&self) -> &BlobId {
+        &self.id
+    }
+
+    /// Plaintext bytes sealed into the staging file. Right after
+    /// [`Store::stage`](super::Store::stage) this is where the client must
+    /// continue; it is always a multiple of [`CHUNK_LEN`].
+    pub fn offset(&self) -> u64 {
+        self.chunks * CHUNK_LEN as u64
+    }
+
+    /// Appends plaintext. Whenever a batch of chunks is complete it is
+    /// hashed and sealed on the blocking pool and appended to the file.
+    pub async fn write(&mut self, mut data: &[u8]) -> Result<(), StoreError> {
+        self.ensure_usable()?;
+        while !data.is_empty() {
+            let take = (BATCH_LEN - self.pending.len()).min(data.len());
+            let (head, rest) = data.split_at(take);
+            self.pending.extend_from_slice(head);
+            data = rest;
+            if self.pending.len() == BATCH_LEN {
+                self.seal_pending().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Seals every full chunk received so far, makes the staging file
+    /// durable and returns the offset the client must resume from. The
+    /// bytes of an incomplete chunk are dropped; the client resends them.
+    pub async fn suspend(mut self) -> Result<u64, StoreError> {
+        self.ensure_usable()?;
+        self.seal_pending().await?;
+        self.finish_flush().await?;
+        let file = self.file.clone();
+        blocking(move || Ok(file.sync_data()?)).await?;
+        Ok(self.offset())
+    }
+
+    /// Seals the final chunk, makes the blob durable and moves it into the
+    /// committed tree, after which [`Store::open`](super::Store::open) can
+    /// read it.
+    pub async fn commit(mut self) -> Result<Committed, StoreError> {
+        self.ensure_usable()?;
+        self.seal_pending().await?;
+        self.finish_flush().await?;
+        let mut hasher = self.hasher.take().ok_or(StoreError::Interrupted)?;
+        let tail = mem::take(&mut self.pending);
+        let size = self.offset() + tail.len() as u64;
+        let (cipher, file, backend, id) = (self.cipher, self.file, self.backend, self.id);
+        let index = self.chunks;
+        let digest = blocking(move || {
+            hasher.update(&tail);
+            let mut record = vec![0; tail.len() + TAG_LEN];
+            cipher.seal_into(index, true, &tail, &mut record)?;
+            file.append(&record)?;
+            file.sync_all()?;
+            backend.publish(&id)?;
+            Ok(hasher.finish())
+        })
+        .await?;
+        let sha256 = digest.as_ref().try_into().map_err(|_| StoreError::Crypto)?;
+        Ok(Committed { size, sha256 })
+    }
+
+    fn ensure_usable(&self) -> Result<(), StoreError> {
+        match self.hasher {
+            Some(_) => Ok(()),
+            None => Err(StoreError::Interrupted),
+        }
+    }
+
+    /// Seals the whole chunks in `pending`, keeping any incomplete one.
+    async fn seal_pending(&mut self) -> Result<(), StoreError> {
+        let whole = self.pending.len() / CHUNK_LEN * CHUNK_LEN;
+        if whole == 0 {
+            return Ok(());
+        }
+        let mut batch = mem::replace(&mut self.pending, mem::take(&mut self.spare));
+        self.pending.extend_from_slice(&batch[whole..]);
+        batch.truncate(whole);
+        self.spare = self.seal_batch(batch).await?;
+        Ok(())
+    }
+
+    /// Hashes `batch` on one blocking thread while sealing and appending it
+    /// on another, so the two costliest steps overlap. Returns the emptied
+    /// batch buffer for reuse.
+    async fn seal_batch(&mut self, batch: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+        let mut hasher = self.hasher.take().ok_or(StoreError::Interrupted)?;
+        let batch = Arc::new(batch);
+        let chunks = (batch.len() / CHUNK_LEN) as u64;
+        let hashing = spawn_blocking({
+            let batch = Arc::clone(&batch);
+            move || {
+                hasher.update(&batch);
+                hasher
+            }
+        });
+        let sealing = spawn_blocking({
+            let (batch, cipher, file) = (Arc::clone(&batch), Arc::clone(&self.cipher), self.file.clone());
+            let (first, mut records) = (self.chunks, mem::take(&mut self.records));
+            move || -> Result<Vec<u8>, StoreError> {
+                cipher.seal_full_chunks(first, &batch, &mut records)?;
+                file.append(&records)?;
+                Ok(records)
+            }
+        });
+        let (hashed, sealed) = tokio::join!(hashing, sealing);
+        let hasher = joined(hashed)?;
+        self.records = joined(sealed)??;
+        self.chunks += chunks;
+        self.write_behind(chunks * RECORD_LEN as u64).await?;
+        self.hasher = Some(hasher);
+        // Both tasks have finished and dropped their handles on the batch.
+        let mut batch = Arc::try_unwrap(batch).unwrap_or_default();
+        batch.clear();
+        Ok(batch)
+    }
+
+    /// Starts a background flush when enough has been appended and the
+    /// previous flush is done, or waits for it when the backlog is too long.
+    async fn write_behind(&mut self, appended: u64) -> Result<(), StoreError> {
+        self.unflushed += appended;
+        if self.unflushed < FLUSH_AFTER {
+            return Ok(());
+        }
+        let busy = self.flushing.as_ref().is_some_and(|flush| !flush.is_finished());
+        if busy && self.unflushed < FLUSH_BACKLOG {
+            return Ok(());
+        }
+        self.finish_flush().await?;
+        self.unflushed = 0;
+        let file = self.file.clone();
+        self.flushing = Some(spawn_blocking(move || file.sync_data()));
+        Ok(())
+    }
+
+    async fn finish_flush(&mut self) -> Result<(), StoreError> {
+        match self.flushing.take() {
+            Some(flush) => Ok(joined(flush.await)??),
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for StagedWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StagedWriter")
+            .field("id", &self.id)
+            .field("offset", &self.offset())
+            .field("buffered", &self.pending.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Verifies a staging file from the start, rebuilding the plaintext hash,
+/// and cuts it back to the last record that authenticates. Returns the
+/// number of chunks kept and their hash.
+///
+/// Whatever is cut (a record torn by a crash, bytes that never reached the
+/// disk, a file sealed under another key) is simply resent by the client,
+/// so a damaged staging file costs a retransmission, never a wrong document.
+fn recover(file: &StagingFile, cipher: &ChunkCipher, id: &BlobId) -> Result<(u64, Context), StoreError> {
+    let mut hasher = Context::new(&SHA256);
+    let len = file.len()?;
+    let mut header = [0; HEADER_LEN];
+    let header_ok = len >= HEADER_LEN as u64 && {
+        file.read_exact_at(&mut header, 0)?;
+        cipher.check_header(&header).is_ok()
+    };
+    if !header_ok {
+        if len > 0 {
+            tracing::warn!(%id, len, "staging file has no valid header, starting over");
+        }
+        file.truncate(0)?;
+        file.append(cipher.header())?;
+        file.sync_data()?;
+        return Ok((0, hasher));
+    }
+
+    let complete = (len - HEADER_LEN as u64) / RECORD_LEN as u64;
+    let mut chunks = 0;
+    let mut buf = vec![0; BATCH_LEN + BATCH_CHUNKS * TAG_LEN];
+    'verify: while chunks < complete {
+        let count = (complete - chunks).min(BATCH_CHUNKS as u64) as usize;
+        let batch = &mut buf[..count * RECORD_LEN];
+        file.read_exact_at(batch, record_offset(chunks))?;
+        for record in batch.chunks_mut(RECORD_LEN) {
+            match cipher.open_in_place(chunks, false, record) {
+                Ok(plain_len) => hasher.update(&record[..plain_len]),
+                Err(err) => {
+                    tracing::warn!(%id, chunk = chunks, %err, "resuming before a staged chunk that does not authenticate");
+                    break 'verify;
+                }
+            }
+            chunks += 1;
+        }
+    }
+
+    let keep = record_offset(chunks);
+    if keep != len {
+        tracing::info!(%id, dropped = len - keep, "cutting staging file back to its last intact chunk");
+        file.truncate(keep)?;
+        // The cut must be on disk before new records are appended after it.
+        file.sync_all()?;
+    }
+    Ok((chunks, hasher))
+}

@@ -1,0 +1,471 @@
+//! Behavioural tests of the store: round trips and ranged reads, plaintext
+//! never reaching the disk, tamper and truncation detection, resumable
+//! uploads, visibility and cleanup.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use aws_lc_rs::digest::{SHA256, digest};
+use tokio::io::AsyncReadExt as _;
+
+use super::chunk::{HEADER_LEN, RECORD_LEN, record_offset};
+use super::*;
+
+const C: usize = CHUNK_LEN;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    store: Store,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("store");
+    let store = Store::open_local(&root).unwrap();
+    Fixture { _dir: dir, root, store }
+}
+
+fn random_bytes(len: usize) -> Vec<u8> {
+    let mut bytes = vec![0; len];
+    aws_lc_rs::rand::fill(&mut bytes).unwrap();
+    bytes
+}
+
+fn new_doc() -> (BlobId, DocumentKey) {
+    (BlobId::generate().unwrap(), DocumentKey::generate().unwrap())
+}
+
+/// Writes `data` in uneven pieces so that batches straddle write calls.
+async fn write_uneven(writer: &mut StagedWriter, data: &[u8]) {
+    let sizes = [1, 7_000, C, 100_000, 300_000, 2 << 20];
+    let mut rest = data;
+    for size in sizes.iter().cycle() {
+        if rest.is_empty() {
+            break;
+        }
+        let (piece, tail) = rest.split_at((*size).min(rest.len()));
+        writer.write(piece).await.unwrap();
+        rest = tail;
+    }
+}
+
+async fn upload(store: &Store, data: &[u8]) -> (BlobId, DocumentKey, Committed) {
+    let (id, key) = new_doc();
+    let mut writer = store.stage(&id, &key).await.unwrap();
+    write_uneven(&mut writer, data).await;
+    let committed = writer.commit().await.unwrap();
+    (id, key, committed)
+}
+
+async fn read_range(
+    store: &Store,
+    id: &BlobId,
+    key: &DocumentKey,
+    size: u64,
+    range: std::ops::Range<u64>,
+) -> Result<Vec<u8>, StoreError> {
+    let mut reader = store.open(id, key, size, range).await?;
+    let mut out = Vec::new();
+    while let Some(piece) = reader.next_chunk().await? {
+        assert!(!piece.is_empty(), "pieces are never empty");
+        out.extend_from_slice(&piece);
+    }
+    Ok(out)
+}
+
+fn blob_path(root: &Path, id: &BlobId) -> PathBuf {
+    root.join("blobs").join(&id.as_str()[..2]).join(id.as_str())
+}
+
+fn staging_path(root: &Path, id: &BlobId) -> PathBuf {
+    root.join("staging").join(id.as_str())
+}
+
+fn assert_corrupt(result: Result<Vec<u8>, StoreError>, what: &str) {
+    match result {
+        Err(StoreError::Corrupt(_)) => {}
+        Err(err) => panic!("{what}: expected corrupt, got {err:?}"),
+        Ok(data) => panic!("{what}: expected corrupt, read {} bytes", data.len()),
+    }
+}
+
+fn sha256(data: &[u8]) -> [u8; 32] {
+    digest(&SHA256, data).as_ref().try_into().unwrap()
+}
+
+/// Offsets worth splitting a document of `size` bytes at.
+fn boundaries(size: usize) -> Vec<usize> {
+    let mut points = vec![0, 1, C - 1, C, C + 1, 2 * C, 3 * C - 1, 3 * C + 5, size / 2, size.saturating_sub(1), size];
+    points.retain(|&point| point <= size);
+    points.sort_unstable();
+    points.dedup();
+    points
+}
+
+#[tokio::test]
+async fn round_trips_and_ranges_at_awkward_sizes() {
+    let f = fixture();
+    for size in [0, 1, C - 1, C, C + 1, 3 * C, (1 << 20) + 7] {
+        let data = random_bytes(size);
+        let (id, key, committed) = upload(&f.store, &data).await;
+        assert_eq!(committed.size, size as u64);
+        assert_eq!(committed.sha256, sha256(&data), "sha-256 of {size} bytes");
+        let points = boundaries(size);
+        for &start in &points {
+            for &end in points.iter().filter(|&&end| end >= start) {
+                let read = read_range(&f.store, &id, &key, size as u64, start as u64..end as u64).await.unwrap();
+                assert!(read == data[start..end], "range {start}..{end} of {size}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn async_read_yields_the_range() {
+    let f = fixture();
+    let data = random_bytes(3 * C + 100);
+    let (id, key, committed) = upload(&f.store, &data).await;
+    let mut reader = f.store.open(&id, &key, committed.size, 1000..(3 * C + 50) as u64).await.unwrap();
+    let mut read = Vec::new();
+    reader.read_to_end(&mut read).await.unwrap();
+    assert!(read == data[1000..3 * C + 50]);
+}
+
+#[tokio::test]
+async fn ranges_outside_the_document_are_rejected() {
+    let f = fixture();
+    let (id, key, committed) = upload(&f.store, &random_bytes(10)).await;
+    let backwards = std::ops::Range { start: 5, end: 4 };
+    for range in [backwards, 0..11, 11..11] {
+        let result = f.store.open(&id, &key, committed.size, range.clone()).await;
+        assert!(matches!(result, Err(StoreError::InvalidRange { .. })), "{range:?}");
+    }
+}
+
+const MARKER: &[u8] = b"koerier-plaintext-marker-0451";
+
+fn marker_block(len: usize) -> Vec<u8> {
+    MARKER.iter().copied().cycle().take(len).collect()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.iter().enumerate().any(|(at, &byte)| byte == needle[0] && haystack[at..].starts_with(needle))
+}
+
+/// Every file under `dir` that contains `needle`, scanning every byte.
+fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(files_containing(&path, needle));
+        } else if contains(&fs::read(&path).unwrap(), needle) {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn no_plaintext_reaches_the_disk() {
+    let f = fixture();
+    // The scan has to be able to see the marker for its silence to count.
+    let control = tempfile::tempdir().unwrap();
+    fs::write(control.path().join("plain"), marker_block(1000)).unwrap();
+    assert_eq!(files_containing(control.path(), MARKER).len(), 1);
+
+    let block = marker_block(1 << 20);
+    let (id, key) = new_doc();
+    let mut writer = f.store.stage(&id, &key).await.unwrap();
+    for _ in 0..3 {
+        writer.write(&block).await.unwrap();
+    }
+    writer.write(&block[..5000]).await.unwrap();
+    assert_eq!(writer.suspend().await.unwrap(), 3 << 20);
+    assert_eq!(files_containing(&f.root, MARKER), Vec::<PathBuf>::new());
+
+    // 97 MiB committed, 100 MiB in all with the suspended upload.
+    for mib in [40, 40, 17] {
+        let (id, key) = new_doc();
+        let mut writer = f.store.stage(&id, &key).await.unwrap();
+        for _ in 0..mib {
+            writer.write(&block).await.unwrap();
+        }
+        writer.commit().await.unwrap();
+    }
+    assert_eq!(files_containing(&f.root, MARKER), Vec::<PathBuf>::new());
+}
+
+const DOC: usize = 3 * C + 1000;
+
+/// Uploads a random document of `size` bytes, applies `mutate` to the blob
+/// file and reads the document back as if it were `claimed` bytes long.
+async fn read_tampered(size: usize, claimed: usize, mutate: impl FnOnce(&mut Vec<u8>)) -> Result<Vec<u8>, StoreError> {
+    let f = fixture();
+    let (id, key, _) = upload(&f.store, &random_bytes(size)).await;
+    let path = blob_path(&f.root, &id);
+    let mut bytes = fs::read(&path).unwrap();
+    mutate(&mut bytes);
+    fs::write(&path, bytes).unwrap();
+    read_range(&f.store, &id, &key, claimed as u64, 0..claimed as u64).await
+}
+
+#[tokio::test]
+async fn flipped_bytes_are_detected() {
+    let chunk = |index| record_offset(index) as usize;
+    let cases = [
+        (DOC, 0, "header magic"),
+        (DOC, 9, "header version"),
+        (DOC, 20, "header blob id"),
+        (DOC, HEADER_LEN + 5, "first chunk"),
+        (DOC, chunk(1) + 100, "middle chunk"),
+        (DOC, chunk(1) + C + 3, "middle chunk tag"),
+        (DOC, chunk(3) + 10, "last chunk"),
+        (DOC, chunk(3) + 1000 + 15, "last chunk tag"),
+        (2 * C, chunk(2) + 5, "tag of an empty final chunk"),
+    ];
+    for (size, at, what) in cases {
+        assert_corrupt(read_tampered(size, size, |b| b[at] ^= 0x01).await, what);
+    }
+}
+
+#[tokio::test]
+async fn ranges_away_from_damage_still_read() {
+    let f = fixture();
+    let data = random_bytes(DOC);
+    let (id, key, committed) = upload(&f.store, &data).await;
+    let path = blob_path(&f.root, &id);
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[record_offset(2) as usize + 7] ^= 0x80;
+    fs::write(&path, bytes).unwrap();
+    let size = committed.size;
+    let near = read_range(&f.store, &id, &key, size, 0..2 * C as u64).await.unwrap();
+    assert!(near == data[..2 * C]);
+    assert_corrupt(read_range(&f.store, &id, &key, size, 0..size).await, "damaged chunk");
+}
+
+#[tokio::test]
+async fn truncation_is_detected() {
+    let chunk = |index| record_offset(index) as usize;
+    let cases: [(usize, usize, usize, &str); 8] = [
+        (DOC, DOC, chunk(3) + 1000 + 15, "cut by one byte"),
+        (DOC, DOC, chunk(3), "final record removed"),
+        (DOC, DOC, chunk(3) + 1016 - RECORD_LEN, "cut by one record length"),
+        (DOC, DOC, HEADER_LEN, "header only"),
+        (DOC, DOC, 0, "empty file"),
+        (2 * C, 2 * C, chunk(2), "empty final record removed"),
+        // The file then has the length a shorter document would seal to,
+        // so only authentication can notice.
+        (DOC, 3 * C + 500, chunk(3) + 516, "cut mid-chunk, size claimed to match"),
+        (DOC, 3 * C, chunk(3) + 16, "final chunk cut, size claimed to match"),
+    ];
+    for (size, claimed, keep, what) in cases {
+        assert_corrupt(read_tampered(size, claimed, |b| b.truncate(keep)).await, what);
+    }
+}
+
+#[tokio::test]
+async fn reordered_records_are_detected() {
+    let swapped = read_tampered(DOC, DOC, |bytes| {
+        let (first, second) = (record_offset(0) as usize, record_offset(1) as usize);
+        let copy = bytes[first..second].to_vec();
+        bytes.copy_within(second..second + RECORD_LEN, first);
+        bytes[second..second + RECORD_LEN].copy_from_slice(&copy);
+    })
+    .await;
+    assert_corrupt(swapped, "records 0 and 1 swapped");
+}
+
+#[tokio::test]
+async fn the_wrong_key_cannot_read() {
+    let f = fixture();
+    let (id, _, committed) = upload(&f.store, &random_bytes(DOC)).await;
+    let other = DocumentKey::generate().unwrap();
+    let read = read_range(&f.store, &id, &other, committed.size, 0..committed.size).await;
+    assert_corrupt(read, "wrong key");
+    // Even an empty document proves its key.
+    let (id, _, committed) = upload(&f.store, &[]).await;
+    assert_corrupt(read_range(&f.store, &id, &other, committed.size, 0..0).await, "wrong key, empty");
+}
+
+#[tokio::test]
+async fn suspended_upload_resumes_at_the_last_whole_chunk() {
+    let f = fixture();
+    let data = random_bytes(500_000);
+    let (id, key) = new_doc();
+    let mut writer = f.store.stage(&id, &key).await.unwrap();
+    assert_eq!(writer.offset(), 0);
+    writer.write(&data[..200 * 1024]).await.unwrap();
+    assert_eq!(writer.suspend().await.unwrap(), 196_608);
+    let staged = fs::metadata(staging_path(&f.root, &id)).unwrap().len();
+    assert_eq!(staged, record_offset(3), "no partial chunk on disk");
+
+    let mut writer = f.store.stage(&id, &key).await.unwrap();
+    assert_eq!(writer.offset(), 196_608);
+    write_uneven(&mut writer, &data[196_608..]).await;
+    let committed = writer.commit().await.unwrap();
+    assert_eq!(committed.sha256, sha256(&data));
+    let read = read_range(&f.store, &id, &key, committed.size, 0..committed.size).await;
+    assert!(read.unwrap() == data);
+}
+
+/// Resumes `id`, checks the offset, finishes the upload with the rest of
+/// `data` and checks the committed document.
+async fn resume_and_finish(f: &Fixture, id: &BlobId, key: &DocumentKey, data: &[u8], offset: usize) {
+    let mut writer = f.store.stage(id, key).await.unwrap();
+    assert_eq!(writer.offset(), offset as u64);
+    writer.write(&data[offset..]).await.unwrap();
+    let committed = writer.commit().await.unwrap();
+    assert_eq!(committed.size, data.len() as u64);
+    assert_eq!(committed.sha256, sha256(data));
+    let read = read_range(&f.store, id, key, committed.size, 0..committed.size).await;
+    assert!(read.unwrap() == data);
+}
+
+#[tokio::test]
+async fn torn_tail_is_cut_on_resume() {
+    let f = fixture();
+    let data = random_bytes(300_000);
+    let (id, key) = new_doc();
+    let mut writer = f.store.stage(&id, &key).await.unwrap();
+    writer.write(&data[..200 * 1024]).await.unwrap();
+    writer.suspend().await.unwrap();
+    let path = staging_path(&f.root, &id);
+    let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+    file.write_all(&random_bytes(1000)).unwrap();
+    drop(file);
+
+    let writer = f.store.stage(&id, &key).await.unwrap();
+    assert_eq!(writer.offset(), 196_608);
+    assert_eq!(fs::metadata(&path).unwrap().len(), record_offset(3));
+    drop(writer);
+    resume_and_finish(&f, &id, &key, &data, 196_608).await;
+}
+
+#[tokio::test]
+async fn dropped_writer_leaves_a_resumable_upload() {
+    let f = fixture();
+    let data = random_bytes(4 << 20);
+    let (id, key) = new_doc();
+    let mut writer = f.store.stage(&id, &key).await.unwrap();
+    // Two whole batches get sealed; the half batch after them is lost.
+    writer.write(&data[..(5 << 20) / 2]).await.unwrap();
+    drop(writer);
+    resume_and_finish(&f, &id, &key, &data, 2 << 20).await;
+}
+
+#[tokio::test]
+async fn damaged_staged_chunk_is_resent() {
+    let f = fixture();
+    let data = random_bytes(8 * C + 3);
+    let (id, key) = new_doc();
+    let mut writer = f.store.stage(&id, &key).await.unwrap();
+    writer.write(&data[..5 * C]).await.unwrap();
+    assert_eq!(writer.suspend().await.unwrap(), 5 * C as u64);
+    let path = staging_path(&f.root, &id);
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[record_offset(2) as usize + 42] ^= 0x04;
+    fs::write(&path, bytes).unwrap();
+    resume_and_finish(&f, &id, &key, &data, 2 * C).await;
+}
+
+#[tokio::test]
+async fn staging_file_without_a_header_starts_over() {
+    let f = fixture();
+    let data = random_bytes(C + 5);
+    let (id, key) = new_doc();
+    fs::write(staging_path(&f.root, &id), b"not a header").unwrap();
+    resume_and_finish(&f, &id, &key, &data, 0).await;
+}
+
+#[tokio::test]
+async fn staged_data_is_invisible_until_commit() {
+    let f = fixture();
+    let data = random_bytes(200 * 1024);
+    let (id, key) = new_doc();
+    let mut writer = f.store.stage(&id, &key).await.unwrap();
+    writer.write(&data).await.unwrap();
+    writer.suspend().await.unwrap();
+    let size = data.len() as u64;
+    let staged = f.store.open(&id, &key, size, 0..10).await;
+    assert!(matches!(staged, Err(StoreError::NotFound)));
+    assert!(f.store.committed_ids().await.unwrap().is_empty());
+
+    let mut writer = f.store.stage(&id, &key).await.unwrap();
+    let offset = writer.offset() as usize;
+    writer.write(&data[offset..]).await.unwrap();
+    writer.commit().await.unwrap();
+    assert!(f.store.open(&id, &key, size, 0..10).await.is_ok());
+    assert_eq!(f.store.committed_ids().await.unwrap(), vec![id.clone()]);
+
+    f.store.delete(&id).await.unwrap();
+    let deleted = f.store.open(&id, &key, size, 0..10).await;
+    assert!(matches!(deleted, Err(StoreError::NotFound)));
+    f.store.delete(&id).await.unwrap();
+    assert!(f.store.committed_ids().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn sweep_removes_orphans_and_keeps_live_uploads() {
+    let f = fixture();
+    let data = random_bytes(2 * C);
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let (id, key) = new_doc();
+        let mut writer = f.store.stage(&id, &key).await.unwrap();
+        writer.write(&data).await.unwrap();
+        writer.suspend().await.unwrap();
+        ids.push((id, key));
+    }
+    fs::write(f.root.join("staging").join("upload.tmp"), b"leftover").unwrap();
+    let (kept, kept_key) = &ids[1];
+
+    let removed = f.store.sweep_staging(&|id| id == kept).await.unwrap();
+    assert_eq!(removed, 3);
+    let left: Vec<_> = fs::read_dir(f.root.join("staging")).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from(kept.as_str())]);
+    let writer = f.store.stage(kept, kept_key).await.unwrap();
+    assert_eq!(writer.offset(), 2 * C as u64);
+    drop(writer);
+
+    f.store.discard_staged(kept).await.unwrap();
+    assert!(!staging_path(&f.root, kept).exists());
+    f.store.discard_staged(kept).await.unwrap();
+}
+
+#[test]
+fn blob_ids_have_exactly_one_safe_spelling() {
+    let id = BlobId::generate().unwrap();
+    let text = id.as_str().to_owned();
+    assert_eq!(text.len(), 26);
+    assert!(text.bytes().all(|b| matches!(b, b'a'..=b'z' | b'2'..=b'7')));
+    assert_eq!(BlobId::parse(&text).unwrap(), id);
+    assert_eq!(id.to_string(), text);
+    assert_ne!(BlobId::generate().unwrap(), id);
+    assert!(BlobId::parse("aaaaaaaaaaaaaaaaaaaaaaaaaa").is_ok());
+    let bad = [
+        String::new(),
+        "../../../../../etc/passwd".to_owned(),
+        text.to_uppercase(),
+        text[..25].to_owned(),
+        format!("{text}a"),
+        "aaaaaaaaaaaaaaaaaaaaaaaaa1".to_owned(),
+        "aaaaaaaaaaaaaaaaaaaaaaaa/a".to_owned(),
+        // Non-zero trailing bits: a second spelling of the all-zero id.
+        "aaaaaaaaaaaaaaaaaaaaaaaaab".to_owned(),
+    ];
+    for text in bad {
+        assert_eq!(BlobId::parse(&text), Err(InvalidBlobId), "{text:?}");
+    }
+}
+
+#[test]
+fn keys_do_not_show_up_in_debug_output() {
+    let key = DocumentKey::from_bytes([0x41; 32]);
+    assert_eq!(format!("{key:?}"), "DocumentKey(***)");
+    assert_eq!(key.as_bytes(), &[0x41; 32]);
+    let err = StoreError::Corrupt("chunk 3 failed authentication".to_owned());
+    assert_eq!(err.to_string(), "blob is corrupt: chunk 3 failed authentication");
+}

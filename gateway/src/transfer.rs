@@ -1,0 +1,353 @@
+//! Transfers ("messages"): their kinds and states, the three folders they show
+//! up in, and the one function that decides who may see which transfer.
+
+use diesel::prelude::*;
+
+use crate::Gateway;
+use crate::clock::Timestamp;
+use crate::db::AnyConnection;
+use crate::db::schema::{documents, transfers};
+use crate::error::{Error, Result};
+use crate::session::{Actor, Session};
+
+/// How a transfer came about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferKind {
+    /// Staff sends to anyone (flow A).
+    StaffSend,
+    /// An outsider answers an upload request (flow B).
+    RequestAnswer,
+    /// The public delivers to the organisation (flow C).
+    PublicDelivery,
+    /// A partner organisation pushes over SFTP (flow E).
+    PartnerPush,
+}
+
+impl TransferKind {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferKind::StaffSend => "staff-send",
+            TransferKind::RequestAnswer => "request-answer",
+            TransferKind::PublicDelivery => "public-delivery",
+            TransferKind::PartnerPush => "partner-push",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Result<TransferKind> {
+        Ok(match s {
+            "staff-send" => TransferKind::StaffSend,
+            "request-answer" => TransferKind::RequestAnswer,
+            "public-delivery" => TransferKind::PublicDelivery,
+            "partner-push" => TransferKind::PartnerPush,
+            other => return Err(Error::Internal(format!("unknown transfer kind {other}"))),
+        })
+    }
+}
+
+/// Where a transfer is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferState {
+    /// Being composed; documents may be added within the upload window.
+    Draft,
+    /// Sent; the recipient may download until it expires.
+    Sent,
+    /// Past its retention; documents destroyed, metadata kept.
+    Expired,
+    /// Not sent in time (or withdrawn); what was uploaded is deleted.
+    Aborted,
+}
+
+impl TransferState {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferState::Draft => "draft",
+            TransferState::Sent => "sent",
+            TransferState::Expired => "expired",
+            TransferState::Aborted => "aborted",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Result<TransferState> {
+        Ok(match s {
+            "draft" => TransferState::Draft,
+            "sent" => TransferState::Sent,
+            "expired" => TransferState::Expired,
+            "aborted" => TransferState::Aborted,
+            other => return Err(Error::Internal(format!("unknown transfer state {other}"))),
+        })
+    }
+}
+
+/// The three folders of the tree every door shows (SPEC section 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Folder {
+    /// Drafts being composed.
+    Outbox,
+    /// Messages sent (read-only).
+    Sent,
+    /// Messages received (read-only).
+    Inbox,
+}
+
+impl Folder {
+    /// The folder's name in the tree.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Folder::Outbox => "outbox",
+            Folder::Sent => "sent",
+            Folder::Inbox => "inbox",
+        }
+    }
+
+    /// From a name in the tree.
+    pub fn parse(name: &str) -> Option<Folder> {
+        match name {
+            "outbox" => Some(Folder::Outbox),
+            "sent" => Some(Folder::Sent),
+            "inbox" => Some(Folder::Inbox),
+            _ => None,
+        }
+    }
+
+    /// Every folder, in the order a listing shows them.
+    pub const ALL: [Folder; 3] = [Folder::Outbox, Folder::Sent, Folder::Inbox];
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = transfers)]
+pub(crate) struct TransferRow {
+    pub id: String,
+    pub kind: String,
+    pub state: String,
+    pub owner_id: Option<String>,
+    pub upload_request_id: Option<String>,
+    pub name: String,
+    pub sender_name: String,
+    pub sender_email: String,
+    pub recipient_name: Option<String>,
+    pub recipient_email: Option<String>,
+    pub recipient_phone: Option<String>,
+    pub recipient_id: Option<String>,
+    pub subject: String,
+    pub reference: String,
+    pub language: String,
+    pub body_sealed: Option<Vec<u8>>,
+    pub send_problem: Option<String>,
+    pub created_at: i64,
+    pub window_started_at: Option<i64>,
+    pub sent_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub aborted_at: Option<i64>,
+    pub abort_reason: Option<String>,
+    pub purged_at: Option<i64>,
+}
+
+impl TransferRow {
+    pub fn state(&self) -> Result<TransferState> {
+        TransferState::parse(&self.state)
+    }
+
+    pub fn kind(&self) -> Result<TransferKind> {
+        TransferKind::parse(&self.kind)
+    }
+}
+
+/// A transfer as a folder of the tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferSummary {
+    /// The transfer's id (stable, server-made).
+    pub id: String,
+    /// The folder's name, chosen by the sender.
+    pub name: String,
+    /// Where the caller sees it.
+    pub folder: Folder,
+    /// Its state.
+    pub state: TransferState,
+    /// How it came about.
+    pub kind: TransferKind,
+    /// Who sent it (name and address).
+    pub sender: String,
+    /// Who it is for, once set.
+    pub recipient: Option<String>,
+    /// The subject line.
+    pub subject: String,
+    /// The sender's reference.
+    pub reference: String,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// When the upload window closes (from the first byte).
+    pub window_closes_at: Option<Timestamp>,
+    /// When it was sent.
+    pub sent_at: Option<Timestamp>,
+    /// When its documents are (or were) deleted.
+    pub expires_at: Option<Timestamp>,
+    /// Why the last attempt to send it failed, for the sender to fix.
+    pub send_problem: Option<String>,
+    /// Complete documents and their total size.
+    pub documents: usize,
+    /// Total bytes of the complete documents.
+    pub bytes: u64,
+}
+
+/// How the caller relates to a transfer. Decided in exactly one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// The caller composes or composed it.
+    Sender(Folder),
+    /// The caller is its recipient, signed in with an account.
+    Recipient,
+}
+
+/// Who may see what (SPEC sections 2 and 4):
+/// - an account sees the drafts it composes (outbox), what it sent (sent), and
+///   what was sent to it (inbox, once sent);
+/// - someone signed in with a request link sees only that request's answer;
+/// - nobody sees an aborted transfer.
+pub(crate) fn access(session: &Session, t: &TransferRow) -> Result<Option<Access>> {
+    let state = t.state()?;
+    let sender_folder = match state {
+        TransferState::Draft => Some(Folder::Outbox),
+        TransferState::Sent | TransferState::Expired => Some(Folder::Sent),
+        TransferState::Aborted => None,
+    };
+    let Some(sender_folder) = sender_folder else { return Ok(None) };
+    let access = match &session.actor {
+        Actor::Account { id, email, .. } => {
+            if t.owner_id.as_deref() == Some(id) {
+                Some(Access::Sender(sender_folder))
+            } else if sender_folder == Folder::Sent
+                && (t.recipient_id.as_deref() == Some(id) || t.recipient_email.as_deref() == Some(email))
+            {
+                Some(Access::Recipient)
+            } else {
+                None
+            }
+        }
+        Actor::RequestLink { request_id, .. } => (t.upload_request_id.as_deref() == Some(request_id)
+            && t.kind()? == TransferKind::RequestAnswer)
+            .then_some(Access::Sender(sender_folder)),
+    };
+    Ok(access)
+}
+
+impl Access {
+    pub(crate) fn folder(self) -> Folder {
+        match self {
+            Access::Sender(f) => f,
+            Access::Recipient => Folder::Inbox,
+        }
+    }
+}
+
+pub(crate) fn load(conn: &mut AnyConnection, id: &str) -> Result<TransferRow> {
+    Ok(transfers::table.find(id).select(TransferRow::as_select()).first(conn)?)
+}
+
+/// Load a transfer the caller may see, with how they relate to it. A transfer
+/// the caller may not see is "not found", never "forbidden": no oracle.
+pub(crate) fn load_visible(conn: &mut AnyConnection, session: &Session, id: &str) -> Result<(TransferRow, Access)> {
+    Gateway::check_live(conn, session)?;
+    let row = transfers::table.find(id).select(TransferRow::as_select()).first(conn).optional()?;
+    let row = row.ok_or(Error::NotFound)?;
+    let access = access(session, &row)?.ok_or(Error::NotFound)?;
+    Ok((row, access))
+}
+
+/// Load a draft the caller composes; anything else is refused with the reason.
+pub(crate) fn load_own_draft(conn: &mut AnyConnection, session: &Session, id: &str) -> Result<TransferRow> {
+    let (row, access) = load_visible(conn, session, id)?;
+    match access {
+        Access::Sender(Folder::Outbox) => Ok(row),
+        Access::Sender(_) => Err(Error::Conflict("this message has been sent and can no longer change".into())),
+        Access::Recipient => Err(Error::Forbidden("a received message is read-only")),
+    }
+}
+
+pub(crate) fn summarize(
+    conn: &mut AnyConnection,
+    row: &TransferRow,
+    folder: Folder,
+    window: std::time::Duration,
+) -> Result<TransferSummary> {
+    let sizes: Vec<i64> = documents::table
+        .filter(documents::transfer_id.eq(&row.id))
+        .filter(documents::state.eq("complete").or(documents::state.eq("deleted")))
+        .select(documents::size)
+        .load(conn)?;
+    let recipient = row.recipient_email.as_ref().map(|email| match &row.recipient_name {
+        Some(name) if !name.is_empty() => format!("{name} <{email}>"),
+        _ => email.clone(),
+    });
+    Ok(TransferSummary {
+        id: row.id.clone(),
+        name: row.name.clone(),
+        folder,
+        state: row.state()?,
+        kind: row.kind()?,
+        sender: format!("{} <{}>", row.sender_name, row.sender_email),
+        recipient,
+        subject: row.subject.clone(),
+        reference: row.reference.clone(),
+        created_at: Timestamp::from_millis(row.created_at),
+        window_closes_at: row.window_started_at.map(|t| Timestamp::from_millis(t).plus(window)),
+        sent_at: row.sent_at.map(Timestamp::from_millis),
+        expires_at: row.expires_at.map(Timestamp::from_millis),
+        send_problem: row.send_problem.clone(),
+        documents: sizes.len(),
+        bytes: sizes.iter().map(|s| u64::try_from(*s).unwrap_or(0)).sum(),
+    })
+}
+
+impl Gateway {
+    /// The transfers in one folder of the caller's tree, by name.
+    pub async fn list(&self, session: &Session, folder: Folder) -> Result<Vec<TransferSummary>> {
+        let session = session.clone();
+        let window = self.settings.rules.upload_window;
+        self.db
+            .read(move |conn| {
+                Gateway::check_live(conn, &session)?;
+                let candidates: Vec<TransferRow> = match (&session.actor, folder) {
+                    (Actor::Account { id, .. }, Folder::Outbox | Folder::Sent) => transfers::table
+                        .filter(transfers::owner_id.eq(id))
+                        .select(TransferRow::as_select())
+                        .load(conn)?,
+                    (Actor::Account { id, email, .. }, Folder::Inbox) => transfers::table
+                        .filter(transfers::recipient_id.eq(id).or(transfers::recipient_email.eq(email)))
+                        .select(TransferRow::as_select())
+                        .load(conn)?,
+                    (Actor::RequestLink { request_id, .. }, _) => transfers::table
+                        .filter(transfers::upload_request_id.eq(request_id))
+                        .select(TransferRow::as_select())
+                        .load(conn)?,
+                };
+                let mut out = Vec::new();
+                for row in candidates {
+                    if access(&session, &row)?.map(Access::folder) == Some(folder) {
+                        out.push(summarize(conn, &row, folder, window)?);
+                    }
+                }
+                out.sort_by(|a, b| a.name.cmp(&b.name));
+                Ok(out)
+            })
+            .await
+    }
+
+    /// Find a transfer by its folder and name in the caller's tree.
+    pub async fn find(&self, session: &Session, folder: Folder, name: &str) -> Result<TransferSummary> {
+        self.list(session, folder).await?.into_iter().find(|t| t.name == name).ok_or(Error::NotFound)
+    }
+
+    /// One transfer the caller may see.
+    pub async fn transfer(&self, session: &Session, id: &str) -> Result<TransferSummary> {
+        let (session, id) = (session.clone(), id.to_owned());
+        let window = self.settings.rules.upload_window;
+        self.db
+            .read(move |conn| {
+                let (row, access) = load_visible(conn, &session, &id)?;
+                summarize(conn, &row, access.folder(), window)
+            })
+            .await
+    }
+}

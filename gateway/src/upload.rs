@@ -1,0 +1,403 @@
+//! Adding a document to a draft: streaming, resumable at an offset, encrypted
+//! on the way in, and checked against every rule in one order.
+
+use diesel::prelude::*;
+
+use crate::Gateway;
+use crate::clock::Timestamp;
+use crate::crypto::KeyScheme;
+use crate::db::schema::{documents, transfers};
+use crate::error::{Error, Result};
+use crate::policy::content::{self, ContentCheck};
+use crate::policy::name::FileName;
+use crate::random::RandomExt;
+use crate::session::Session;
+use crate::store::{BlobId, DocumentKey, StagedWriter};
+use crate::transfer::load_own_draft;
+
+/// What to do when the draft already holds a document of that name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadMode {
+    /// A new document: refused if a complete one has the name; an unfinished
+    /// one of that name is started over.
+    New,
+    /// Continue an unfinished upload at its offset (SFTP `reput`, a resumed
+    /// web upload); a new document when there is none.
+    Resume,
+    /// Replace a complete document of that name (a client overwriting a file).
+    Replace,
+}
+
+/// A document of a transfer, as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentInfo {
+    /// The document's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// `uploading`, `complete` or `deleted`.
+    pub state: String,
+    /// Bytes: the final size, or for an unfinished upload what is safely stored.
+    pub size: u64,
+    /// SHA-256 of the plaintext, hex, once complete.
+    pub sha256: Option<String>,
+    /// The content check's verdict (`matches`, `unverifiable`).
+    pub content_check: Option<String>,
+    /// When it was completed.
+    pub completed_at: Option<Timestamp>,
+    /// When it was destroyed (expiry or abort).
+    pub deleted_at: Option<Timestamp>,
+}
+
+/// An upload in progress. Write the bytes in order, then [`Upload::finish`].
+/// Dropped without finishing, what was stored stays resumable until the
+/// upload window closes.
+pub struct Upload {
+    gateway: Gateway,
+    session: Session,
+    transfer_id: String,
+    doc_id: String,
+    name: FileName,
+    writer: StagedWriter,
+    /// Bytes of the document received so far (the store keeps whole chunks
+    /// durable; the tail of a suspended upload is resent by the client).
+    position: u64,
+    closes_at: Timestamp,
+    /// What the message may still grow by, beyond this document's start.
+    limit: u64,
+    window_started: bool,
+}
+
+impl std::fmt::Debug for Upload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upload").field("doc_id", &self.doc_id).field("offset", &self.offset()).finish()
+    }
+}
+
+struct Existing {
+    id: String,
+    state: String,
+    key_sealed: Option<Vec<u8>>,
+}
+
+impl Gateway {
+    /// Begin (or resume) adding a document to a draft.
+    pub async fn begin_upload(
+        &self,
+        session: &Session,
+        transfer_id: &str,
+        name: &str,
+        mode: UploadMode,
+    ) -> Result<Upload> {
+        let name = FileName::parse(name, &self.names)?;
+        let (s, id, key) = (session.clone(), transfer_id.to_owned(), name.collation_key());
+        let window = self.settings.rules.upload_window;
+        let now = self.now();
+        let (row, existing, used) = self
+            .db
+            .read(move |conn| {
+                let row = load_own_draft(conn, &s, &id)?;
+                let existing = documents::table
+                    .filter(documents::transfer_id.eq(&id))
+                    .filter(documents::name_key.eq(&key))
+                    .select((documents::id, documents::state, documents::key_sealed))
+                    .first::<(String, String, Option<Vec<u8>>)>(conn)
+                    .optional()?
+                    .map(|(id, state, key_sealed)| Existing { id, state, key_sealed });
+                let sizes: Vec<i64> = documents::table
+                    .filter(documents::transfer_id.eq(&id))
+                    .filter(documents::name_key.ne(&key))
+                    .select(documents::size)
+                    .load(conn)?;
+                Ok((row, existing, sizes.iter().map(|s| u64::try_from(*s).unwrap_or(0)).sum::<u64>()))
+            })
+            .await?;
+        let closes_at = row.window_started_at.map(|t| Timestamp::from_millis(t).plus(window));
+        if let Some(closed_at) = closes_at.filter(|c| now >= *c) {
+            return Err(Error::WindowClosed { closed_at });
+        }
+        let (doc_id, key) = match (existing, mode) {
+            (Some(e), _) if e.state == "uploading" && mode == UploadMode::Resume => {
+                let sealed = e.key_sealed.ok_or_else(|| Error::Internal("unfinished document without key".into()))?;
+                let key = self.keys.unwrap_document_key(&sealed, &e.id, None)?;
+                (e.id, key)
+            }
+            (Some(e), UploadMode::New) if e.state != "uploading" => {
+                return Err(crate::policy::name::NameRefusal::Duplicate { name: name.as_str().to_owned() }.into());
+            }
+            (Some(e), _) => {
+                self.delete_document_row(session, transfer_id, &e.id).await?;
+                self.new_document(transfer_id, &name).await?
+            }
+            (None, _) => self.new_document(transfer_id, &name).await?,
+        };
+        let blob = BlobId::parse(&doc_id)?;
+        let writer = self.store.stage(&blob, &key).await?;
+        let position = writer.offset();
+        let limit = self.settings.rules.max_message_bytes.saturating_sub(used);
+        Ok(Upload {
+            gateway: self.clone(),
+            session: session.clone(),
+            transfer_id: transfer_id.to_owned(),
+            doc_id,
+            name,
+            writer,
+            position,
+            closes_at: closes_at.unwrap_or_else(|| Timestamp::from_millis(i64::MAX)),
+            limit,
+            window_started: row.window_started_at.is_some(),
+        })
+    }
+
+    async fn new_document(&self, transfer_id: &str, name: &FileName) -> Result<(String, DocumentKey)> {
+        let doc_id = self.random.id()?;
+        let key = DocumentKey::generate()?;
+        let sealed = self.keys.wrap_document_key(&key, &doc_id, self.random.as_ref())?;
+        let values = (
+            documents::id.eq(doc_id.clone()),
+            documents::transfer_id.eq(transfer_id.to_owned()),
+            documents::name.eq(name.as_str().to_owned()),
+            documents::name_key.eq(name.collation_key()),
+            documents::state.eq("uploading"),
+            documents::size.eq(0i64),
+            documents::key_scheme.eq(KeyScheme::Server.as_str()),
+            documents::key_sealed.eq(Some(sealed)),
+            documents::created_at.eq(self.now().as_millis()),
+        );
+        let duplicate_name = name.as_str().to_owned();
+        self.db
+            .write(move |conn| match diesel::insert_into(documents::table).values(values).execute(conn) {
+                Ok(_) => Ok(()),
+                Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+                    Err(crate::policy::name::NameRefusal::Duplicate { name: duplicate_name }.into())
+                }
+                Err(e) => Err(e.into()),
+            })
+            .await?;
+        Ok((doc_id, key))
+    }
+
+    /// Remove a document from a draft (complete or not).
+    pub async fn remove_document(&self, session: &Session, transfer_id: &str, name: &str) -> Result<()> {
+        let doc = self.documents(session, transfer_id).await?.into_iter().find(|d| d.name == name);
+        let doc = doc.ok_or(Error::NotFound)?;
+        self.delete_document_row(session, transfer_id, &doc.id).await
+    }
+
+    async fn delete_document_row(&self, session: &Session, transfer_id: &str, doc_id: &str) -> Result<()> {
+        let (s, t, d) = (session.clone(), transfer_id.to_owned(), doc_id.to_owned());
+        let event = self.event(&session.origin, "document-removed").actor(&session.audit_actor()).transfer(&t);
+        self.db
+            .write(move |conn| {
+                load_own_draft(conn, &s, &t)?;
+                diesel::delete(documents::table.find(&d).filter(documents::transfer_id.eq(&t))).execute(conn)?;
+                event.document(&d).record(conn)
+            })
+            .await?;
+        let blob = BlobId::parse(doc_id)?;
+        self.store.discard_staged(&blob).await?;
+        self.store.delete(&blob).await?;
+        Ok(())
+    }
+
+    /// The documents of a transfer the caller may see.
+    pub async fn documents(&self, session: &Session, transfer_id: &str) -> Result<Vec<DocumentInfo>> {
+        let (s, t) = (session.clone(), transfer_id.to_owned());
+        self.db
+            .read(move |conn| {
+                crate::transfer::load_visible(conn, &s, &t)?;
+                documents_of(conn, &t)
+            })
+            .await
+    }
+}
+
+type DocRow = (String, String, String, i64, Option<Vec<u8>>, Option<String>, Option<i64>, Option<i64>);
+
+pub(crate) fn documents_of(conn: &mut crate::db::AnyConnection, transfer_id: &str) -> Result<Vec<DocumentInfo>> {
+    let rows: Vec<DocRow> = documents::table
+        .filter(documents::transfer_id.eq(transfer_id))
+        .order(documents::name)
+        .select((
+            documents::id,
+            documents::name,
+            documents::state,
+            documents::size,
+            documents::sha256,
+            documents::content_check,
+            documents::completed_at,
+            documents::deleted_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, state, size, sha, check, completed, deleted)| DocumentInfo {
+            id,
+            name,
+            state,
+            size: u64::try_from(size).unwrap_or(0),
+            sha256: sha.map(|s| data_encoding::HEXLOWER.encode(&s)),
+            content_check: check,
+            completed_at: completed.map(Timestamp::from_millis),
+            deleted_at: deleted.map(Timestamp::from_millis),
+        })
+        .collect())
+}
+
+impl Upload {
+    /// Where the next byte goes: after a resume, what was safely stored.
+    pub fn offset(&self) -> u64 {
+        self.position
+    }
+
+    /// The document's name.
+    pub fn name(&self) -> &str {
+        self.name.as_str()
+    }
+
+    /// Write bytes at `offset`. Bytes before the current offset (a client
+    /// resending what was already stored) are skipped; a gap is refused.
+    pub async fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<()> {
+        let current = self.offset();
+        if offset > current {
+            return Err(Error::Invalid(format!(
+                "write at {offset} leaves a gap after {current}: documents are written from start to end"
+            )));
+        }
+        let skip = usize::try_from(current - offset).unwrap_or(usize::MAX);
+        match data.get(skip..) {
+            Some(rest) if !rest.is_empty() => self.write(rest).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Append bytes. The upload window starts with the first byte of a message,
+    /// and every write is checked against it and against the size cap.
+    pub async fn write(&mut self, data: &[u8]) -> Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let now = self.gateway.now();
+        if !self.window_started {
+            self.start_window(now).await?;
+        }
+        if now >= self.closes_at {
+            return Err(Error::WindowClosed { closed_at: self.closes_at });
+        }
+        let limit = self.limit;
+        if self.offset().saturating_add(data.len() as u64) > limit {
+            return Err(Error::TooLarge { limit: self.gateway.settings.rules.max_message_bytes });
+        }
+        self.writer.write(data).await?;
+        self.position += data.len() as u64;
+        Ok(())
+    }
+
+    async fn start_window(&mut self, now: Timestamp) -> Result<()> {
+        let t = self.transfer_id.clone();
+        let started = self
+            .gateway
+            .db
+            .write(move |conn| {
+                diesel::update(transfers::table.find(&t).filter(transfers::window_started_at.is_null()))
+                    .set(transfers::window_started_at.eq(now.as_millis()))
+                    .execute(conn)?;
+                Ok(transfers::table.find(&t).select(transfers::window_started_at).first::<Option<i64>>(conn)?)
+            })
+            .await?;
+        let started = started.map(Timestamp::from_millis).unwrap_or(now);
+        self.closes_at = started.plus(self.gateway.settings.rules.upload_window);
+        self.window_started = true;
+        Ok(())
+    }
+
+    /// Stop for now, keeping what was stored; returns the offset to resume at.
+    pub async fn suspend(self) -> Result<u64> {
+        let (gateway, doc_id) = (self.gateway.clone(), self.doc_id.clone());
+        let offset = self.writer.suspend().await?;
+        let size = i64::try_from(offset).unwrap_or(i64::MAX);
+        gateway
+            .db
+            .write(move |conn| {
+                diesel::update(documents::table.find(&doc_id).filter(documents::state.eq("uploading")))
+                    .set(documents::size.eq(size))
+                    .execute(conn)?;
+                Ok(())
+            })
+            .await?;
+        Ok(offset)
+    }
+
+    /// Complete the document: it becomes visible only now, after its bytes
+    /// are durably stored and its content matches its extension.
+    pub async fn finish(self) -> Result<DocumentInfo> {
+        let now = self.gateway.now();
+        if now >= self.closes_at {
+            return Err(Error::WindowClosed { closed_at: self.closes_at });
+        }
+        let Upload { gateway, session, transfer_id, doc_id, name, writer, .. } = self;
+        let committed = writer.commit().await?;
+        let blob = BlobId::parse(&doc_id)?;
+        let check = gateway.check_content(&blob, &doc_id, &name, committed.size).await;
+        let check = match check {
+            Ok(check) => check,
+            Err(e) => {
+                gateway.delete_document_row(&session, &transfer_id, &doc_id).await?;
+                return Err(e);
+            }
+        };
+        let size = i64::try_from(committed.size).map_err(|_| Error::TooLarge { limit: u64::MAX })?;
+        let sha = committed.sha256.to_vec();
+        let event = gateway
+            .event(&session.origin, "document-added")
+            .actor(&session.audit_actor())
+            .transfer(&transfer_id)
+            .document(&doc_id)
+            .detail(&format!("{} ({} bytes)", name.as_str(), committed.size));
+        let (s, t, d) = (session.clone(), transfer_id.clone(), doc_id.clone());
+        gateway
+            .db
+            .write(move |conn| {
+                load_own_draft(conn, &s, &t)?;
+                diesel::update(documents::table.find(&d))
+                    .set((
+                        documents::state.eq("complete"),
+                        documents::size.eq(size),
+                        documents::sha256.eq(Some(sha)),
+                        documents::content_check.eq(Some(check.as_str())),
+                        documents::completed_at.eq(Some(now.as_millis())),
+                    ))
+                    .execute(conn)?;
+                event.record(conn)?;
+                let docs = documents_of(conn, &t)?;
+                docs.into_iter().find(|doc| doc.id == d).ok_or(Error::NotFound)
+            })
+            .await
+    }
+}
+
+impl Gateway {
+    /// Read back the first bytes of a committed document and compare them with
+    /// what its extension promises.
+    async fn check_content(&self, blob: &BlobId, doc_id: &str, name: &FileName, size: u64) -> Result<ContentCheck> {
+        let d = doc_id.to_owned();
+        let sealed: Option<Vec<u8>> =
+            self.db.read(move |conn| Ok(documents::table.find(&d).select(documents::key_sealed).first(conn)?)).await?;
+        let sealed = sealed.ok_or_else(|| Error::Internal("document without key".into()))?;
+        let key = self.keys.unwrap_document_key(&sealed, doc_id, None)?;
+        let head_len = size.min(content::HEAD_LEN as u64);
+        let mut reader = self.store.open(blob, &key, size, 0..head_len).await?;
+        let mut head = Vec::with_capacity(content::HEAD_LEN);
+        while let Some(piece) = reader.next_chunk().await? {
+            head.extend_from_slice(&piece);
+        }
+        match content::check(&name.extension(), &head) {
+            ContentCheck::Mismatch { expected, detected } => Err(Error::ContentMismatch {
+                name: name.as_str().to_owned(),
+                expected: content::describe(expected),
+                detected: content::describe(detected),
+            }),
+            verdict => Ok(verdict),
+        }
+    }
+}

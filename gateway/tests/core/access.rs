@@ -1,0 +1,131 @@
+//! Who may see what: every operation checks the caller, and a transfer the
+//! caller may not see is "not found", never a hint that it exists.
+
+use gateway::address::Mailbox;
+use gateway::upload::UploadMode;
+use gateway::{Error, Folder, Language, Origin, Role};
+
+use crate::bed::{Bed, PASSWORD, TestResult, pdf};
+
+#[tokio::test]
+async fn staff_cannot_see_or_touch_each_others_drafts() -> TestResult {
+    let bed = Bed::new().await?;
+    let jan = bed.staff("jan@minvws.nl").await?;
+    let kees = bed.staff("kees@minvws.nl").await?;
+    let id = bed.draft(&jan, "private", "piet@example.org", Some("0612345678"), &[("a.pdf", &pdf("a"))]).await?;
+    assert!(bed.gw.list(&kees, Folder::Outbox).await?.is_empty());
+    assert!(matches!(bed.gw.transfer(&kees, &id).await, Err(Error::NotFound)));
+    assert!(matches!(bed.gw.documents(&kees, &id).await, Err(Error::NotFound)));
+    assert!(matches!(bed.gw.message_txt(&kees, &id).await, Err(Error::NotFound)));
+    assert!(matches!(bed.gw.read_document(&kees, &id, "a.pdf", None).await, Err(Error::NotFound)));
+    assert!(matches!(bed.gw.begin_upload(&kees, &id, "b.pdf", UploadMode::New).await, Err(Error::NotFound)));
+    assert!(matches!(bed.gw.remove_document(&kees, &id, "a.pdf").await, Err(Error::NotFound)));
+    assert!(matches!(bed.gw.write_message_txt(&kees, &id, "To: k@example.org\n").await, Err(Error::NotFound)));
+    assert!(matches!(bed.gw.send(&kees, &id).await, Err(Error::NotFound)));
+    assert!(matches!(bed.gw.report(&kees, &id).await, Err(Error::NotFound)));
+    assert!(matches!(bed.gw.discard_draft(&kees, &id).await, Err(Error::NotFound)));
+    assert_eq!(bed.gw.list(&jan, Folder::Outbox).await?.len(), 1, "the owner still has it");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_partner_sees_only_its_own() -> TestResult {
+    let bed = Bed::new().await?;
+    let jan = bed.staff("jan@minvws.nl").await?;
+    let lab = bed.account("push@lab.example.com", Role::Partner).await?;
+    let other = bed.account("push@other.example.com", Role::Partner).await?;
+    let staff_draft = bed.draft(&jan, "mine", "kees@minvws.nl", None, &[("a.pdf", &pdf("a"))]).await?;
+    let lab_draft = bed.draft(&lab, "batch", "jan@minvws.nl", None, &[("r.pdf", &pdf("r"))]).await?;
+    assert!(matches!(bed.gw.transfer(&lab, &staff_draft).await, Err(Error::NotFound)));
+    assert!(matches!(bed.gw.transfer(&other, &lab_draft).await, Err(Error::NotFound)));
+    assert!(bed.gw.list(&other, Folder::Outbox).await?.is_empty());
+    assert_eq!(bed.gw.list(&lab, Folder::Outbox).await?.len(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_received_message_is_read_only_and_its_reads_are_downloads() -> TestResult {
+    let bed = Bed::new().await?;
+    let jan = bed.staff("jan@minvws.nl").await?;
+    let kees = bed.staff("kees@minvws.nl").await?;
+    let id = bed.draft(&jan, "for-kees", "Kees <kees@minvws.nl>", None, &[("a.pdf", &pdf("for kees"))]).await?;
+    bed.gw.send(&jan, &id).await?;
+    let inbox = bed.gw.list(&kees, Folder::Inbox).await?;
+    assert_eq!(inbox.len(), 1);
+    assert!(matches!(bed.gw.begin_upload(&kees, &id, "x.pdf", UploadMode::New).await, Err(Error::Forbidden(_))));
+    assert!(matches!(bed.gw.begin_upload(&jan, &id, "x.pdf", UploadMode::New).await, Err(Error::Conflict(_))));
+    let bytes = bed.gw.read_document(&kees, &id, "a.pdf", None).await?.read_all().await?;
+    assert_eq!(bytes, pdf("for kees"));
+    let tail = bed.gw.read_document(&kees, &id, "a.pdf", Some(5..10)).await?.read_all().await?;
+    assert_eq!(tail, pdf("for kees")[5..10].to_vec());
+    let report = bed.gw.report(&jan, &id).await?;
+    assert_eq!(report.downloads.len(), 1, "a resumed tail is not a second download");
+    assert_eq!(report.downloads[0].who, "kees@minvws.nl");
+    assert_eq!(report.downloads[0].proof, "account");
+    assert!(matches!(bed.gw.report(&kees, &id).await, Err(Error::Forbidden(_))), "the report is the sender's");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_disabled_account_is_refused_at_its_next_request() -> TestResult {
+    let bed = Bed::new().await?;
+    let jan = bed.staff("jan@minvws.nl").await?;
+    let id = bed.gw.create_draft(&jan, "before").await?.id;
+    bed.gw.disable_account(&bed.admin, "jan@minvws.nl").await?;
+    assert!(matches!(bed.gw.list(&jan, Folder::Outbox).await, Err(Error::Forbidden(_))));
+    assert!(matches!(bed.gw.documents(&jan, &id).await, Err(Error::Forbidden(_))));
+    assert!(matches!(bed.gw.create_draft(&jan, "after").await, Err(Error::Forbidden(_))));
+    let again = bed.gw.authenticate_password("jan@minvws.nl", PASSWORD, Origin::cli()).await;
+    assert!(matches!(again, Err(Error::Forbidden(_))), "{again:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_counted_across_doors_per_address_block() -> TestResult {
+    let bed = Bed::new().await?;
+    bed.staff("jan@minvws.nl").await?;
+    for i in 0..15u16 {
+        let ip = format!("2001:db8:1:2::{i:x}").parse()?;
+        let door = if i % 2 == 0 { gateway::Door::Sftp } else { gateway::Door::Webdav };
+        let wrong = bed.gw.authenticate_password("jan@minvws.nl", "guess", Origin::new(door, Some(ip))).await;
+        assert!(matches!(wrong, Err(Error::BadCredentials)), "{wrong:?}");
+    }
+    let same_block = Origin::new(gateway::Door::Web, Some("2001:db8:1:2:ffff::1".parse()?));
+    let banned = bed.gw.authenticate_password("jan@minvws.nl", PASSWORD, same_block).await;
+    assert!(matches!(banned, Err(Error::RateLimited)), "{banned:?}");
+    let elsewhere = Origin::new(gateway::Door::Web, Some("192.0.2.1".parse()?));
+    assert!(bed.gw.authenticate_password("jan@minvws.nl", PASSWORD, elsewhere).await.is_ok());
+    let unknown = bed.gw.authenticate_password("nobody@minvws.nl", PASSWORD, elsewhere).await;
+    assert!(matches!(unknown, Err(Error::BadCredentials)), "unknown and wrong look the same: {unknown:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_request_link_sees_only_its_answer_addressed_to_the_requester() -> TestResult {
+    let bed = Bed::new().await?;
+    let jan = bed.staff("jan@minvws.nl").await?;
+    bed.draft(&jan, "jans-own", "kees@minvws.nl", None, &[("a.pdf", &pdf("a"))]).await?;
+    let request = bed
+        .gw
+        .create_upload_request(&jan, &Mailbox::parse("Piet <piet@example.org>")?, "your file", Language::En)
+        .await?;
+    let secret = bed.param("upload-request", "request_secret").await?;
+    let wrong = bed.gw.authenticate_request(&request.user_name, "not-the-secret", Origin::cli()).await;
+    assert!(matches!(wrong, Err(Error::BadCredentials)));
+    let piet = bed.gw.authenticate_request(&request.user_name, &secret, Origin::cli()).await?;
+    let outbox = bed.gw.list(&piet, Folder::Outbox).await?;
+    assert_eq!(outbox.len(), 1, "only the answer: {outbox:?}");
+    assert_eq!(outbox[0].recipient.as_deref(), Some("jan@minvws.nl <jan@minvws.nl>"));
+    assert!(matches!(bed.gw.create_draft(&piet, "another").await, Err(Error::Forbidden(_))));
+    let redirect = bed.gw.write_message_txt(&piet, &outbox[0].id, "To: eve@example.org\n").await;
+    assert!(matches!(redirect, Err(Error::Invalid(_))), "{redirect:?}");
+    bed.put(&piet, &outbox[0].id, "answer.pdf", &pdf("the answer")).await?;
+    bed.gw.send(&piet, &outbox[0].id).await?;
+    assert_eq!(bed.gw.list(&piet, Folder::Sent).await?.len(), 1);
+    let inbox = bed.gw.list(&jan, Folder::Inbox).await?;
+    assert_eq!(inbox.len(), 1);
+    let got = bed.gw.read_document(&jan, &inbox[0].id, "answer.pdf", None).await?.read_all().await?;
+    assert_eq!(got, pdf("the answer"));
+    assert_eq!(bed.queued("request-answered").await?.len(), 1);
+    Ok(())
+}

@@ -1,0 +1,238 @@
+//! Runs the document-name corpus in `tests/data/names.tsv` through
+//! `FileName::parse` and checks every verdict and refusal code.
+
+use std::collections::BTreeSet;
+
+use gateway::policy::name::{DEFAULT_ALLOWED_EXTENSIONS, FileName, NameRefusal, NameRules, check_unique};
+
+const CORPUS: &str = include_str!("../data/names.tsv");
+
+const ALL_CODES: &[&str] = &[
+    "empty-name",
+    "name-too-long",
+    "dot-name",
+    "path-separator",
+    "control-character",
+    "invisible-character",
+    "leading-whitespace",
+    "trailing-whitespace",
+    "trailing-dot",
+    "forbidden-character",
+    "reserved-name",
+    "hidden-file",
+    "missing-extension",
+    "extension-not-allowed",
+];
+
+pub(crate) struct Entry {
+    pub line: usize,
+    pub raw: String,
+    pub name: String,
+    pub expected: String,
+    pub code: String,
+}
+
+/// Decodes the escapes documented in the corpus header.
+fn decode(field: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut chars = field.chars();
+    while let Some(ch) = chars.next() {
+        if ch != '\\' {
+            out.push(ch);
+            continue;
+        }
+        match chars.next() {
+            Some('0') => out.push('\0'),
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('\\') => out.push('\\'),
+            Some('u') => {
+                let hex = braced(&mut chars)?;
+                let value = u32::from_str_radix(&hex, 16).map_err(|e| format!("{hex}: {e}"))?;
+                out.push(char::from_u32(value).ok_or(format!("not a scalar value: {hex}"))?);
+            }
+            Some('*') => {
+                let count = braced(&mut chars)?;
+                let count: usize = count.parse().map_err(|e| format!("{count}: {e}"))?;
+                let text = decode(&braced(&mut chars)?)?;
+                out.push_str(&text.repeat(count));
+            }
+            other => return Err(format!("unknown escape \\{other:?}")),
+        }
+    }
+    Ok(out)
+}
+
+/// Reads `{...}` with nested braces and returns the inside.
+fn braced(chars: &mut std::str::Chars<'_>) -> Result<String, String> {
+    if chars.next() != Some('{') {
+        return Err("expected '{' after escape".into());
+    }
+    let mut depth = 1;
+    let mut inner = String::new();
+    for ch in chars.by_ref() {
+        match ch {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Ok(inner);
+                }
+            }
+            _ => {}
+        }
+        inner.push(ch);
+    }
+    Err("unclosed '{'".into())
+}
+
+pub(crate) fn corpus() -> Vec<Entry> {
+    let mut entries = Vec::new();
+    for (index, text) in CORPUS.lines().enumerate() {
+        let line = index + 1;
+        if text.is_empty() || text.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = text.split('\t').collect();
+        let [raw, expected, code] = fields[..] else {
+            panic!("line {line}: expected 3 tab-separated fields: {text:?}");
+        };
+        let name = decode(raw).unwrap_or_else(|e| panic!("line {line}: {e}: {text:?}"));
+        entries.push(Entry { line, raw: raw.to_owned(), name, expected: expected.to_owned(), code: code.to_owned() });
+    }
+    entries
+}
+
+fn verdict(result: &Result<FileName, NameRefusal>) -> (&'static str, &'static str) {
+    match result {
+        Ok(_) => ("ok", "-"),
+        Err(refusal) => ("refuse", refusal.code()),
+    }
+}
+
+#[test]
+fn corpus_verdicts_and_codes() {
+    let rules = NameRules::default();
+    let entries = corpus();
+    assert!(entries.len() >= 150, "corpus has only {} entries", entries.len());
+    let mut failures = Vec::new();
+    for entry in &entries {
+        let result = FileName::parse(&entry.name, &rules);
+        let (expected, code) = verdict(&result);
+        if expected != entry.expected || code != entry.code {
+            let detail = match &result {
+                Ok(name) => format!("accepted as {name:?}"),
+                Err(refusal) => format!("refused: {refusal}"),
+            };
+            failures.push(format!(
+                "line {}: {}\texpected {} {}, got {expected} {code} ({detail})",
+                entry.line, entry.raw, entry.expected, entry.code
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "corpus failures:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn corpus_is_well_formed_and_complete() {
+    let entries = corpus();
+    let mut codes_seen = BTreeSet::new();
+    let mut extensions_seen = BTreeSet::new();
+    let rules = NameRules::default();
+    for entry in &entries {
+        assert!(
+            entry.expected == "ok" && entry.code == "-"
+                || entry.expected == "refuse" && ALL_CODES.contains(&entry.code.as_str()),
+            "line {}: bad verdict or code: {} {}",
+            entry.line,
+            entry.expected,
+            entry.code
+        );
+        codes_seen.insert(entry.code.clone());
+        if let Ok(name) = FileName::parse(&entry.name, &rules) {
+            extensions_seen.insert(name.extension());
+        }
+    }
+    for code in ALL_CODES {
+        assert!(codes_seen.contains(*code), "no corpus line refuses with {code}");
+    }
+    for extension in DEFAULT_ALLOWED_EXTENSIONS {
+        assert!(extensions_seen.contains(*extension), "no accepted corpus line ends in .{extension}");
+    }
+}
+
+#[test]
+fn nfd_names_equal_their_nfc_form() {
+    let rules = NameRules::default();
+    let nfd = FileName::parse("cafe\u{301}.pdf", &rules).expect("valid");
+    let nfc = FileName::parse("café.pdf", &rules).expect("valid");
+    assert_eq!(nfd.as_str(), nfc.as_str());
+    assert_eq!(nfd.collation_key(), nfc.collation_key());
+}
+
+#[test]
+fn duplicates_within_a_transfer() {
+    let rules = NameRules::default();
+    let parse = |raw: &str| FileName::parse(raw, &rules).expect("valid");
+    let cases: &[(&[&str], Option<&str>)] = &[
+        (&["A.pdf", "a.PDF"], Some("a.PDF")),
+        (&["café.pdf", "cafe\u{301}.pdf"], Some("café.pdf")),
+        (&["CAFÉ.pdf", "cafe\u{301}.PDF"], Some("café.PDF")),
+        (&["Ελληνικά.docx", "ΕΛΛΗΝΙΚΆ.DOCX"], Some("ΕΛΛΗΝΙΚΆ.DOCX")),
+        (&["report.pdf", "report.pdf.zip", "report (1).pdf"], None),
+        (&["a.pdf", "b.pdf", "c.pdf", "B.PDF"], Some("B.PDF")),
+        (&["x.tar.gz", "x.tgz"], None),
+    ];
+    for (names, duplicate) in cases {
+        let parsed: Vec<FileName> = names.iter().map(|n| parse(n)).collect();
+        let expected = duplicate.map(|name| NameRefusal::Duplicate { name: name.to_owned() });
+        assert_eq!(check_unique(&parsed).err(), expected, "{names:?}");
+    }
+}
+
+/// The same corpus through the facade: every name is accepted or refused by
+/// `begin_upload` as the corpus says, with the same reason.
+#[tokio::test]
+async fn corpus_through_the_gateway() -> crate::bed::TestResult {
+    use gateway::upload::UploadMode;
+    let bed = crate::bed::Bed::new().await?;
+    let jan = bed.staff("jan@minvws.nl").await?;
+    let draft = bed.gw.create_draft(&jan, "names").await?;
+    let mut failures = Vec::new();
+    let entries = corpus();
+    for e in &entries {
+        let got = match bed.gw.begin_upload(&jan, &draft.id, &e.name, UploadMode::New).await {
+            Ok(upload) => {
+                drop(upload);
+                ("ok", "-".to_owned())
+            }
+            Err(gateway::Error::Name(refusal)) => ("refuse", refusal.code().to_owned()),
+            Err(other) => ("error", other.to_string()),
+        };
+        if (got.0, got.1.as_str()) != (e.expected.as_str(), e.code.as_str()) {
+            failures.push(format!(
+                "line {}: {:?} expected {} {} got {} {}",
+                e.line, e.raw, e.expected, e.code, got.0, got.1
+            ));
+        }
+    }
+    assert!(entries.len() >= 100, "the corpus has {} names", entries.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn duplicates_in_one_transfer_are_refused_whatever_the_case() -> crate::bed::TestResult {
+    let bed = crate::bed::Bed::new().await?;
+    let jan = bed.staff("jan@minvws.nl").await?;
+    let draft = bed.gw.create_draft(&jan, "dups").await?;
+    bed.put(&jan, &draft.id, "Rapport.pdf", &crate::bed::pdf("one")).await?;
+    for name in ["Rapport.pdf", "rapport.PDF", "RAPPORT.pdf"] {
+        let again = bed.put(&jan, &draft.id, name, &crate::bed::pdf("two")).await;
+        assert!(matches!(again, Err(gateway::Error::Name(ref r)) if r.code() == "duplicate-name"), "{name}: {again:?}");
+    }
+    let other = bed.gw.create_draft(&jan, "other").await?;
+    bed.put(&jan, &other.id, "rapport.pdf", &crate::bed::pdf("fine in another message")).await?;
+    Ok(())
+}

@@ -1,0 +1,15 @@
+DROP TABLE leases;
+DROP TABLE auth_failures;
+DROP TABLE templates;
+DROP TABLE contacts;
+DROP TABLE outbox;
+DROP TABLE audit_events;
+DROP TABLE downloads;
+DROP TABLE links;
+DROP TABLE documents;
+DROP TABLE transfers;
+DROP TABLE upload_requests;
+DROP TABLE account_tokens;
+DROP TABLE ssh_keys;
+DROP TABLE domains;
+DROP TABLE accounts;

@@ -1,0 +1,62 @@
+//! `koerier serve`: open the core, run the lifecycle jobs on their interval,
+//! and stop cleanly on SIGTERM or Ctrl-C. Each door adds its listener here.
+
+use anyhow::Result;
+
+use crate::config::Config;
+
+pub async fn serve(config: Config) -> Result<()> {
+    let gateway = crate::commands::open(&config).await?;
+    tracing::info!(
+        data_dir = %config.data_dir.display(),
+        backend = ?gateway::db::Backend::of(&config.database_url())?.0,
+        "koerier is running"
+    );
+    let interval = config.jobs_interval();
+    let jobs = {
+        let gateway = gateway.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match gateway.run_lifecycle().await {
+                    Ok(Some(report)) if report != Default::default() => tracing::info!(?report, "lifecycle jobs"),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "lifecycle jobs failed"),
+                }
+            }
+        })
+    };
+    shutdown_signal().await;
+    tracing::info!("stopping");
+    jobs.abort();
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
