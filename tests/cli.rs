@@ -18,7 +18,12 @@ fn koerier(dir: &Path, args: &[&str]) -> std::io::Result<Output> {
 }
 
 fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -82,7 +87,10 @@ fn an_operator_sets_up_and_sends_from_the_command_line() -> TestResult {
     )?);
     assert!(sent.contains("report.pdf") && sent.contains("+31 ••••••••78"), "{sent}");
 
-    let refused = koerier(d, &["send", "--from", "jan@minvws.nl", "--to", "piet@example.org", "--phone", "0612345678", "evil.exe"])?;
+    let refused = koerier(
+        d,
+        &["send", "--from", "jan@minvws.nl", "--to", "piet@example.org", "--phone", "0612345678", "evil.exe"],
+    )?;
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("zip"), "{}", String::from_utf8_lossy(&refused.stderr));
     let no_phone = koerier(d, &["send", "--from", "jan@minvws.nl", "--to", "piet@example.org", "report.pdf"])?;

@@ -237,3 +237,54 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.write_all(bytes)?;
     file.sync_all()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::random::SystemRandom;
+
+    fn keys() -> Result<Keys> {
+        Ok(Keys::new(MasterKey::from_base64("S29lcmllciB0ZXN0IG1hc3RlciBrZXkgMzIgYnl0ZXM=")?))
+    }
+
+    #[test]
+    fn a_link_wrapped_key_opens_only_with_that_link() -> Result<()> {
+        let keys = keys()?;
+        let dek = DocumentKey::from_bytes([7u8; 32]);
+        let sealed = keys.wrap_for_link(&dek, "doc1", "the-right-secret", &SystemRandom)?;
+        let opened = keys.unwrap_document_key(&sealed, "doc1", Some("the-right-secret"))?;
+        assert_eq!(opened.as_bytes(), dek.as_bytes());
+        assert!(keys.unwrap_document_key(&sealed, "doc1", Some("a-wrong-secret")).is_err());
+        assert!(keys.unwrap_document_key(&sealed, "doc1", None).is_err(), "the master key alone cannot");
+        assert!(keys.unwrap_document_key(&sealed, "doc2", Some("the-right-secret")).is_err(), "bound to its document");
+        Ok(())
+    }
+
+    #[test]
+    fn another_master_key_opens_nothing() -> Result<()> {
+        let other = Keys::new(MasterKey::from_base64("QW5vdGhlciBtYXN0ZXIga2V5IG9mIDMyIGJ5dGVzISE=")?);
+        let sealed = keys()?.seal_text("accompanying", "transfer-body:t1", &SystemRandom)?;
+        assert_eq!(keys()?.open_text(&sealed, "transfer-body:t1")?, "accompanying");
+        assert!(other.open_text(&sealed, "transfer-body:t1").is_err());
+        assert!(keys()?.open_text(&sealed, "transfer-body:t2").is_err(), "bound to its context");
+        Ok(())
+    }
+
+    #[test]
+    fn codes_are_bound_to_their_link() -> Result<()> {
+        let keys = keys()?;
+        let tag = keys.code_tag("link1", "123456");
+        assert!(keys.code_matches("link1", "123456", &tag));
+        assert!(!keys.code_matches("link1", "123457", &tag));
+        assert!(!keys.code_matches("link2", "123456", &tag));
+        Ok(())
+    }
+
+    #[test]
+    fn key_debug_prints_nothing_secret() -> Result<()> {
+        let key = MasterKey::from_base64("S29lcmllciB0ZXN0IG1hc3RlciBrZXkgMzIgYnl0ZXM=")?;
+        assert_eq!(format!("{key:?}"), "MasterKey(***)");
+        assert!(MasterKey::from_base64("c2hvcnQ=").is_err());
+        Ok(())
+    }
+}
