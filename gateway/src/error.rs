@@ -119,6 +119,12 @@ impl From<crate::store::StoreError> for Error {
                 tracing::error!(what, "stored blob failed authentication");
                 Error::Corrupt
             }
+            StoreError::InvalidRange { start, end, size } => {
+                Error::Invalid(format!("the range {start}-{end} is outside the document ({size} bytes)"))
+            }
+            StoreError::Interrupted => {
+                Error::Conflict("an earlier write of this upload failed; resume the upload to continue".into())
+            }
             other => Error::internal("document store error", other),
         }
     }

@@ -95,7 +95,10 @@ pub(super) fn final_chunk(size: u64) -> u64 {
 /// that size cannot be represented.
 pub(super) fn sealed_len(size: u64) -> Option<u64> {
     let tail = size % CHUNK_LEN as u64 + TAG_LEN as u64;
-    final_chunk(size).checked_mul(RECORD_LEN as u64)?.checked_add(HEADER_LEN as u64)?.checked_add(tail)
+    final_chunk(size)
+        .checked_mul(RECORD_LEN as u64)?
+        .checked_add(HEADER_LEN as u64)?
+        .checked_add(tail)
 }
 
 /// Length on disk of record `index` of a document of `size` bytes.
@@ -109,7 +112,7 @@ pub(super) fn record_len(index: u64, size: u64) -> usize {
 }
 
 /// The header that a blob with this id must start with.
-pub(super) fn header_for(id: &BlobId) -> [u8; HEADER_LEN] {
+fn header_for(id: &BlobId) -> [u8; HEADER_LEN] {
     let mut header = [0; HEADER_LEN];
     header[0..8].copy_from_slice(MAGIC);
     header[8..10].copy_from_slice(&FORMAT_VERSION.to_be_bytes());
@@ -128,7 +131,10 @@ pub(super) struct ChunkCipher {
 impl ChunkCipher {
     pub(super) fn new(key: &DocumentKey, id: &BlobId) -> Result<Self, StoreError> {
         let key = UnboundKey::new(&AES_256_GCM, key.as_bytes()).map_err(|_| StoreError::Crypto)?;
-        Ok(Self { key: LessSafeKey::new(key), header: header_for(id) })
+        Ok(Self {
+            key: LessSafeKey::new(key),
+            header: header_for(id),
+        })
     }
 
     pub(super) fn header(&self) -> &[u8; HEADER_LEN] {
@@ -152,16 +158,34 @@ impl ChunkCipher {
 
     /// Seals chunk `index` from `plain` into `record`, which must be exactly
     /// `plain.len() + TAG_LEN` bytes long.
-    pub(super) fn seal_into(&self, index: u64, last: bool, plain: &[u8], record: &mut [u8]) -> Result<(), StoreError> {
+    pub(super) fn seal_into(
+        &self,
+        index: u64,
+        last: bool,
+        plain: &[u8],
+        record: &mut [u8],
+    ) -> Result<(), StoreError> {
         let (ciphertext, tag) = record.split_at_mut(plain.len());
         self.key
-            .seal_out_of_place_scatter(nonce(index, last)?, Aad::from(&self.header), plain, ciphertext, &[], tag)
+            .seal_out_of_place_scatter(
+                nonce(index, last)?,
+                Aad::from(&self.header),
+                plain,
+                ciphertext,
+                &[],
+                tag,
+            )
             .map_err(|_| StoreError::Crypto)
     }
 
     /// Seals `plain`, a whole number of full non-final chunks starting at
     /// chunk `first`, into `records`, replacing its contents.
-    pub(super) fn seal_full_chunks(&self, first: u64, plain: &[u8], records: &mut Vec<u8>) -> Result<(), StoreError> {
+    pub(super) fn seal_full_chunks(
+        &self,
+        first: u64,
+        plain: &[u8],
+        records: &mut Vec<u8>,
+    ) -> Result<(), StoreError> {
         debug_assert_eq!(plain.len() % CHUNK_LEN, 0);
         // Reusing the buffer at the same length means no re-zeroing per batch.
         records.resize(plain.len() / CHUNK_LEN * RECORD_LEN, 0);
@@ -174,56 +198,18 @@ impl ChunkCipher {
 
     /// Opens one record in place and returns the length of its plaintext,
     /// which then sits at the start of `record`.
-    pub(super) fn open_in_place(&self, index: u64, last: bool, record: &mut [u8]) -> Result<usize, StoreError> {
+    pub(super) fn open_in_place(
+        &self,
+        index: u64,
+        last: bool,
+        record: &mut [u8],
+    ) -> Result<usize, StoreError> {
         let opened = self
             .key
             .open_in_place(nonce(index, last)?, Aad::from(&self.header), record)
             .map_err(|_| StoreError::Corrupt(format!("chunk {index} failed authentication")))?;
         Ok(opened.len())
     }
-
-    /// Opens the consecutive records in `records`, starting at chunk
-    /// `first`, of a document of `size` bytes, and appends their plaintext
-    /// to `out`. On error `out` holds unauthenticated bytes and must be
-    /// thrown away.
-    pub(super) fn open_records(
-        &self,
-        first: u64,
-        size: u64,
-        records: &[u8],
-        out: &mut Vec<u8>,
-    ) -> Result<(), StoreError> {
-        let last = final_chunk(size);
-        let mut rest = records;
-        let mut index = first;
-        while !rest.is_empty() {
-            let len = record_len(index, size);
-            if rest.len() < len {
-                return Err(StoreError::Corrupt(format!("record {index} is cut short")));
-            }
-            let (record, tail) = rest.split_at(len);
-            let (ciphertext, tag) = record.split_at(len - TAG_LEN);
-            // Copying the ciphertext and opening it in place is cheaper than
-            // zero-filling the output to open into it.
-            let start = out.len();
-            out.extend_from_slice(ciphertext);
-            self.key
-                .open_in_place_separate_tag(
-                    nonce(index, index == last)?,
-                    Aad::from(&self.header),
-                    tag,
-                    &mut out[start..],
-                )
-                .map_err(|_| unauthentic(index))?;
-            rest = tail;
-            index += 1;
-        }
-        Ok(())
-    }
-}
-
-fn unauthentic(index: u64) -> StoreError {
-    StoreError::Corrupt(format!("chunk {index} failed authentication"))
 }
 
 /// Nonce for chunk `index`: four zero bytes, the index as a 56-bit big-endian

@@ -10,10 +10,10 @@
 
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::BlobId;
 
@@ -80,7 +80,7 @@ impl LocalBackend {
     }
 
     pub(super) fn open_blob(&self, id: &BlobId) -> io::Result<BlobFile> {
-        File::open(self.blob_path(id)).map(|file| BlobFile(Arc::new(file)))
+        File::open(self.blob_path(id)).map(|file| BlobFile(Arc::new(Mutex::new(file))))
     }
 
     pub(super) fn delete_blob(&self, id: &BlobId) -> io::Result<()> {
@@ -93,7 +93,9 @@ impl LocalBackend {
 
     /// Names of everything in the staging directory, ids or not.
     pub(super) fn staging_names(&self) -> io::Result<Vec<OsString>> {
-        fs::read_dir(&self.staging)?.map(|entry| entry.map(|entry| entry.file_name())).collect()
+        fs::read_dir(&self.staging)?
+            .map(|entry| entry.map(|entry| entry.file_name()))
+            .collect()
     }
 
     pub(super) fn remove_staging_name(&self, name: &OsString) -> io::Result<()> {
@@ -156,18 +158,37 @@ impl StagingFile {
     }
 }
 
-/// A committed blob open for positional reads, shareable between
+/// A committed blob open for reading at offsets, shareable between
 /// concurrent read-ahead tasks.
 #[derive(Clone, Debug)]
-pub(super) struct BlobFile(Arc<File>);
+pub(super) struct BlobFile(Arc<Mutex<File>>);
 
 impl BlobFile {
     pub(super) fn len(&self) -> io::Result<u64> {
-        Ok(self.0.metadata()?.len())
+        Ok(self.lock()?.metadata()?.len())
     }
 
-    pub(super) fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        self.0.read_exact_at(buf, offset)
+    /// Reads exactly `len` bytes at `offset` into a new buffer.
+    ///
+    /// Seeking and reading through `Read` rather than a positional read lets
+    /// std fill the buffer's spare capacity directly, without zeroing it
+    /// first; the lock keeps the seek and the read together.
+    pub(super) fn read_at(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        let mut file = self.lock()?;
+        file.seek(SeekFrom::Start(offset))?;
+        let mut buf = Vec::with_capacity(len);
+        (&mut *file).take(len as u64).read_to_end(&mut buf)?;
+        if buf.len() < len {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(buf)
+    }
+
+    fn lock(&self) -> io::Result<MutexGuard<'_, File>> {
+        // The guarded section does only file I/O, so a panic that poisons
+        // the lock cannot leave it in a half-updated state worth rejecting;
+        // the next read seeks afresh anyway.
+        Ok(self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
 

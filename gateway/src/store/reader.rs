@@ -14,7 +14,7 @@ use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::task::{JoinHandle, spawn_blocking};
 
-use super::chunk::{CHUNK_LEN, ChunkCipher, TAG_LEN, final_chunk, record_len, record_offset};
+use super::chunk::{CHUNK_LEN, ChunkCipher, final_chunk, record_len, record_offset};
 use super::local::BlobFile;
 use super::{StoreError, joined};
 
@@ -22,13 +22,7 @@ use super::{StoreError, joined};
 const BATCH_CHUNKS: u64 = 16;
 /// Batches in flight at once: enough that a blocking thread finishing one
 /// finds the next already queued, so both cores stay busy.
-const READ_AHEAD: usize = 4;
-
-/// A batch task's outcome, with its record buffer handed back for reuse.
-struct Batch {
-    piece: Result<Vec<u8>, StoreError>,
-    records: Vec<u8>,
-}
+const READ_AHEAD: usize = 3;
 
 /// Plaintext of a range of a committed blob, in order. Every byte handed
 /// out has been authenticated; a tampered, truncated or reordered blob, or
@@ -41,9 +35,9 @@ pub struct BlobReader {
     /// Next chunk to schedule, and one past the last chunk to read.
     next: u64,
     end: u64,
-    in_flight: VecDeque<JoinHandle<Batch>>,
-    /// Record buffers of finished batches, reused so they need no zeroing.
-    spare: Vec<Vec<u8>>,
+    in_flight: VecDeque<JoinHandle<Result<Vec<Vec<u8>>, StoreError>>>,
+    /// Pieces of the last finished batch not yet handed out.
+    ready: std::vec::IntoIter<Vec<u8>>,
     failed: bool,
     /// A piece partly handed out through [`AsyncRead`].
     unread: Vec<u8>,
@@ -51,7 +45,12 @@ pub struct BlobReader {
 }
 
 impl BlobReader {
-    pub(super) fn new(file: BlobFile, cipher: Arc<ChunkCipher>, size: u64, range: Range<u64>) -> Self {
+    pub(super) fn new(
+        file: BlobFile,
+        cipher: Arc<ChunkCipher>,
+        size: u64,
+        range: Range<u64>,
+    ) -> Self {
         let chunk = CHUNK_LEN as u64;
         // A read reaching the end of the document also opens the final
         // record, even when it holds no plaintext: that is what proves the
@@ -71,7 +70,7 @@ impl BlobReader {
             next,
             end,
             in_flight: VecDeque::with_capacity(READ_AHEAD),
-            spare: Vec::with_capacity(READ_AHEAD),
+            ready: Vec::new().into_iter(),
             failed: false,
             unread: Vec::new(),
             unread_pos: 0,
@@ -92,26 +91,25 @@ impl BlobReader {
 
     fn poll_piece(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Vec<u8>>, StoreError>> {
         if self.failed {
-            return Poll::Ready(Err(StoreError::Io(io::Error::other("blob reader already failed"))));
+            return Poll::Ready(Err(StoreError::Io(io::Error::other(
+                "blob reader already failed",
+            ))));
         }
         loop {
+            if let Some(piece) = self.ready.next() {
+                return Poll::Ready(Ok(Some(piece)));
+            }
             self.schedule();
             let Some(batch) = self.in_flight.front_mut() else {
                 return Poll::Ready(Ok(None));
             };
             let outcome = ready!(Pin::new(batch).poll(cx));
             self.in_flight.pop_front();
-            let piece = joined(outcome).and_then(|batch| {
-                self.spare.push(batch.records);
-                batch.piece
-            });
-            match piece {
-                // Only the final record of a document can open to nothing.
-                Ok(piece) if piece.is_empty() => continue,
-                Ok(piece) => {
-                    // Keep the pipeline full while the caller uses the piece.
+            match joined(outcome).and_then(|pieces| pieces) {
+                Ok(pieces) => {
+                    self.ready = pieces.into_iter();
+                    // Keep the pipeline full while the caller uses the pieces.
                     self.schedule();
-                    return Poll::Ready(Ok(Some(piece)));
                 }
                 Err(err) => {
                     self.failed = true;
@@ -128,56 +126,57 @@ impl BlobReader {
             self.next = chunks.end;
             let (file, cipher) = (self.file.clone(), Arc::clone(&self.cipher));
             let (size, range) = (self.size, self.range.clone());
-            let mut records = self.spare.pop().unwrap_or_default();
             self.in_flight.push_back(spawn_blocking(move || {
-                let piece = read_batch(&file, &cipher, size, range, chunks, &mut records);
-                Batch { piece, records }
+                read_batch(&file, &cipher, size, range, chunks)
             }));
         }
     }
 }
 
-/// Reads and opens `chunks` of a document of `size` bytes and returns the
-/// part of their plaintext that lies inside `range`. `records` is scratch
-/// space for the sealed bytes.
+/// Reads and opens `chunks` of a document of `size` bytes and returns, one
+/// piece per chunk, the parts of their plaintext that lie inside `range`.
+///
+/// Each record is read straight into the buffer that becomes its piece and
+/// opened in place there, so the plaintext is never copied again.
 fn read_batch(
     file: &BlobFile,
     cipher: &ChunkCipher,
     size: u64,
     range: Range<u64>,
     chunks: Range<u64>,
-    records: &mut Vec<u8>,
-) -> Result<Vec<u8>, StoreError> {
-    let last = chunks.end - 1;
-    let start = record_offset(chunks.start);
-    let stop = record_offset(last) + record_len(last, size) as u64;
-    // At most BATCH_CHUNKS records, so this always fits.
-    let len = (stop - start) as usize;
-    if records.len() < len {
-        records.resize(len, 0);
-    }
-    let records = &mut records[..len];
-    file.read_exact_at(records, start).map_err(|err| {
-        if err.kind() == io::ErrorKind::UnexpectedEof {
-            StoreError::Corrupt("blob is shorter than its recorded size".to_owned())
-        } else {
-            StoreError::Io(err)
+) -> Result<Vec<Vec<u8>>, StoreError> {
+    let last = final_chunk(size);
+    let mut pieces = Vec::with_capacity(BATCH_CHUNKS as usize);
+    for index in chunks {
+        let mut piece = file
+            .read_at(record_offset(index), record_len(index, size))
+            .map_err(|err| {
+                if err.kind() == io::ErrorKind::UnexpectedEof {
+                    StoreError::Corrupt("blob is shorter than its recorded size".to_owned())
+                } else {
+                    StoreError::Io(err)
+                }
+            })?;
+        let opened = cipher.open_in_place(index, index == last, &mut piece)?;
+        // Cut the piece down to the range; only the first and last chunk
+        // of a range can stick out of it.
+        let base = index * CHUNK_LEN as u64;
+        let clamp = |offset: u64| (offset.saturating_sub(base) as usize).min(opened);
+        piece.truncate(clamp(range.end));
+        piece.drain(..clamp(range.start));
+        if !piece.is_empty() {
+            pieces.push(piece);
         }
-    })?;
-    let count = (chunks.end - chunks.start) as usize;
-    let mut plain = Vec::with_capacity(len - count * TAG_LEN);
-    cipher.open_records(chunks.start, size, records, &mut plain)?;
-    // `plain` starts at the first byte of chunk `chunks.start`.
-    let base = chunks.start * CHUNK_LEN as u64;
-    let opened = plain.len();
-    let clamp = |offset: u64| (offset.saturating_sub(base) as usize).min(opened);
-    plain.truncate(clamp(range.end));
-    plain.drain(..clamp(range.start));
-    Ok(plain)
+    }
+    Ok(pieces)
 }
 
 impl AsyncRead for BlobReader {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         while this.unread_pos == this.unread.len() {
             match ready!(this.poll_piece(cx)) {

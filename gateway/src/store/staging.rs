@@ -72,7 +72,11 @@ pub struct StagedWriter {
 }
 
 impl StagedWriter {
-    pub(super) async fn begin(backend: Arc<Backend>, id: BlobId, cipher: ChunkCipher) -> Result<Self, StoreError> {
+    pub(super) async fn begin(
+        backend: Arc<Backend>,
+        id: BlobId,
+        cipher: ChunkCipher,
+    ) -> Result<Self, StoreError> {
         let cipher = Arc::new(cipher);
         let (file, chunks, hasher) = blocking({
             let (backend, id, cipher) = (Arc::clone(&backend), id.clone(), Arc::clone(&cipher));
@@ -109,8 +113,9 @@ impl StagedWriter {
         self.chunks * CHUNK_LEN as u64
     }
 
-    /// Appends plaintext. Whenever a batch of chunks is complete it is
-    /// hashed and sealed on the blocking pool and appended to the file.
+    /// Appends plaintext. It is buffered until a batch of 16 chunks (1 MiB)
+    /// is complete, which is then hashed and sealed on the blocking pool and
+    /// appended to the file; suspend and commit seal whatever is buffered.
     pub async fn write(&mut self, mut data: &[u8]) -> Result<(), StoreError> {
         self.ensure_usable()?;
         while !data.is_empty() {
@@ -198,7 +203,11 @@ impl StagedWriter {
             }
         });
         let sealing = spawn_blocking({
-            let (batch, cipher, file) = (Arc::clone(&batch), Arc::clone(&self.cipher), self.file.clone());
+            let (batch, cipher, file) = (
+                Arc::clone(&batch),
+                Arc::clone(&self.cipher),
+                self.file.clone(),
+            );
             let (first, mut records) = (self.chunks, mem::take(&mut self.records));
             move || -> Result<Vec<u8>, StoreError> {
                 cipher.seal_full_chunks(first, &batch, &mut records)?;
@@ -225,7 +234,10 @@ impl StagedWriter {
         if self.unflushed < FLUSH_AFTER {
             return Ok(());
         }
-        let busy = self.flushing.as_ref().is_some_and(|flush| !flush.is_finished());
+        let busy = self
+            .flushing
+            .as_ref()
+            .is_some_and(|flush| !flush.is_finished());
         if busy && self.unflushed < FLUSH_BACKLOG {
             return Ok(());
         }
@@ -261,7 +273,11 @@ impl fmt::Debug for StagedWriter {
 /// Whatever is cut (a record torn by a crash, bytes that never reached the
 /// disk, a file sealed under another key) is simply resent by the client,
 /// so a damaged staging file costs a retransmission, never a wrong document.
-fn recover(file: &StagingFile, cipher: &ChunkCipher, id: &BlobId) -> Result<(u64, Context), StoreError> {
+fn recover(
+    file: &StagingFile,
+    cipher: &ChunkCipher,
+    id: &BlobId,
+) -> Result<(u64, Context), StoreError> {
     let mut hasher = Context::new(&SHA256);
     let len = file.len()?;
     let mut header = [0; HEADER_LEN];
