@@ -67,9 +67,7 @@ async fn run(work: &Path, size: u64, cold: bool) -> Result<(), Box<dyn Error>> {
     let store_write = started.elapsed();
 
     let started = Instant::now();
-    let mut reader = store
-        .open(&id, &key, committed.size, 0..committed.size)
-        .await?;
+    let mut reader = store.open(&id, &key, committed.size, 0..committed.size).await?;
     let mut read = 0;
     while let Some(piece) = reader.next_chunk().await? {
         read += piece.len() as u64;
@@ -89,23 +87,14 @@ async fn run(work: &Path, size: u64, cold: bool) -> Result<(), Box<dyn Error>> {
         return Err(format!("plain read {plain_read_len} bytes of {size}").into());
     }
 
-    println!(
-        "size                    {size} bytes ({:.1} MiB)",
-        mib(size)
-    );
+    println!("size                    {size} bytes ({:.1} MiB)", mib(size));
     report("plain copy (fsync)", size, plain_copy);
     report("store write (commit)", size, store_write);
     report("plain read", size, plain_read);
     report("store read", size, store_read);
     let ratio = |plain: Duration, store: Duration| plain.as_secs_f64() / store.as_secs_f64();
-    println!(
-        "store_write/plain_copy  {:.3}",
-        ratio(plain_copy, store_write)
-    );
-    println!(
-        "store_read/plain_read   {:.3}",
-        ratio(plain_read, store_read)
-    );
+    println!("store_write/plain_copy  {:.3}", ratio(plain_copy, store_write));
+    println!("store_read/plain_read   {:.3}", ratio(plain_read, store_read));
     println!("peak rss                {:.1} MiB", peak_rss_mib()?);
     Ok(())
 }
@@ -179,10 +168,7 @@ fn drop_page_cache() -> std::io::Result<()> {
 
 fn report(what: &str, size: u64, took: Duration) {
     let rate = mib(size) / took.as_secs_f64();
-    println!(
-        "{what:<23} {:>8.3} s  {rate:>8.1} MiB/s",
-        took.as_secs_f64()
-    );
+    println!("{what:<23} {:>8.3} s  {rate:>8.1} MiB/s", took.as_secs_f64());
 }
 
 fn mib(bytes: u64) -> f64 {

@@ -95,10 +95,7 @@ pub(super) fn final_chunk(size: u64) -> u64 {
 /// that size cannot be represented.
 pub(super) fn sealed_len(size: u64) -> Option<u64> {
     let tail = size % CHUNK_LEN as u64 + TAG_LEN as u64;
-    final_chunk(size)
-        .checked_mul(RECORD_LEN as u64)?
-        .checked_add(HEADER_LEN as u64)?
-        .checked_add(tail)
+    final_chunk(size).checked_mul(RECORD_LEN as u64)?.checked_add(HEADER_LEN as u64)?.checked_add(tail)
 }
 
 /// Length on disk of record `index` of a document of `size` bytes.
@@ -131,10 +128,7 @@ pub(super) struct ChunkCipher {
 impl ChunkCipher {
     pub(super) fn new(key: &DocumentKey, id: &BlobId) -> Result<Self, StoreError> {
         let key = UnboundKey::new(&AES_256_GCM, key.as_bytes()).map_err(|_| StoreError::Crypto)?;
-        Ok(Self {
-            key: LessSafeKey::new(key),
-            header: header_for(id),
-        })
+        Ok(Self { key: LessSafeKey::new(key), header: header_for(id) })
     }
 
     pub(super) fn header(&self) -> &[u8; HEADER_LEN] {
@@ -158,34 +152,16 @@ impl ChunkCipher {
 
     /// Seals chunk `index` from `plain` into `record`, which must be exactly
     /// `plain.len() + TAG_LEN` bytes long.
-    pub(super) fn seal_into(
-        &self,
-        index: u64,
-        last: bool,
-        plain: &[u8],
-        record: &mut [u8],
-    ) -> Result<(), StoreError> {
+    pub(super) fn seal_into(&self, index: u64, last: bool, plain: &[u8], record: &mut [u8]) -> Result<(), StoreError> {
         let (ciphertext, tag) = record.split_at_mut(plain.len());
         self.key
-            .seal_out_of_place_scatter(
-                nonce(index, last)?,
-                Aad::from(&self.header),
-                plain,
-                ciphertext,
-                &[],
-                tag,
-            )
+            .seal_out_of_place_scatter(nonce(index, last)?, Aad::from(&self.header), plain, ciphertext, &[], tag)
             .map_err(|_| StoreError::Crypto)
     }
 
     /// Seals `plain`, a whole number of full non-final chunks starting at
     /// chunk `first`, into `records`, replacing its contents.
-    pub(super) fn seal_full_chunks(
-        &self,
-        first: u64,
-        plain: &[u8],
-        records: &mut Vec<u8>,
-    ) -> Result<(), StoreError> {
+    pub(super) fn seal_full_chunks(&self, first: u64, plain: &[u8], records: &mut Vec<u8>) -> Result<(), StoreError> {
         debug_assert_eq!(plain.len() % CHUNK_LEN, 0);
         // Reusing the buffer at the same length means no re-zeroing per batch.
         records.resize(plain.len() / CHUNK_LEN * RECORD_LEN, 0);
@@ -198,12 +174,7 @@ impl ChunkCipher {
 
     /// Opens one record in place and returns the length of its plaintext,
     /// which then sits at the start of `record`.
-    pub(super) fn open_in_place(
-        &self,
-        index: u64,
-        last: bool,
-        record: &mut [u8],
-    ) -> Result<usize, StoreError> {
+    pub(super) fn open_in_place(&self, index: u64, last: bool, record: &mut [u8]) -> Result<usize, StoreError> {
         let opened = self
             .key
             .open_in_place(nonce(index, last)?, Aad::from(&self.header), record)

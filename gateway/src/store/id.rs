@@ -35,18 +35,14 @@ impl BlobId {
     /// Accepts exactly 26 characters of lowercase base32 (`a-z`, `2-7`) in
     /// canonical form, i.e. with the two unused trailing bits zero.
     pub fn parse(text: &str) -> Result<Self, InvalidBlobId> {
-        let shaped = text.len() == ID_TEXT_LEN
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b));
+        let shaped =
+            text.len() == ID_TEXT_LEN && text.bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b));
         if !shaped {
             return Err(InvalidBlobId);
         }
         // The decoder rejects non-zero trailing bits, so every id has exactly
         // one spelling and ids compare equal exactly when their bits do.
-        let decoded = BASE32_NOPAD
-            .decode(text.to_ascii_uppercase().as_bytes())
-            .map_err(|_| InvalidBlobId)?;
+        let decoded = BASE32_NOPAD.decode(text.to_ascii_uppercase().as_bytes()).map_err(|_| InvalidBlobId)?;
         let bytes = <[u8; 16]>::try_from(decoded.as_slice()).map_err(|_| InvalidBlobId)?;
         Ok(Self::from_raw(bytes))
     }

@@ -93,9 +93,7 @@ impl LocalBackend {
 
     /// Names of everything in the staging directory, ids or not.
     pub(super) fn staging_names(&self) -> io::Result<Vec<OsString>> {
-        fs::read_dir(&self.staging)?
-            .map(|entry| entry.map(|entry| entry.file_name()))
-            .collect()
+        fs::read_dir(&self.staging)?.map(|entry| entry.map(|entry| entry.file_name())).collect()
     }
 
     pub(super) fn remove_staging_name(&self, name: &OsString) -> io::Result<()> {

@@ -83,9 +83,7 @@ impl Store {
     /// This blocks on the filesystem briefly; it is meant for startup.
     pub fn open_local(root: &Path) -> Result<Self, StoreError> {
         let backend = Backend::Local(LocalBackend::open(root)?);
-        Ok(Self {
-            backend: Arc::new(backend),
-        })
+        Ok(Self { backend: Arc::new(backend) })
     }
 
     /// Begins the upload of `id`, or resumes it if a staging file exists;
@@ -106,11 +104,7 @@ impl Store {
         range: Range<u64>,
     ) -> Result<BlobReader, StoreError> {
         if range.start > range.end || range.end > size {
-            return Err(StoreError::InvalidRange {
-                start: range.start,
-                end: range.end,
-                size,
-            });
+            return Err(StoreError::InvalidRange { start: range.start, end: range.end, size });
         }
         let expected = chunk::sealed_len(size)
             .ok_or_else(|| StoreError::Corrupt(format!("recorded size {size} is impossible")))?;
@@ -147,10 +141,7 @@ impl Store {
     /// Removes every staging file whose id `keep` rejects, and anything in
     /// the staging area that is not named like a blob id (nothing the store
     /// writes is). Returns how many files were removed.
-    pub async fn sweep_staging(
-        &self,
-        keep: &(dyn Fn(&BlobId) -> bool + Sync),
-    ) -> Result<usize, StoreError> {
+    pub async fn sweep_staging(&self, keep: &(dyn Fn(&BlobId) -> bool + Sync)) -> Result<usize, StoreError> {
         let backend = Arc::clone(&self.backend);
         let names = blocking(move || Ok(backend.staging_names()?)).await?;
         let doomed: Vec<OsString> = names
@@ -259,9 +250,5 @@ fn joined<T>(outcome: Result<T, JoinError>) -> Result<T, StoreError> {
 }
 
 fn not_found(err: io::Error) -> StoreError {
-    if err.kind() == io::ErrorKind::NotFound {
-        StoreError::NotFound
-    } else {
-        StoreError::Io(err)
-    }
+    if err.kind() == io::ErrorKind::NotFound { StoreError::NotFound } else { StoreError::Io(err) }
 }

@@ -45,12 +45,7 @@ pub struct BlobReader {
 }
 
 impl BlobReader {
-    pub(super) fn new(
-        file: BlobFile,
-        cipher: Arc<ChunkCipher>,
-        size: u64,
-        range: Range<u64>,
-    ) -> Self {
+    pub(super) fn new(file: BlobFile, cipher: Arc<ChunkCipher>, size: u64, range: Range<u64>) -> Self {
         let chunk = CHUNK_LEN as u64;
         // A read reaching the end of the document also opens the final
         // record, even when it holds no plaintext: that is what proves the
@@ -91,9 +86,7 @@ impl BlobReader {
 
     fn poll_piece(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Vec<u8>>, StoreError>> {
         if self.failed {
-            return Poll::Ready(Err(StoreError::Io(io::Error::other(
-                "blob reader already failed",
-            ))));
+            return Poll::Ready(Err(StoreError::Io(io::Error::other("blob reader already failed"))));
         }
         loop {
             if let Some(piece) = self.ready.next() {
@@ -126,9 +119,7 @@ impl BlobReader {
             self.next = chunks.end;
             let (file, cipher) = (self.file.clone(), Arc::clone(&self.cipher));
             let (size, range) = (self.size, self.range.clone());
-            self.in_flight.push_back(spawn_blocking(move || {
-                read_batch(&file, &cipher, size, range, chunks)
-            }));
+            self.in_flight.push_back(spawn_blocking(move || read_batch(&file, &cipher, size, range, chunks)));
         }
     }
 }
@@ -148,15 +139,13 @@ fn read_batch(
     let last = final_chunk(size);
     let mut pieces = Vec::with_capacity(BATCH_CHUNKS as usize);
     for index in chunks {
-        let mut piece = file
-            .read_at(record_offset(index), record_len(index, size))
-            .map_err(|err| {
-                if err.kind() == io::ErrorKind::UnexpectedEof {
-                    StoreError::Corrupt("blob is shorter than its recorded size".to_owned())
-                } else {
-                    StoreError::Io(err)
-                }
-            })?;
+        let mut piece = file.read_at(record_offset(index), record_len(index, size)).map_err(|err| {
+            if err.kind() == io::ErrorKind::UnexpectedEof {
+                StoreError::Corrupt("blob is shorter than its recorded size".to_owned())
+            } else {
+                StoreError::Io(err)
+            }
+        })?;
         let opened = cipher.open_in_place(index, index == last, &mut piece)?;
         // Cut the piece down to the range; only the first and last chunk
         // of a range can stick out of it.
@@ -172,11 +161,7 @@ fn read_batch(
 }
 
 impl AsyncRead for BlobReader {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         while this.unread_pos == this.unread.len() {
             match ready!(this.poll_piece(cx)) {

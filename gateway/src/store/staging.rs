@@ -72,11 +72,7 @@ pub struct StagedWriter {
 }
 
 impl StagedWriter {
-    pub(super) async fn begin(
-        backend: Arc<Backend>,
-        id: BlobId,
-        cipher: ChunkCipher,
-    ) -> Result<Self, StoreError> {
+    pub(super) async fn begin(backend: Arc<Backend>, id: BlobId, cipher: ChunkCipher) -> Result<Self, StoreError> {
         let cipher = Arc::new(cipher);
         let (file, chunks, hasher) = blocking({
             let (backend, id, cipher) = (Arc::clone(&backend), id.clone(), Arc::clone(&cipher));
@@ -203,11 +199,7 @@ impl StagedWriter {
             }
         });
         let sealing = spawn_blocking({
-            let (batch, cipher, file) = (
-                Arc::clone(&batch),
-                Arc::clone(&self.cipher),
-                self.file.clone(),
-            );
+            let (batch, cipher, file) = (Arc::clone(&batch), Arc::clone(&self.cipher), self.file.clone());
             let (first, mut records) = (self.chunks, mem::take(&mut self.records));
             move || -> Result<Vec<u8>, StoreError> {
                 cipher.seal_full_chunks(first, &batch, &mut records)?;
@@ -234,10 +226,7 @@ impl StagedWriter {
         if self.unflushed < FLUSH_AFTER {
             return Ok(());
         }
-        let busy = self
-            .flushing
-            .as_ref()
-            .is_some_and(|flush| !flush.is_finished());
+        let busy = self.flushing.as_ref().is_some_and(|flush| !flush.is_finished());
         if busy && self.unflushed < FLUSH_BACKLOG {
             return Ok(());
         }
@@ -273,11 +262,7 @@ impl fmt::Debug for StagedWriter {
 /// Whatever is cut (a record torn by a crash, bytes that never reached the
 /// disk, a file sealed under another key) is simply resent by the client,
 /// so a damaged staging file costs a retransmission, never a wrong document.
-fn recover(
-    file: &StagingFile,
-    cipher: &ChunkCipher,
-    id: &BlobId,
-) -> Result<(u64, Context), StoreError> {
+fn recover(file: &StagingFile, cipher: &ChunkCipher, id: &BlobId) -> Result<(u64, Context), StoreError> {
     let mut hasher = Context::new(&SHA256);
     let len = file.len()?;
     let mut header = [0; HEADER_LEN];

@@ -24,11 +24,7 @@ fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("store");
     let store = Store::open_local(&root).unwrap();
-    Fixture {
-        _dir: dir,
-        root,
-        store,
-    }
+    Fixture { _dir: dir, root, store }
 }
 
 fn random_bytes(len: usize) -> Vec<u8> {
@@ -38,10 +34,7 @@ fn random_bytes(len: usize) -> Vec<u8> {
 }
 
 fn new_doc() -> (BlobId, DocumentKey) {
-    (
-        BlobId::generate().unwrap(),
-        DocumentKey::generate().unwrap(),
-    )
+    (BlobId::generate().unwrap(), DocumentKey::generate().unwrap())
 }
 
 /// Writes `data` in uneven pieces so that batches straddle write calls.
@@ -104,19 +97,7 @@ fn sha256(data: &[u8]) -> [u8; 32] {
 
 /// Offsets worth splitting a document of `size` bytes at.
 fn boundaries(size: usize) -> Vec<usize> {
-    let mut points = vec![
-        0,
-        1,
-        C - 1,
-        C,
-        C + 1,
-        2 * C,
-        3 * C - 1,
-        3 * C + 5,
-        size / 2,
-        size.saturating_sub(1),
-        size,
-    ];
+    let mut points = vec![0, 1, C - 1, C, C + 1, 2 * C, 3 * C - 1, 3 * C + 5, size / 2, size.saturating_sub(1), size];
     points.retain(|&point| point <= size);
     points.sort_unstable();
     points.dedup();
@@ -134,9 +115,7 @@ async fn round_trips_and_ranges_at_awkward_sizes() {
         let points = boundaries(size);
         for &start in &points {
             for &end in points.iter().filter(|&&end| end >= start) {
-                let read = read_range(&f.store, &id, &key, size as u64, start as u64..end as u64)
-                    .await
-                    .unwrap();
+                let read = read_range(&f.store, &id, &key, size as u64, start as u64..end as u64).await.unwrap();
                 assert!(read == data[start..end], "range {start}..{end} of {size}");
             }
         }
@@ -148,11 +127,7 @@ async fn async_read_yields_the_range() {
     let f = fixture();
     let data = random_bytes(3 * C + 100);
     let (id, key, committed) = upload(&f.store, &data).await;
-    let mut reader = f
-        .store
-        .open(&id, &key, committed.size, 1000..(3 * C + 50) as u64)
-        .await
-        .unwrap();
+    let mut reader = f.store.open(&id, &key, committed.size, 1000..(3 * C + 50) as u64).await.unwrap();
     let mut read = Vec::new();
     reader.read_to_end(&mut read).await.unwrap();
     assert!(read == data[1000..3 * C + 50]);
@@ -165,10 +140,7 @@ async fn ranges_outside_the_document_are_rejected() {
     let backwards = std::ops::Range { start: 5, end: 4 };
     for range in [backwards, 0..11, 11..11] {
         let result = f.store.open(&id, &key, committed.size, range.clone()).await;
-        assert!(
-            matches!(result, Err(StoreError::InvalidRange { .. })),
-            "{range:?}"
-        );
+        assert!(matches!(result, Err(StoreError::InvalidRange { .. })), "{range:?}");
     }
 }
 
@@ -179,10 +151,7 @@ fn marker_block(len: usize) -> Vec<u8> {
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .iter()
-        .enumerate()
-        .any(|(at, &byte)| byte == needle[0] && haystack[at..].starts_with(needle))
+    haystack.iter().enumerate().any(|(at, &byte)| byte == needle[0] && haystack[at..].starts_with(needle))
 }
 
 /// Every file under `dir` that contains `needle`, scanning every byte.
@@ -233,11 +202,7 @@ const DOC: usize = 3 * C + 1000;
 
 /// Uploads a random document of `size` bytes, applies `mutate` to the blob
 /// file and reads the document back as if it were `claimed` bytes long.
-async fn read_tampered(
-    size: usize,
-    claimed: usize,
-    mutate: impl FnOnce(&mut Vec<u8>),
-) -> Result<Vec<u8>, StoreError> {
+async fn read_tampered(size: usize, claimed: usize, mutate: impl FnOnce(&mut Vec<u8>)) -> Result<Vec<u8>, StoreError> {
     let f = fixture();
     let (id, key, _) = upload(&f.store, &random_bytes(size)).await;
     let path = blob_path(&f.root, &id);
@@ -276,14 +241,9 @@ async fn ranges_away_from_damage_still_read() {
     bytes[record_offset(2) as usize + 7] ^= 0x80;
     fs::write(&path, bytes).unwrap();
     let size = committed.size;
-    let near = read_range(&f.store, &id, &key, size, 0..2 * C as u64)
-        .await
-        .unwrap();
+    let near = read_range(&f.store, &id, &key, size, 0..2 * C as u64).await.unwrap();
     assert!(near == data[..2 * C]);
-    assert_corrupt(
-        read_range(&f.store, &id, &key, size, 0..size).await,
-        "damaged chunk",
-    );
+    assert_corrupt(read_range(&f.store, &id, &key, size, 0..size).await, "damaged chunk");
 }
 
 #[tokio::test]
@@ -292,35 +252,17 @@ async fn truncation_is_detected() {
     let cases: [(usize, usize, usize, &str); 8] = [
         (DOC, DOC, chunk(3) + 1000 + 15, "cut by one byte"),
         (DOC, DOC, chunk(3), "final record removed"),
-        (
-            DOC,
-            DOC,
-            chunk(3) + 1016 - RECORD_LEN,
-            "cut by one record length",
-        ),
+        (DOC, DOC, chunk(3) + 1016 - RECORD_LEN, "cut by one record length"),
         (DOC, DOC, HEADER_LEN, "header only"),
         (DOC, DOC, 0, "empty file"),
         (2 * C, 2 * C, chunk(2), "empty final record removed"),
         // The file then has the length a shorter document would seal to,
         // so only authentication can notice.
-        (
-            DOC,
-            3 * C + 500,
-            chunk(3) + 516,
-            "cut mid-chunk, size claimed to match",
-        ),
-        (
-            DOC,
-            3 * C,
-            chunk(3) + 16,
-            "final chunk cut, size claimed to match",
-        ),
+        (DOC, 3 * C + 500, chunk(3) + 516, "cut mid-chunk, size claimed to match"),
+        (DOC, 3 * C, chunk(3) + 16, "final chunk cut, size claimed to match"),
     ];
     for (size, claimed, keep, what) in cases {
-        assert_corrupt(
-            read_tampered(size, claimed, |b| b.truncate(keep)).await,
-            what,
-        );
+        assert_corrupt(read_tampered(size, claimed, |b| b.truncate(keep)).await, what);
     }
 }
 
@@ -345,10 +287,7 @@ async fn the_wrong_key_cannot_read() {
     assert_corrupt(read, "wrong key");
     // Even an empty document proves its key.
     let (id, _, committed) = upload(&f.store, &[]).await;
-    assert_corrupt(
-        read_range(&f.store, &id, &other, committed.size, 0..0).await,
-        "wrong key, empty",
-    );
+    assert_corrupt(read_range(&f.store, &id, &other, committed.size, 0..0).await, "wrong key, empty");
 }
 
 #[tokio::test]
@@ -374,13 +313,7 @@ async fn suspended_upload_resumes_at_the_last_whole_chunk() {
 
 /// Resumes `id`, checks the offset, finishes the upload with the rest of
 /// `data` and checks the committed document.
-async fn resume_and_finish(
-    f: &Fixture,
-    id: &BlobId,
-    key: &DocumentKey,
-    data: &[u8],
-    offset: usize,
-) {
+async fn resume_and_finish(f: &Fixture, id: &BlobId, key: &DocumentKey, data: &[u8], offset: usize) {
     let mut writer = f.store.stage(id, key).await.unwrap();
     assert_eq!(writer.offset(), offset as u64);
     writer.write(&data[offset..]).await.unwrap();
@@ -491,10 +424,7 @@ async fn sweep_removes_orphans_and_keeps_live_uploads() {
 
     let removed = f.store.sweep_staging(&|id| id == kept).await.unwrap();
     assert_eq!(removed, 3);
-    let left: Vec<_> = fs::read_dir(f.root.join("staging"))
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name())
-        .collect();
+    let left: Vec<_> = fs::read_dir(f.root.join("staging")).unwrap().map(|entry| entry.unwrap().file_name()).collect();
     assert_eq!(left, vec![std::ffi::OsString::from(kept.as_str())]);
     let writer = f.store.stage(kept, kept_key).await.unwrap();
     assert_eq!(writer.offset(), 2 * C as u64);
@@ -537,10 +467,7 @@ fn keys_do_not_show_up_in_debug_output() {
     assert_eq!(format!("{key:?}"), "DocumentKey(***)");
     assert_eq!(key.as_bytes(), &[0x41; 32]);
     let err = StoreError::Corrupt("chunk 3 failed authentication".to_owned());
-    assert_eq!(
-        err.to_string(),
-        "blob is corrupt: chunk 3 failed authentication"
-    );
+    assert_eq!(err.to_string(), "blob is corrupt: chunk 3 failed authentication");
 }
 
 #[tokio::test]
@@ -555,9 +482,7 @@ async fn blob_layout_matches_the_format() {
     let header = &blob[..32];
     assert_eq!(&header[..8], b"KOERBLB1");
     assert_eq!(header[8..16], [0, 1, 0, 1, 0, 1, 0, 0]);
-    let id_bits = data_encoding::BASE32_NOPAD
-        .decode(id.as_str().to_ascii_uppercase().as_bytes())
-        .unwrap();
+    let id_bits = data_encoding::BASE32_NOPAD.decode(id.as_str().to_ascii_uppercase().as_bytes()).unwrap();
     assert_eq!(header[16..], id_bits[..]);
 
     // Open every record with a nonce and AAD built here from the format
@@ -571,11 +496,7 @@ async fn blob_layout_matches_the_format() {
         nonce[11] = u8::from(last);
         let mut record = record.to_vec();
         let opened = aead
-            .open_in_place(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(header),
-                &mut record,
-            )
+            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(header), &mut record)
             .unwrap_or_else(|_| panic!("record {index} does not open"));
         assert!(opened == plain, "record {index}");
     }
@@ -583,27 +504,14 @@ async fn blob_layout_matches_the_format() {
 
 #[test]
 fn the_final_flag_is_part_of_the_nonce() {
-    let cipher = chunk::ChunkCipher::new(
-        &DocumentKey::generate().unwrap(),
-        &BlobId::generate().unwrap(),
-    )
-    .unwrap();
+    let cipher = chunk::ChunkCipher::new(&DocumentKey::generate().unwrap(), &BlobId::generate().unwrap()).unwrap();
     let plain = random_bytes(100);
     let mut record = vec![0; plain.len() + 16];
     cipher.seal_into(4, true, &plain, &mut record).unwrap();
     let mut as_inner = record.clone();
-    assert!(matches!(
-        cipher.open_in_place(4, false, &mut as_inner),
-        Err(StoreError::Corrupt(_))
-    ));
+    assert!(matches!(cipher.open_in_place(4, false, &mut as_inner), Err(StoreError::Corrupt(_))));
     let mut as_other_index = record.clone();
-    assert!(matches!(
-        cipher.open_in_place(5, true, &mut as_other_index),
-        Err(StoreError::Corrupt(_))
-    ));
-    assert_eq!(
-        cipher.open_in_place(4, true, &mut record).unwrap(),
-        plain.len()
-    );
+    assert!(matches!(cipher.open_in_place(5, true, &mut as_other_index), Err(StoreError::Corrupt(_))));
+    assert_eq!(cipher.open_in_place(4, true, &mut record).unwrap(), plain.len());
     assert!(record[..plain.len()] == plain);
 }
