@@ -129,3 +129,31 @@ async fn a_request_link_sees_only_its_answer_addressed_to_the_requester() -> Tes
     assert_eq!(bed.queued("request-answered").await?.len(), 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn an_ssh_key_signs_in_only_its_own_account() -> TestResult {
+    use gateway::auth::SshPublicKey;
+    let bed = Bed::new().await?;
+    let lab = bed.account("push@lab.example.com", Role::Partner).await?;
+    bed.staff("jan@minvws.nl").await?;
+    let line = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAfWXcNN5sSgezFkRHV7ksMZT56/q77jLE5vACLXu4UU lab";
+    bed.gw.add_ssh_key(&bed.admin, "push@lab.example.com", line).await?;
+    let dup = bed.gw.add_ssh_key(&bed.admin, "jan@minvws.nl", line).await;
+    assert!(matches!(dup, Err(Error::Conflict(_))), "one key, one account: {dup:?}");
+    let key = SshPublicKey::parse_openssh(line)?;
+    assert!(bed.gw.ssh_key_known("push@lab.example.com", &key).await?);
+    assert!(!bed.gw.ssh_key_known("jan@minvws.nl", &key).await?);
+    let session = bed.gw.authenticate_key("push@lab.example.com", &key, Origin::cli()).await?;
+    assert_eq!(session.role(), lab.role());
+    let other = SshPublicKey::parse_openssh(
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl other",
+    )?;
+    let refused = bed.gw.authenticate_key("push@lab.example.com", &other, Origin::cli()).await;
+    assert!(matches!(refused, Err(Error::BadCredentials)), "{refused:?}");
+    let wrong_user = bed.gw.authenticate_key("jan@minvws.nl", &key, Origin::cli()).await;
+    assert!(matches!(wrong_user, Err(Error::BadCredentials)), "{wrong_user:?}");
+    bed.gw.disable_account(&bed.admin, "push@lab.example.com").await?;
+    let disabled = bed.gw.authenticate_key("push@lab.example.com", &key, Origin::cli()).await;
+    assert!(matches!(disabled, Err(Error::Forbidden(_))), "{disabled:?}");
+    Ok(())
+}
