@@ -60,6 +60,12 @@ pub struct Rules {
     pub auth_failure_delay: Duration,
     /// The shortest password accepted.
     pub min_password_chars: usize,
+    /// SMS one sender may cause in 24 hours (against SMS pumping).
+    pub sms_per_sender_per_day: u32,
+    /// Upload-request or verification mails one account may cause in 24 hours, per kind.
+    pub mails_per_sender_per_day: u32,
+    /// Upload-request or verification mails one address may get in 24 hours, per kind.
+    pub mails_per_address_per_day: u32,
 }
 
 impl Default for Rules {
@@ -81,6 +87,9 @@ impl Default for Rules {
             ip_failures_per_30min: 15,
             auth_failure_delay: Duration::from_secs(1),
             min_password_chars: 12,
+            sms_per_sender_per_day: 200,
+            mails_per_sender_per_day: 50,
+            mails_per_address_per_day: 5,
         }
     }
 }
@@ -121,6 +130,12 @@ impl Rules {
         }
         if self.code_valid.is_zero() || self.verification_valid.is_zero() || self.request_valid.is_zero() {
             return bad("code_valid, verification_valid and request_valid must be longer than zero");
+        }
+        if self.sms_per_sender_per_day == 0 || self.mails_per_sender_per_day == 0 || self.mails_per_address_per_day == 0
+        {
+            return bad(
+                "sms_per_sender_per_day, mails_per_sender_per_day and mails_per_address_per_day must be at least 1",
+            );
         }
         if self.min_password_chars < 8 {
             return bad("min_password_chars must be at least 8");

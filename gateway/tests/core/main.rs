@@ -7,5 +7,6 @@ mod access;
 mod bed;
 mod links;
 mod names;
+mod outbox;
 mod rules;
 mod storage;

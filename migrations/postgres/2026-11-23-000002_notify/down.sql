@@ -1,0 +1,2 @@
+DROP INDEX outbox_address;
+DROP INDEX outbox_sender;
