@@ -37,6 +37,11 @@ pub const GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// A message that failed this often is given up, however young.
 pub const MAX_ATTEMPTS: i32 = 30;
 
+/// How long the outbox lease lasts unless renewed. A deliverer renews it
+/// before each message and gives one message at most 20 s, so it never lapses
+/// mid-send; after a crash another node takes over within this time.
+pub const OUTBOX_LEASE: Duration = Duration::from_secs(45);
+
 /// The template of the mail that tells staff a message of theirs failed.
 pub const DELIVERY_FAILED: &str = "delivery-failed";
 
@@ -302,7 +307,21 @@ impl Gateway {
     /// Take, or keep, the outbox lease: true while this node is the one that
     /// delivers. A deliverer renews it before each message.
     pub async fn hold_outbox_lease(&self) -> Result<bool> {
-        self.take_lease("outbox").await
+        let now = self.now();
+        let until = now.plus(OUTBOX_LEASE).as_millis();
+        let node = self.node.clone();
+        self.db
+            .write(move |conn| {
+                let taken = diesel::update(
+                    leases::table
+                        .filter(leases::name.eq("outbox"))
+                        .filter(leases::holder.eq(&node).or(leases::expires_at.lt(now.as_millis()))),
+                )
+                .set((leases::holder.eq(&node), leases::expires_at.eq(until)))
+                .execute(conn)?;
+                Ok(taken == 1)
+            })
+            .await
     }
 
     /// Let go of the outbox lease, so that another process can deliver at
