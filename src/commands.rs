@@ -117,6 +117,10 @@ pub fn config_check(config: &Config) -> Result<()> {
     println!("retention        {}", humantime::format_duration(config.rules.retention));
     println!("mail             {}", if config.smtp_url.is_some() { "smtp" } else { "files in <data>/mail" });
     println!("sms              {}", if config.sms_url.is_some() { "https gateway" } else { "files in <data>/sms" });
+    let templates =
+        config.templates_dir.as_ref().map_or("built in".into(), |d| format!("built in, replaced from {}", d.display()));
+    println!("templates        {templates}");
+    println!("outbox interval  {}", humantime::format_duration(config.outbox_interval()));
     Ok(())
 }
 
@@ -225,7 +229,31 @@ pub async fn send(config: &Config, args: SendArgs) -> Result<()> {
     if let Some(masked) = receipt.masked_phone {
         println!("the code goes by SMS to {masked}");
     }
+    deliver_now(config, &gw).await;
     Ok(())
+}
+
+/// `send` runs outside `serve`, perhaps with no server running at all: it
+/// delivers what is due itself, through the same deliverer, unless a running
+/// node holds the outbox lease and does so. Whatever is not delivered now
+/// stays queued for `serve`; the send itself has happened either way.
+async fn deliver_now(config: &Config, gw: &Gateway) {
+    let outcome = async {
+        let notifier = notify::Notifier::new(gw.clone(), config.notify_settings()?)?;
+        let delivered = notifier.deliver_due().await;
+        notifier.release().await?;
+        anyhow::Ok(delivered?)
+    };
+    match outcome.await {
+        Ok(Some(d)) if d.retrying + d.failed == 0 => tracing::info!(sent = d.sent, "mail and SMS delivered"),
+        Ok(Some(d)) => tracing::warn!(
+            sent = d.sent,
+            retrying = d.retrying,
+            "not every mail and SMS could be delivered; `koerier serve` tries again"
+        ),
+        Ok(None) => tracing::info!("a running node delivers the mail and SMS"),
+        Err(e) => tracing::warn!(error = %e, "mail and SMS stay queued; `koerier serve` delivers them"),
+    }
 }
 
 async fn compose_and_send(

@@ -49,6 +49,20 @@ pub struct Config {
     pub smtp_url: Option<Secret>,
     /// `KOERIER_SMS_URL`; unset: SMS to `<data>/sms/*.txt`.
     pub sms_url: Option<Secret>,
+    /// `KOERIER_MAIL_FROM`: the From of every mail; unset:
+    /// `<service name> <noreply@<host of the public URL>>`.
+    pub mail_from: Option<String>,
+    /// `[sms]`: the shape of the requests to the SMS gateway.
+    #[serde(default)]
+    pub sms: SmsConfig,
+    /// `[branding]`: names and numbers in every message.
+    #[serde(default)]
+    pub branding: BrandingConfig,
+    /// `KOERIER_TEMPLATES_DIR`: `<lang>/<name>.txt|.html` files here replace
+    /// the built-in message templates.
+    pub templates_dir: Option<PathBuf>,
+    /// How often queued mail and SMS are delivered (humantime).
+    pub outbox_interval: String,
     /// `KOERIER_MASTER_KEY`: 32 bytes, base64. Unset: the key file.
     pub master_key: Option<Secret>,
     /// `KOERIER_MASTER_KEY_FILE`; unset: `<data>/keys/master.key`, made on first start.
@@ -59,6 +73,64 @@ pub struct Config {
     /// or `KOERIER_RULES__CODE_ATTEMPTS=…`).
     #[serde(default)]
     pub rules: gateway::Rules,
+}
+
+/// `[sms]`: how to talk to the operator's SMS gateway at `sms_url`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsConfig {
+    /// `POST` or `PUT`.
+    pub method: String,
+    /// One header that authenticates, `Name: value` (secret).
+    pub auth_header: Option<Secret>,
+    /// The body, with `{number}`, `{text}` and `{id}` (the message's id) filled in.
+    pub body: String,
+    /// The body's content type; JSON bodies get JSON-escaped values.
+    pub content_type: String,
+    /// The HTTP statuses that mean accepted.
+    pub success: Vec<u16>,
+    /// How long one request may take (humantime, at most 20s).
+    pub timeout: String,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        let d = notify::SmsSettings::default();
+        SmsConfig {
+            method: d.method,
+            auth_header: None,
+            body: d.body,
+            content_type: d.content_type,
+            success: d.success,
+            timeout: humantime::format_duration(d.timeout).to_string(),
+        }
+    }
+}
+
+/// `[branding]`: the operator's names and numbers, shown in every message.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BrandingConfig {
+    pub service_name: String,
+    pub helpdesk_phone: String,
+    /// The default contact of public deliveries (the reporting desk).
+    pub contact_name: String,
+    pub contact_email: String,
+    /// An absolute `https://` URL of a logo for HTML mail.
+    pub logo_url: Option<String>,
+}
+
+impl Default for BrandingConfig {
+    fn default() -> Self {
+        let d = notify::Branding::default();
+        BrandingConfig {
+            service_name: d.service_name,
+            helpdesk_phone: d.helpdesk_phone,
+            contact_name: d.contact_name,
+            contact_email: d.contact_email,
+            logo_url: d.logo_url,
+        }
+    }
 }
 
 /// Top-level keys an environment variable may set; other `KOERIER_*`
@@ -73,6 +145,11 @@ const ENV_KEYS: &[&str] = &[
     "retention",
     "smtp_url",
     "sms_url",
+    "mail_from",
+    "sms",
+    "branding",
+    "templates_dir",
+    "outbox_interval",
     "master_key",
     "master_key_file",
     "jobs_interval",
@@ -85,6 +162,7 @@ fn defaults() -> Figment {
         .merge(Serialized::default("https_listen", "127.0.0.1:8443"))
         .merge(Serialized::default("sftp_listen", "127.0.0.1:2222"))
         .merge(Serialized::default("jobs_interval", "30s"))
+        .merge(Serialized::default("outbox_interval", "5s"))
 }
 
 impl Config {
@@ -113,6 +191,13 @@ impl Config {
             self.rules.retention = parse_duration("retention", r)?;
         }
         parse_duration("jobs_interval", &self.jobs_interval)?;
+        parse_duration("outbox_interval", &self.outbox_interval)?;
+        parse_duration("sms.timeout", &self.sms.timeout)?;
+        if let Some(logo) = &self.branding.logo_url
+            && !logo.starts_with("https://")
+        {
+            bail!("configuration: branding.logo_url must start with https:// (got {logo:?})");
+        }
         self.rules.validate().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
         if let Some(url) = &self.public_url
             && !(url.starts_with("https://") || url.starts_with("http://"))
@@ -126,6 +211,7 @@ impl Config {
             gateway::MasterKey::from_base64(key.expose())
                 .map_err(|e| anyhow::anyhow!("configuration: master_key: {e}"))?;
         }
+        notify::check_settings(&self.notify_settings()?).map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
         Ok(self)
     }
 
@@ -154,6 +240,42 @@ impl Config {
             database_url: self.database_url(),
             rules: self.rules.clone(),
         }
+    }
+
+    /// How often the outbox is delivered.
+    pub fn outbox_interval(&self) -> std::time::Duration {
+        humantime::parse_duration(&self.outbox_interval).unwrap_or(std::time::Duration::from_secs(5))
+    }
+
+    /// What delivering mail and SMS needs.
+    pub fn notify_settings(&self) -> Result<notify::NotifySettings> {
+        let b = &self.branding;
+        Ok(notify::NotifySettings {
+            data_dir: self.data_dir.clone(),
+            public_url: self.public_url(),
+            sftp_listen: self.sftp_listen,
+            mail: notify::MailSettings {
+                smtp_url: self.smtp_url.as_ref().map(|s| s.expose().to_owned()),
+                from: self.mail_from.clone(),
+            },
+            sms: notify::SmsSettings {
+                url: self.sms_url.as_ref().map(|s| s.expose().to_owned()),
+                method: self.sms.method.to_ascii_uppercase(),
+                auth_header: self.sms.auth_header.as_ref().map(|s| s.expose().to_owned()),
+                body: self.sms.body.clone(),
+                content_type: self.sms.content_type.clone(),
+                success: self.sms.success.clone(),
+                timeout: parse_duration("sms.timeout", &self.sms.timeout)?,
+            },
+            branding: notify::Branding {
+                service_name: b.service_name.clone(),
+                helpdesk_phone: b.helpdesk_phone.clone(),
+                contact_name: b.contact_name.clone(),
+                contact_email: b.contact_email.clone(),
+                logo_url: b.logo_url.clone(),
+            },
+            templates_dir: self.templates_dir.clone(),
+        })
     }
 
     /// Where the master key file lives.
@@ -216,8 +338,32 @@ mod tests {
 
     #[test]
     fn secrets_do_not_print() -> Result<()> {
-        let c = load_toml("smtp_url = \"smtp://u:hunter2@mail\"")?;
-        assert!(!format!("{c:?}").contains("hunter2"));
+        let c = load_toml(
+            "smtp_url = \"smtps://u:hunter2@mail\"\n[sms]\nauth_header = \"Authorization: Bearer sesame\"\n",
+        )?;
+        let shown = format!("{c:?} {:?}", c.notify_settings()?);
+        assert!(!shown.contains("hunter2") && !shown.contains("sesame"), "{shown}");
+        Ok(())
+    }
+
+    #[test]
+    fn mail_sms_and_branding_are_configured_and_checked() -> Result<()> {
+        let c = load_toml(
+            "sms_url = \"https://sms.example.net/send\"\nmail_from = \"Koerier <noreply@minvws.nl>\"\n\
+             [sms]\nmethod = \"put\"\nsuccess = [202]\ntimeout = \"5s\"\n\
+             [branding]\nservice_name = \"Veilig verzenden\"\nhelpdesk_phone = \"070 123 4567\"\n",
+        )?;
+        let n = c.notify_settings()?;
+        assert_eq!((n.sms.method.as_str(), n.sms.success.as_slice()), ("PUT", &[202][..]));
+        assert_eq!(n.branding.service_name, "Veilig verzenden");
+        let err = |text: &str| load_toml(text).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err("sms_url = \"http://sms.example.net/\"").contains("sms_url"));
+        assert!(err("smtp_url = \"smtp://u:p@mail.example.net:587\"").contains("smtp_url"));
+        assert!(err("mail_from = \"not an address\"").contains("mail_from"));
+        assert!(err("[sms]\ntimeout = \"2m\"").contains("sms.timeout"));
+        assert!(err("[branding]\nlogo_url = \"http://x/logo.png\"").contains("logo_url"));
+        assert!(err("[branding]\nservise_name = \"x\"").contains("servise_name"));
+        assert!(err("templates_dir = \"/no/such/folder\"").contains("templates folder"));
         Ok(())
     }
 }

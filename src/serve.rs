@@ -1,5 +1,6 @@
-//! `koerier serve`: open the core, run the lifecycle jobs on their interval,
-//! and stop cleanly on SIGTERM or Ctrl-C. Each door adds its listener here.
+//! `koerier serve`: open the core, run the lifecycle jobs and the outbox
+//! deliverer on their intervals, and stop cleanly on SIGTERM or Ctrl-C. Each
+//! door adds its listener here.
 
 use anyhow::Result;
 
@@ -12,6 +13,10 @@ pub async fn serve(config: Config) -> Result<()> {
         backend = ?gateway::db::Backend::of(&config.database_url())?.0,
         "koerier is running"
     );
+    let notifier = notify::Notifier::new(gateway.clone(), config.notify_settings()?)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let outbox_interval = config.outbox_interval();
+    let deliverer = tokio::spawn(async move { notifier.run(outbox_interval, stopped).await });
     let interval = config.jobs_interval();
     let jobs = {
         let gateway = gateway.clone();
@@ -31,6 +36,12 @@ pub async fn serve(config: Config) -> Result<()> {
     shutdown_signal().await;
     tracing::info!("stopping");
     jobs.abort();
+    // The deliverer finishes the message in hand (at most 20 s) and lets go
+    // of its lease, so another node takes over at once.
+    let _ = stop.send(true);
+    if tokio::time::timeout(std::time::Duration::from_secs(25), deliverer).await.is_err() {
+        tracing::warn!("the outbox deliverer did not stop in time");
+    }
     Ok(())
 }
 
