@@ -177,7 +177,8 @@ impl Config {
         }
         let env = Env::prefixed("KOERIER_").split("__").filter(|key| {
             let top = key.as_str().split('.').next().unwrap_or_default();
-            ENV_KEYS.contains(&top)
+            // The filter sees the variable's name before figment lowercases it.
+            ENV_KEYS.iter().any(|k| k.eq_ignore_ascii_case(top))
         });
         let config: Config = figment.merge(env).extract().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
         config.validated()

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use gateway::outbox::Failure;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::{Address, AsyncTransport, Message, Tokio1Executor};
 
@@ -107,6 +108,16 @@ pub(crate) fn sender(settings: &NotifySettings, host: &str) -> Result<Mailbox> {
     Ok(Mailbox::new(Some(settings.branding.service_name.clone()), address))
 }
 
+/// How the parts' bytes travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transfer {
+    /// UTF-8 as it is (`8bit`): an `.eml` a person can read and grep, and
+    /// what every current mail server takes (8BITMIME).
+    Readable,
+    /// Quoted-printable or base64, for a server without 8BITMIME.
+    AsciiOnly,
+}
+
 /// One mail, ready to send. An address that cannot be a recipient will never
 /// become one: that failure is permanent.
 pub(crate) fn compose(
@@ -114,16 +125,41 @@ pub(crate) fn compose(
     host: &str,
     from: &Mailbox,
     to: &str,
-    rendered: RenderedMail,
+    rendered: &RenderedMail,
+    transfer: Transfer,
 ) -> Result<Message, Failure> {
     let address: Address = to.parse().map_err(|e| Failure::Permanent(format!("{to:?} is not an address: {e}")))?;
+    let parts = MultiPart::alternative()
+        .singlepart(part(ContentType::TEXT_PLAIN, &rendered.text, transfer))
+        .singlepart(part(ContentType::TEXT_HTML, &rendered.html, transfer));
     Message::builder()
         .message_id(Some(message_id(id, host)))
         .from(from.clone())
         .to(Mailbox::new(None, address))
-        .subject(rendered.subject)
-        .multipart(MultiPart::alternative_plain_html(rendered.text, rendered.html))
+        .subject(rendered.subject.clone())
+        .multipart(parts)
         .map_err(|e| Failure::Permanent(format!("the mail cannot be composed: {e}")))
+}
+
+fn part(content_type: ContentType, content: &str, transfer: Transfer) -> SinglePart {
+    // RFC 5322 allows lines of 998 octets; lettre's own choice stops 8bit at
+    // 76 and would encode nearly every mail. A longer line still gets encoded.
+    let fits = content.lines().all(|l| l.len() < 998);
+    let body = match transfer {
+        Transfer::Readable if fits => {
+            let crlf = content.replace("\r\n", "\n").replace('\n', "\r\n");
+            let encoding =
+                if crlf.is_ascii() { ContentTransferEncoding::SevenBit } else { ContentTransferEncoding::EightBit };
+            Body::dangerous_pre_encoded(crlf.into_bytes(), encoding)
+        }
+        Transfer::Readable | Transfer::AsciiOnly => Body::new(content.to_owned()),
+    };
+    SinglePart::builder().header(content_type).body(body)
+}
+
+/// Whether a failure says the server wants the parts in ASCII.
+pub(crate) fn wants_ascii(failure: &Failure) -> bool {
+    matches!(failure, Failure::Transient(reason) if reason.contains("8BITMIME"))
 }
 
 /// `<outbox-id@host>`: the same for every delivery of one message.
@@ -149,19 +185,22 @@ mod tests {
     fn a_mail_is_multipart_with_its_stable_message_id() -> Result<(), Box<dyn std::error::Error>> {
         let from: Mailbox = "Koerier <noreply@koerier.example.org>".parse()?;
         let rendered = RenderedMail { subject: "Hallo".into(), text: "tekst\n".into(), html: "<p>html</p>".into() };
-        let message = compose("abc123", "koerier.example.org", &from, "piet@example.org", rendered)
-            .map_err(|e| format!("{e:?}"))?;
+        let message =
+            compose("abc123", "koerier.example.org", &from, "piet@example.org", &rendered, Transfer::Readable)
+                .map_err(|e| format!("{e:?}"))?;
         let text = String::from_utf8(message.formatted())?;
         assert!(text.contains("Message-ID: <abc123@koerier.example.org>"), "{text}");
         assert!(text.contains("multipart/alternative"));
         assert!(text.contains("text/plain") && text.contains("text/html"));
-        let bad = compose(
-            "x",
-            "h",
-            &from,
-            "not an address",
-            RenderedMail { subject: String::new(), text: String::new(), html: String::new() },
-        );
+        let long = format!("naar +31 ••••••••78 {}\n", "https://koerier.example.org/l/".repeat(4));
+        let rendered = RenderedMail { subject: "Code".into(), text: long.clone(), html: "<p>x</p>".into() };
+        let readable = compose("a", "h", &from, "piet@example.org", &rendered, Transfer::Readable)
+            .map_err(|e| format!("{e:?}"))?;
+        assert!(String::from_utf8(readable.formatted())?.contains(long.trim_end()), "8bit keeps the text as it is");
+        let ascii = compose("a", "h", &from, "piet@example.org", &rendered, Transfer::AsciiOnly)
+            .map_err(|e| format!("{e:?}"))?;
+        assert!(ascii.formatted().is_ascii());
+        let bad = compose("x", "h", &from, "not an address", &rendered, Transfer::Readable);
         assert!(matches!(bad, Err(Failure::Permanent(_))));
         Ok(())
     }

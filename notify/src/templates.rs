@@ -110,6 +110,7 @@ impl Templates {
             .map_err(|e| NotifyError::template("syntax", e))?;
         env.set_syntax(syntax);
         env.add_filter("when", when);
+        env.set_formatter(formatter);
         if let Some(dir) = overrides {
             check_overrides(dir)?;
         }
@@ -200,6 +201,34 @@ fn known_names() -> String {
     names.join(", ")
 }
 
+/// HTML-escape what the five characters that matter in text and quoted
+/// attributes (minijinja's default also escapes `/`, which turns every link in
+/// an `href` into `https:&#x2f;&#x2f;…`: correct, but unreadable in the source
+/// of a mail and not what a link scanner expects).
+fn formatter(
+    out: &mut minijinja::Output,
+    state: &mut minijinja::State,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    match (state.auto_escape(), value.as_str()) {
+        (minijinja::AutoEscape::Html, Some(text)) if !value.is_safe() => {
+            let mut escaped = String::with_capacity(text.len());
+            for c in text.chars() {
+                match c {
+                    '&' => escaped.push_str("&amp;"),
+                    '<' => escaped.push_str("&lt;"),
+                    '>' => escaped.push_str("&gt;"),
+                    '"' => escaped.push_str("&quot;"),
+                    '\'' => escaped.push_str("&#39;"),
+                    c => escaped.push(c),
+                }
+            }
+            Ok(std::fmt::Write::write_str(out, &escaped)?)
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    }
+}
+
 /// `{{ expires_at | when }}`: an RFC 3339 moment as `2026-11-28 09:00 UTC`.
 fn when(value: String) -> String {
     use time::format_description::well_known::Rfc3339;
@@ -237,9 +266,13 @@ mod tests {
         let t = Templates::load(None)?;
         let c = ctx(&[("sender_name", "<b>Jan</b> & co"), ("link", "https://x/l/abc")]);
         let mail = t.render_mail("en", "transfer-notice", &c)?;
-        assert!(mail.html.contains("&lt;b&gt;Jan&lt;&#x2f;b&gt; &amp; co"), "{}", mail.html);
+        assert!(mail.html.contains("&lt;b&gt;Jan&lt;/b&gt; &amp; co"), "{}", mail.html);
         assert!(!mail.html.contains("<b>Jan"));
         assert!(mail.text.contains("<b>Jan</b> & co"));
+        assert!(mail.html.contains("href=\"https://x/l/abc\""), "links stay readable: {}", mail.html);
+        let c = ctx(&[("sender_name", "\" onmouseover=\"x' y"), ("link", "https://x/\"><script>")]);
+        let mail = t.render_mail("en", "transfer-notice", &c)?;
+        assert!(!mail.html.contains("\" onmouseover") && !mail.html.contains("<script>"), "{}", mail.html);
         Ok(())
     }
 

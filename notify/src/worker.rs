@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use tokio::sync::watch;
 
 use crate::error::Result;
-use crate::mail::{self, Mailer};
+use crate::mail::{self, Mailer, Transfer};
 use crate::settings::NotifySettings;
 use crate::sms::{self, SmsProvider};
 use crate::templates::Templates;
@@ -142,6 +142,12 @@ impl Notifier {
         Ok(())
     }
 
+    /// Render and hand over one message without booking the outcome: for a
+    /// preview of the templates, or a check of the transports.
+    pub async fn send_one(&self, msg: &QueuedMessage) -> Result<(), Failure> {
+        self.attempt(msg).await
+    }
+
     /// Render and hand over one message.
     async fn attempt(&self, msg: &QueuedMessage) -> Result<(), Failure> {
         let language = msg.language.as_str();
@@ -151,8 +157,14 @@ impl Notifier {
         match msg.channel {
             Channel::Mail => {
                 let rendered = self.templates.render_mail(language, &msg.template, &ctx).map_err(rendering)?;
-                let message = mail::compose(&msg.id, &self.host, &self.from, &msg.recipient, rendered)?;
-                self.mailer.send(&msg.id, message).await
+                let compose =
+                    |transfer| mail::compose(&msg.id, &self.host, &self.from, &msg.recipient, &rendered, transfer);
+                match self.mailer.send(&msg.id, compose(Transfer::Readable)?).await {
+                    Err(failure) if mail::wants_ascii(&failure) => {
+                        self.mailer.send(&msg.id, compose(Transfer::AsciiOnly)?).await
+                    }
+                    outcome => outcome,
+                }
             }
             Channel::Sms => {
                 let text = self.templates.render_sms(language, &msg.template, &ctx).map_err(rendering)?;
