@@ -184,6 +184,66 @@ impl Keys {
     }
 }
 
+/// The server's Ed25519 key for signing reports. Its `Debug` shows only the public key.
+pub struct SigningKey(aws_lc_rs::signature::Ed25519KeyPair);
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use aws_lc_rs::signature::KeyPair;
+        write!(f, "SigningKey({})", BASE64.encode(self.0.public_key().as_ref()))
+    }
+}
+
+const PEM_BEGIN: &str = "-----BEGIN PRIVATE KEY-----";
+const PEM_END: &str = "-----END PRIVATE KEY-----";
+
+impl SigningKey {
+    /// Read the key file (PKCS#8 in PEM), or create it (mode 0600) from a
+    /// fresh seed when it does not exist. Like the master key, it is made once
+    /// and kept: every proof ever issued names its public key.
+    pub fn load_or_generate(path: &Path, random: &dyn Random) -> Result<(SigningKey, KeyOrigin)> {
+        use aws_lc_rs::signature::Ed25519KeyPair;
+        let invalid = || Error::Invalid(format!("{} is not an Ed25519 private key in PKCS#8 PEM", path.display()));
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+                let der = Zeroizing::new(BASE64.decode(body.trim().as_bytes()).map_err(|_| invalid())?);
+                Ok((SigningKey(Ed25519KeyPair::from_pkcs8(&der).map_err(|_| invalid())?), KeyOrigin::Loaded))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut seed = Zeroizing::new([0u8; 32]);
+                random.fill(seed.as_mut())?;
+                let pair = Ed25519KeyPair::from_seed_unchecked(seed.as_ref())
+                    .map_err(|e| Error::internal("cannot make the signing key", e))?;
+                let der = pair.to_pkcs8().map_err(|e| Error::internal("cannot encode the signing key", e))?;
+                let b64 = Zeroizing::new(BASE64.encode(der.as_ref()));
+                let mut pem = Zeroizing::new(format!("{PEM_BEGIN}\n"));
+                for line in b64.as_bytes().chunks(64) {
+                    pem.push_str(&String::from_utf8_lossy(line));
+                    pem.push('\n');
+                }
+                pem.push_str(PEM_END);
+                pem.push('\n');
+                write_private(path, pem.as_bytes())
+                    .map_err(|e| Error::internal("cannot write the report signing key file", e))?;
+                Ok((SigningKey(pair), KeyOrigin::Generated))
+            }
+            Err(e) => Err(Error::internal("cannot read the report signing key file", e)),
+        }
+    }
+
+    /// The raw 32-byte public key.
+    pub fn public_key(&self) -> Vec<u8> {
+        use aws_lc_rs::signature::KeyPair;
+        self.0.public_key().as_ref().to_vec()
+    }
+
+    /// Sign a message; the signature is 64 bytes.
+    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+        self.0.sign(message).as_ref().to_vec()
+    }
+}
+
 /// SHA-256 of a secret: how link and request secrets are stored and looked up.
 /// The secrets carry 256 bits of entropy, so a plain hash cannot be reversed.
 pub fn secret_hash(secret: &str) -> Vec<u8> {
@@ -277,6 +337,31 @@ mod tests {
         assert!(keys.code_matches("link1", "123456", &tag));
         assert!(!keys.code_matches("link1", "123457", &tag));
         assert!(!keys.code_matches("link2", "123456", &tag));
+        Ok(())
+    }
+
+    #[test]
+    fn the_signing_key_is_made_once_and_kept() -> Result<()> {
+        use aws_lc_rs::signature::{ED25519, UnparsedPublicKey};
+        let dir = tempfile::tempdir().map_err(|e| Error::internal("tempdir", e))?;
+        let path = dir.path().join("keys/report-signing.key");
+        let (made, origin) = SigningKey::load_or_generate(&path, &SystemRandom)?;
+        assert_eq!(origin, KeyOrigin::Generated);
+        let (loaded, origin) = SigningKey::load_or_generate(&path, &SystemRandom)?;
+        assert_eq!(origin, KeyOrigin::Loaded);
+        assert_eq!(made.public_key(), loaded.public_key());
+        let signature = loaded.sign(b"statement");
+        let public = UnparsedPublicKey::new(&ED25519, made.public_key());
+        assert!(public.verify(b"statement", &signature).is_ok());
+        assert!(public.verify(b"statemenT", &signature).is_err());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).map_err(|e| Error::internal("stat", e))?.permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::write(&path, "not a key").map_err(|e| Error::internal("write", e))?;
+        assert!(matches!(SigningKey::load_or_generate(&path, &SystemRandom), Err(Error::Invalid(_))));
         Ok(())
     }
 
