@@ -74,6 +74,8 @@ pub struct AuditEvent {
     pub door: String,
     /// Who did it.
     pub actor: Option<String>,
+    /// From which address, when the door has one.
+    pub ip: Option<String>,
     /// Free detail, never secret.
     pub detail: Option<String>,
 }
@@ -97,6 +99,13 @@ pub(crate) fn for_transfer(conn: &mut AnyConnection, transfer_id: &str) -> Resul
     Ok(audit_events::table
         .filter(audit_events::transfer_id.eq(transfer_id))
         .order(audit_events::at)
-        .select((audit_events::at, audit_events::kind, audit_events::door, audit_events::actor, audit_events::detail))
+        .select((
+            audit_events::at,
+            audit_events::kind,
+            audit_events::door,
+            audit_events::actor,
+            audit_events::ip,
+            audit_events::detail,
+        ))
         .load(conn)?)
 }

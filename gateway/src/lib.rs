@@ -87,6 +87,7 @@ pub struct Inner {
     pub(crate) db: db::Db,
     pub(crate) store: store::Store,
     pub(crate) keys: crypto::Keys,
+    pub(crate) signing: crypto::SigningKey,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) random: Arc<dyn Random>,
     pub(crate) settings: Settings,
@@ -124,7 +125,9 @@ impl Gateway {
         let hashing = auth::Hashing::new().await?;
         let names = settings.rules.name_rules();
         let node = random::RandomExt::id(random.as_ref())?;
-        let inner = Inner { db, store, keys: crypto::Keys::new(master), clock, random, settings, hashing, names, node };
+        let signing = report::load_signing_key(&settings.data_dir, random.as_ref())?;
+        let keys = crypto::Keys::new(master);
+        let inner = Inner { db, store, keys, signing, clock, random, settings, hashing, names, node };
         Ok(Gateway { inner: Arc::new(inner) })
     }
 

@@ -116,6 +116,12 @@ fn find_link(conn: &mut AnyConnection, secret: &str) -> Result<Option<LinkRow>> 
         .optional()?)
 }
 
+/// The transfer whose report a report link opens; `None` for an unknown
+/// secret or a link of another purpose (a recipient's link opens no report).
+pub(crate) fn report_link_transfer(conn: &mut AnyConnection, secret: &str) -> Result<Option<String>> {
+    Ok(find_link(conn, secret)?.filter(|l| l.purpose == LinkPurpose::Report.as_str()).map(|l| l.transfer_id))
+}
+
 impl Gateway {
     pub(crate) fn create_link(
         &self,

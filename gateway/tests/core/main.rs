@@ -8,5 +8,6 @@ mod bed;
 mod links;
 mod names;
 mod outbox;
+mod reports;
 mod rules;
 mod storage;
