@@ -3,6 +3,7 @@
 
 mod commands;
 mod config;
+mod report_cmd;
 mod serve;
 
 use std::path::PathBuf;
@@ -47,6 +48,11 @@ enum Command {
     Purge,
     /// Send documents as a staff account, through the same core as every door.
     Send(commands::SendArgs),
+    /// Reports: a message's report, an overview PDF, checking a signed proof, the signing key.
+    Report {
+        #[command(subcommand)]
+        action: report_cmd::ReportAction,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,5 +96,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Account { action } => commands::account(&config, action).await,
         Command::Purge => commands::purge(&config).await,
         Command::Send(args) => commands::send(&config, args).await,
+        Command::Report { action } => report_cmd::report(&config, action).await,
     }
 }
