@@ -233,6 +233,9 @@ pub async fn send(config: &Config, args: SendArgs) -> Result<()> {
     Ok(())
 }
 
+/// How long `send` spends delivering before it leaves the rest to `serve`.
+const SEND_DELIVERY_TIME: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// `send` runs outside `serve`, perhaps with no server running at all: it
 /// delivers what is due itself, through the same deliverer, unless a running
 /// node holds the outbox lease and does so. Whatever is not delivered now
@@ -240,9 +243,15 @@ pub async fn send(config: &Config, args: SendArgs) -> Result<()> {
 async fn deliver_now(config: &Config, gw: &Gateway) {
     let outcome = async {
         let notifier = notify::Notifier::new(gw.clone(), config.notify_settings()?)?;
-        let delivered = notifier.deliver_due().await;
+        // A mail server that does not answer must not hold the command: what
+        // is not done in time stays queued (a message cut off mid-send goes
+        // again later, with the same Message-ID).
+        let delivered = tokio::time::timeout(SEND_DELIVERY_TIME, notifier.deliver_due()).await;
         notifier.release().await?;
-        anyhow::Ok(delivered?)
+        match delivered {
+            Ok(delivered) => anyhow::Ok(delivered?),
+            Err(_) => anyhow::bail!("the mail server or SMS gateway is slow"),
+        }
     };
     match outcome.await {
         Ok(Some(d)) if d.retrying + d.failed == 0 => tracing::info!(sent = d.sent, "mail and SMS delivered"),

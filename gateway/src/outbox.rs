@@ -372,7 +372,7 @@ impl Gateway {
                 Ok(outbox::table
                     .filter(outbox::state.eq("pending"))
                     .filter(outbox::next_attempt_at.le(now))
-                    .order((outbox::created_at, outbox::id))
+                    .order(outbox::created_at)
                     .limit(limit)
                     .select((
                         outbox::id,
