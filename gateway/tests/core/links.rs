@@ -128,8 +128,11 @@ async fn codes_expire_and_new_ones_are_limited_per_hour() -> TestResult {
     let first = bed.param("sms-code", "code").await?;
     bed.advance(Duration::from_secs(600));
     assert!(bed.gw.redeem_with_code(&secret, &first, Origin::cli()).await.is_err(), "ten minutes is the limit");
+    // A second apart, so the queue's order tells which code is the newest.
     bed.gw.request_new_code(&secret, Origin::cli()).await?;
+    bed.advance(Duration::from_secs(1));
     bed.gw.request_new_code(&secret, Origin::cli()).await?;
+    bed.advance(Duration::from_secs(1));
     let mut refused = 0;
     for _ in 0..1000 {
         if matches!(bed.gw.request_new_code(&secret, Origin::cli()).await, Err(Error::RateLimited)) {
