@@ -32,10 +32,10 @@ pub struct LifecycleReport {
 const LEASE_TTL: Duration = Duration::from_secs(120);
 
 impl Gateway {
-    /// Take or renew a named lease; false when another node holds it.
-    pub(crate) async fn take_lease(&self, name: &'static str) -> Result<bool> {
+    /// Take or renew a named lease for `ttl`; false when another node holds it.
+    pub(crate) async fn take_lease(&self, name: &'static str, ttl: Duration) -> Result<bool> {
         let now = self.now();
-        let until = now.plus(LEASE_TTL).as_millis();
+        let until = now.plus(ttl).as_millis();
         let node = self.node.clone();
         self.db
             .write(move |conn| {
@@ -53,7 +53,7 @@ impl Gateway {
 
     /// Run the lifecycle jobs once, if this node holds the lease.
     pub async fn run_lifecycle(&self) -> Result<Option<LifecycleReport>> {
-        if !self.take_lease("lifecycle").await? {
+        if !self.take_lease("lifecycle", LEASE_TTL).await? {
             return Ok(None);
         }
         let mut report = LifecycleReport { aborted: self.abort_overdue().await?, ..Default::default() };

@@ -307,21 +307,7 @@ impl Gateway {
     /// Take, or keep, the outbox lease: true while this node is the one that
     /// delivers. A deliverer renews it before each message.
     pub async fn hold_outbox_lease(&self) -> Result<bool> {
-        let now = self.now();
-        let until = now.plus(OUTBOX_LEASE).as_millis();
-        let node = self.node.clone();
-        self.db
-            .write(move |conn| {
-                let taken = diesel::update(
-                    leases::table
-                        .filter(leases::name.eq("outbox"))
-                        .filter(leases::holder.eq(&node).or(leases::expires_at.lt(now.as_millis()))),
-                )
-                .set((leases::holder.eq(&node), leases::expires_at.eq(until)))
-                .execute(conn)?;
-                Ok(taken == 1)
-            })
-            .await
+        self.take_lease("outbox", OUTBOX_LEASE).await
     }
 
     /// Let go of the outbox lease, so that another process can deliver at
