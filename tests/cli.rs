@@ -1,31 +1,12 @@
 //! End-to-end tests of the binary: the operator's commands of SPEC section 9
 //! run as an operator runs them, in an empty folder, on the embedded default.
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+mod binary;
 
-fn koerier(dir: &Path, args: &[&str]) -> std::io::Result<Output> {
-    Command::new(env!("CARGO_BIN_EXE_koerier"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("KOERIER_DATABASE_URL")
-        .env_remove("KOERIER_DATA_DIR")
-        .env("KOERIER_LOG", "warn")
-        .output()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use binary::{TestResult, koerier, ok};
 
 #[test]
 fn help_lists_the_commands_of_the_contract() -> TestResult {

@@ -3,29 +3,11 @@
 //! refusing a changed copy, and the overview export.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+mod binary;
 
-fn koerier(dir: &Path, args: &[&str]) -> std::io::Result<Output> {
-    Command::new(env!("CARGO_BIN_EXE_koerier"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("KOERIER_DATABASE_URL")
-        .env_remove("KOERIER_DATA_DIR")
-        .env("KOERIER_LOG", "warn")
-        .output()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use binary::{TestResult, koerier, ok};
 
 fn pdf_text(file: &Path) -> Result<String, Box<dyn std::error::Error>> {
     let out = Command::new("pdftotext").args(["-enc", "UTF-8"]).arg(file).arg("-").output()?;
