@@ -123,15 +123,15 @@ pub fn wanted(range: Option<&str>, size: u64) -> Wanted {
 async fn grant_or(app: &App, secret: &str, headers: &HeaderMap) -> Result<RecipientGrant, Response> {
     match app.session_grant(secret, headers).await {
         Some(Ok(grant)) => Ok(grant),
-        Some(Err(e)) => Err(page_for(app, &app.frame(Default::default()), &e)),
+        Some(Err(e)) => Err(app.refusal(secret, None, &e).await),
         None => Err(Redirect::to(&format!("/l/{secret}")).into_response()),
     }
 }
 
-async fn listed(app: &App, grant: &RecipientGrant) -> Result<Vec<DocumentInfo>, Response> {
+async fn listed(app: &App, secret: &str, grant: &RecipientGrant) -> Result<Vec<DocumentInfo>, Response> {
     match app.gateway.recipient_view(grant).await {
         Ok((_, docs)) => Ok(docs.into_iter().filter(|d| d.state == "complete").collect()),
-        Err(e) => Err(page_for(app, &app.frame(Default::default()), &e)),
+        Err(e) => Err(app.refusal(secret, None, &e).await),
     }
 }
 
@@ -147,7 +147,7 @@ pub async fn document(
         Ok(g) => g,
         Err(r) => return r,
     };
-    let docs = match listed(&app, &grant).await {
+    let docs = match listed(&app, &secret, &grant).await {
         Ok(d) => d,
         Err(r) => return r,
     };
@@ -186,7 +186,7 @@ pub async fn document(
     }
     let reader = match app.gateway.read_as_recipient(&grant, &doc.name, Some(range), origin(peer)).await {
         Ok(r) => r,
-        Err(e) => return page_for(&app, &app.frame(Default::default()), &e),
+        Err(e) => return app.refusal(&secret, None, &e).await,
     };
     app.metrics.download();
     (status, h, Body::from_stream(stream(reader, app))).into_response()
@@ -224,7 +224,7 @@ pub async fn all(
         Ok(g) => g,
         Err(r) => return r,
     };
-    let docs = match listed(&app, &grant).await {
+    let docs = match listed(&app, &secret, &grant).await {
         Ok(d) => d,
         Err(r) => return r,
     };

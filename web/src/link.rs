@@ -139,7 +139,7 @@ impl App {
     ) -> Response {
         let (envelope, documents) = match self.gateway.recipient_view(grant).await {
             Ok(view) => view,
-            Err(e) => return page_for(self, &self.frame(lang.unwrap_or_default()), &e),
+            Err(e) => return self.refusal(secret, lang, &e).await,
         };
         let language = lang.unwrap_or(envelope.language);
         let f = self.frame(language);
@@ -191,7 +191,7 @@ impl App {
     ) -> Response {
         let token = match self.gateway.open_web_session(secret, grant).await {
             Ok(token) => token,
-            Err(e) => return page_for(self, &self.frame(lang.unwrap_or_default()), &e),
+            Err(e) => return self.refusal(secret, lang, &e).await,
         };
         let target = match lang {
             Some(l) => format!("/l/{secret}?lang={}", l.as_str()),
@@ -202,6 +202,23 @@ impl App {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
         response
+    }
+
+    /// The page for a refusal on a link, in the language of its message
+    /// (an unknown or expired link has none: the same page for both).
+    pub async fn refusal(&self, secret: &str, lang: Option<Language>, err: &Error) -> Response {
+        let language = match (lang, err) {
+            (Some(l), _) => l,
+            (None, Error::NotFound | Error::Expired) => Language::default(),
+            (None, _) if plausible(secret) => match self.gateway.link_status(secret).await {
+                Ok(LinkStatus::NeedsCode { language, .. })
+                | Ok(LinkStatus::NeedsSignIn { language })
+                | Ok(LinkStatus::Locked { language }) => language,
+                _ => Language::default(),
+            },
+            (None, _) => Language::default(),
+        };
+        page_for(self, &self.frame(language), err)
     }
 
     fn refused(&self, lang: Option<Language>) -> Response {
@@ -229,7 +246,7 @@ async fn open(
     let lang = chosen(q.lang.as_deref());
     match app.session_grant(&secret, &headers).await {
         Some(Ok(grant)) => app.download_page(&secret, &grant, lang).await,
-        Some(Err(e)) => page_for(&app, &app.frame(lang.unwrap_or_default()), &e),
+        Some(Err(e)) => app.refusal(&secret, lang, &e).await,
         None => app.link_page(&secret, lang, &headers, Note::None).await,
     }
 }
@@ -251,7 +268,7 @@ async fn code(
     match app.gateway.redeem_with_code(&secret, &form.code, origin(peer)).await {
         Ok(grant) => app.start_session(&secret, &grant, lang).await,
         Err(Error::BadCredentials) => app.link_page(&secret, lang, &headers, Note::WrongCode).await,
-        Err(e) => page_for(&app, &app.frame(lang.unwrap_or_default()), &e),
+        Err(e) => app.refusal(&secret, lang, &e).await,
     }
 }
 
@@ -272,7 +289,7 @@ async fn new_code(
     match app.gateway.request_new_code(&secret, origin(peer)).await {
         Ok(_) => app.link_page(&secret, lang, &headers, Note::CodeSent).await,
         Err(Error::RateLimited) => app.link_page(&secret, lang, &headers, Note::RateLimited).await,
-        Err(e) => page_for(&app, &app.frame(lang.unwrap_or_default()), &e),
+        Err(e) => app.refusal(&secret, lang, &e).await,
     }
 }
 
@@ -295,12 +312,12 @@ async fn sign_in(
         Err(Error::BadCredentials | Error::Forbidden(_)) => {
             return app.link_page(&secret, lang, &headers, Note::BadSignIn).await;
         }
-        Err(e) => return page_for(&app, &app.frame(lang.unwrap_or_default()), &e),
+        Err(e) => return app.refusal(&secret, lang, &e).await,
     };
     match app.gateway.redeem_signed_in(&secret, &session).await {
         Ok(grant) => app.start_session(&secret, &grant, lang).await,
         Err(Error::Forbidden(_)) => app.link_page(&secret, lang, &headers, Note::BadSignIn).await,
-        Err(e) => page_for(&app, &app.frame(lang.unwrap_or_default()), &e),
+        Err(e) => app.refusal(&secret, lang, &e).await,
     }
 }
 

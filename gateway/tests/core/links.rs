@@ -147,3 +147,26 @@ async fn codes_expire_and_new_ones_are_limited_per_hour() -> TestResult {
     assert!(bed.gw.request_new_code(&secret, Origin::cli()).await.is_ok(), "a new hour, a new code");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_web_session_is_bound_to_its_link_and_ends_after_thirty_idle_minutes() -> TestResult {
+    let bed = Bed::new().await?;
+    let (_, _, secret) = sent_to_piet(&bed).await?;
+    let code = bed.param("sms-code", "code").await?;
+    let grant = bed.gw.redeem_with_code(&secret, &code, Origin::cli()).await?;
+    let token = bed.gw.open_web_session(&secret, &grant).await?;
+    assert!(!format!("{token:?}").contains(token.expose()), "the token never prints");
+    let resumed = bed.gw.resume_web_session(&secret, token.expose()).await?;
+    assert_eq!(resumed.transfer_id(), grant.transfer_id());
+    let (_, docs) = bed.gw.recipient_view(&resumed).await?;
+    let read = bed.gw.read_as_recipient(&resumed, &docs[0].name, None, Origin::cli()).await?.read_all().await?;
+    assert_eq!(read, pdf("for piet"), "the rebuilt grant opens the documents");
+    let other = "b".repeat(43);
+    assert!(matches!(bed.gw.resume_web_session(&other, token.expose()).await, Err(Error::NotFound)));
+    assert!(matches!(bed.gw.resume_web_session(&secret, "not-a-token").await, Err(Error::NotFound)));
+    bed.advance(Duration::from_secs(29 * 60));
+    bed.gw.resume_web_session(&secret, token.expose()).await?;
+    bed.advance(Duration::from_secs(30 * 60));
+    assert!(matches!(bed.gw.resume_web_session(&secret, token.expose()).await, Err(Error::NotFound)), "idle");
+    Ok(())
+}

@@ -1,0 +1,260 @@
+//! The web front end to end: the real binary serving HTTPS, `koerier send`
+//! to an external recipient, the link from the real `.eml`, the code from the
+//! real SMS file, and real clients (curl; headless Chromium through
+//! Playwright in `tests/browser/`).
+
+#[path = "web/server.rs"]
+mod server;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use server::{Browser, Server, TestResult, header, need, sha256};
+
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+
+/// A document large enough for ranges over several 64 KiB chunks.
+fn big_text() -> Vec<u8> {
+    (0..200_000u32).flat_map(|i| format!("{i:06}\n").into_bytes()).collect()
+}
+
+fn served_with_documents() -> Result<(Server, server::Sent), server::Error> {
+    let mut s = Server::new(&[])?;
+    std::fs::write(s.path().join("report.pdf"), PDF)?;
+    std::fs::write(s.path().join("lijst van stukken.txt"), big_text())?;
+    let sent = s.send("en", &["report.pdf", "lijst van stukken.txt"], &[])?;
+    s.start()?;
+    Ok((s, sent))
+}
+
+#[test]
+fn the_link_code_and_downloads_with_curl() -> TestResult {
+    let (s, sent) = served_with_documents()?;
+    let b = Browser::new(&s, "piet");
+
+    // Opening the link shows the code form with the secure headers.
+    let (status, head, page) = b.request(&[&sent.link])?;
+    assert_eq!(status, 200, "{head}");
+    let text = String::from_utf8_lossy(&page);
+    assert!(text.contains("Enter your code") && text.contains("+31 ••••••••78"), "{text}");
+    assert_eq!(header(&head, "strict-transport-security"), Some("max-age=31536000; includeSubDomains"));
+    assert_eq!(header(&head, "x-content-type-options"), Some("nosniff"));
+    assert_eq!(header(&head, "referrer-policy"), Some("no-referrer"));
+    let csp = header(&head, "content-security-policy").unwrap_or_default();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"), "{csp}");
+    let cookie = header(&head, "set-cookie").unwrap_or_default();
+    assert!(cookie.starts_with("__Host-") && cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict") && !cookie.contains("Max-Age"), "{cookie}");
+    let csrf = Browser::csrf(&page)?;
+
+    // A POST without the CSRF token, or with another one, is refused and evaluates nothing.
+    let before = s.state()?;
+    let (status, _, _) = b.request(&["-d", "code=123456", &format!("{}/code", sent.link)])?;
+    assert_eq!(status, 403);
+    let forged = format!("csrf={}&code=123456", "0".repeat(64));
+    let (status, _, _) = b.request(&["-d", &forged, &format!("{}/code", sent.link)])?;
+    assert_eq!(status, 403);
+    let stranger = Browser::new(&s, "stranger");
+    let (status, _, _) = stranger.request(&["-d", &format!("csrf={csrf}&code=1"), &format!("{}/code", sent.link)])?;
+    assert_eq!(status, 403, "a token without its cookie");
+    assert_eq!(s.state()?, before, "refused POSTs change nothing");
+
+    // The right code gives the download page.
+    let code = s.latest_code()?;
+    let (status, head, _) = b.request(&["-d", &format!("csrf={csrf}&code={code}"), &format!("{}/code", sent.link)])?;
+    assert_eq!(status, 303, "{head}");
+    let session = head.lines().filter(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).collect::<Vec<_>>();
+    assert!(session.iter().any(|c| c.contains("__Host-koerier-session=") && c.contains("HttpOnly")), "{session:?}");
+    let (status, _, page) = b.request(&[&sent.link])?;
+    let text = String::from_utf8_lossy(&page);
+    assert_eq!(status, 200);
+    assert!(text.contains("Your files") && text.contains("Hierbij de stukken."), "{text}");
+    let pdf_sha = sha256(&s.path().join("report.pdf"))?;
+    assert!(text.contains(&pdf_sha) && text.contains("lijst van stukken.txt"), "{text}");
+
+    // Each document downloads intact, as an attachment with its name and type.
+    let out = s.path().join("got.pdf");
+    let (status, head, _) = b.request(&["-o", &out.to_string_lossy(), &format!("{}/d/report.pdf", sent.link)])?;
+    assert_eq!(status, 200);
+    assert_eq!(sha256(&out)?, pdf_sha);
+    assert_eq!(header(&head, "content-type"), Some("application/pdf"));
+    assert_eq!(header(&head, "x-content-type-options"), Some("nosniff"));
+    let disposition = header(&head, "content-disposition").unwrap_or_default();
+    assert!(disposition.starts_with("attachment;") && disposition.contains("filename*=UTF-8''report.pdf"));
+    let downloads = s.number("SELECT count(*) FROM downloads")?;
+    assert_eq!(downloads, 1, "the download is recorded");
+    assert_eq!(s.number("SELECT count(*) FROM downloads WHERE door = 'web' AND ip = '127.0.0.1'")?, 1);
+
+    // HEAD: the headers only, and no download recorded.
+    let url = format!("{}/d/lijst%20van%20stukken.txt", sent.link);
+    let (status, head, body) = b.request(&["-I", "-o", "/dev/null", &url])?;
+    let big = big_text();
+    assert_eq!((status, body.len()), (200, 0));
+    assert_eq!(header(&head, "content-length"), Some(big.len().to_string().as_str()));
+    assert_eq!(header(&head, "accept-ranges"), Some("bytes"));
+    assert!(header(&head, "content-disposition").unwrap_or_default().contains("lijst%20van%20stukken.txt"));
+    assert_eq!(s.number("SELECT count(*) FROM downloads")?, downloads);
+
+    // Range with `curl -r`: 206, Content-Range, the exact bytes; a resumed tail too.
+    let (status, head, body) = b.request(&["-r", "100000-299999", &url])?;
+    assert_eq!(status, 206, "{head}");
+    assert_eq!(header(&head, "content-range"), Some(format!("bytes 100000-299999/{}", big.len()).as_str()));
+    assert_eq!(body, big[100_000..300_000]);
+    let (status, _, body) = b.request(&["-r", "-7", &url])?;
+    assert_eq!((status, body.as_slice()), (206, &big[big.len() - 7..]));
+    let (status, head, _) = b.request(&["-r", "99999999-", &url])?;
+    assert_eq!(status, 416);
+    assert_eq!(header(&head, "content-range"), Some(format!("bytes */{}", big.len()).as_str()));
+    let part = s.path().join("part.txt");
+    std::fs::write(&part, &big[..123_457])?;
+    let (status, _, _) = b.request(&["-C", "-", "-o", &part.to_string_lossy(), &url])?;
+    assert_eq!(status, 206);
+    assert_eq!(std::fs::read(&part)?, big, "resumed to the whole document");
+
+    // Download all: one zip with both documents.
+    let zip = s.path().join("all.zip");
+    let (status, head, _) = b.request(&["-o", &zip.to_string_lossy(), &format!("{}/all.zip", sent.link)])?;
+    assert_eq!((status, header(&head, "content-type")), (200, Some("application/zip")));
+    let listing = Command::new("unzip").arg("-Z1").arg(&zip).output()?;
+    assert_eq!(String::from_utf8(listing.stdout)?, "lijst van stukken.txt\nreport.pdf\n");
+    let tested = Command::new("unzip").arg("-tq").arg(&zip).output()?;
+    assert!(tested.status.success(), "{}", String::from_utf8_lossy(&tested.stdout));
+
+    // Without the session, a download sends the reader to the link page.
+    let (status, head, _) = stranger.request(&[&format!("{}/d/report.pdf", sent.link)])?;
+    assert_eq!(status, 303, "{head}");
+
+    // Metrics count requests and downloads; the probes answer.
+    let (_, _, metrics) = b.request(&[&s.url("/metrics")])?;
+    let metrics = String::from_utf8(metrics)?;
+    assert!(metrics.contains("koerier_web_requests_total") && metrics.contains("koerier_outbox_pending"));
+    assert!(!metrics.contains("koerier_web_downloads_total 0\n"), "{metrics}");
+    assert_eq!(b.request(&[&s.url("/readyz")])?.0, 200);
+    Ok(())
+}
+
+#[test]
+fn opening_a_link_a_thousand_times_writes_nothing_and_sends_nothing() -> TestResult {
+    let (s, sent) = served_with_documents()?;
+    let sms = s.sms_count();
+    let before = s.state()?;
+    let list = s.path().join("urls.txt");
+    let config: String = (0..900).map(|_| format!("url = \"{}\"\noutput = \"/dev/null\"\n", sent.link)).collect();
+    std::fs::write(&list, config)?;
+    let heads: String = (0..100).map(|_| format!("url = \"{}\"\noutput = \"/dev/null\"\n", sent.link)).collect();
+    std::fs::write(s.path().join("heads.txt"), heads)?;
+    let out = s.curl(&["-w", "%{http_code}\n", "-K", &list.to_string_lossy()])?;
+    let gets = String::from_utf8(out.stdout)?;
+    let out = s.curl(&["-I", "-w", "%{http_code}\n", "-K", &list.to_string_lossy().replace("urls", "heads")])?;
+    let heads = String::from_utf8(out.stdout)?;
+    assert_eq!(gets.lines().filter(|c| *c == "200").count(), 900, "{gets}");
+    assert_eq!(heads.lines().filter(|c| *c == "200").count(), 100, "{heads}");
+    assert_eq!(s.state()?, before, "no database write");
+    assert_eq!(s.sms_count(), sms, "no SMS");
+    Ok(())
+}
+
+#[test]
+fn ten_thousand_guesses_lock_the_link_and_alert_the_sender() -> TestResult {
+    let (s, sent) = served_with_documents()?;
+    let code = s.latest_code()?;
+    let b = Browser::new(&s, "guesser");
+    let (_, _, page) = b.request(&[&sent.link])?;
+    let csrf = Browser::csrf(&page)?;
+    let jar = b.jar.to_string_lossy().into_owned();
+    let mut config = String::new();
+    for guess in (0..10_000u32).map(|i| format!("{:06}", (i * 7919 + 1) % 1_000_000)).filter(|g| *g != code) {
+        config.push_str(&format!(
+            "url = \"{}/code\"\ndata = \"csrf={csrf}&code={guess}\"\noutput = \"/dev/null\"\n\
+             insecure\ncookie = \"{jar}\"\nwrite-out = \"%{{http_code}}\\n\"\nnext\n",
+            sent.link
+        ));
+    }
+    let list = s.path().join("guesses.txt");
+    std::fs::write(&list, config)?;
+    let started = Instant::now();
+    let out = s.curl(&["-K", &list.to_string_lossy()])?;
+    let codes = String::from_utf8(out.stdout)?;
+    assert!(codes.lines().count() >= 9_999, "every guess answered: {}", codes.lines().count());
+    assert_eq!(codes.lines().filter(|c| *c == "303").count(), 0, "no guess succeeds");
+    assert!(started.elapsed() < Duration::from_secs(120));
+    assert_eq!(s.number("SELECT count(*) FROM audit_events WHERE kind = 'code-failed'")?, 15, "at most 15 evaluated");
+    assert_eq!(s.number("SELECT max(failures_total) FROM links")?, 15);
+    assert_eq!(s.number("SELECT count(*) FROM links WHERE locked_at IS NOT NULL")?, 1, "the link locked");
+    // Even the right code does not open a locked link.
+    let (status, _, page) = b.request(&["-d", &format!("csrf={csrf}&code={code}"), &format!("{}/code", sent.link)])?;
+    assert_eq!(status, 403);
+    assert!(String::from_utf8_lossy(&page).contains("This link is locked"));
+    let (status, _, page) = b.request(&[&sent.link])?;
+    assert_eq!(status, 403);
+    assert!(String::from_utf8_lossy(&page).contains("The sender has been told"));
+    // The sender hears of it by mail.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let alerts =
+            s.mails()?.into_iter().filter(|m| m.contains("To: jan@minvws.nl") && m.contains("Link locked")).count();
+        if alerts == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no lockout mail to the sender");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Ok(())
+}
+
+#[test]
+fn an_unknown_link_and_an_expired_link_are_the_same_page() -> TestResult {
+    let mut s = Server::new(&[])?;
+    std::fs::write(s.path().join("report.pdf"), PDF)?;
+    let sent = s.send("nl", &["report.pdf"], &[("KOERIER_RETENTION", "2s")])?;
+    s.start()?;
+    let b = Browser::new(&s, "late");
+    let (status, _, _) = b.request(&[&sent.link])?;
+    assert_eq!(status, 200, "live at first");
+    std::thread::sleep(Duration::from_millis(2500));
+    let (expired_status, _, expired) = b.request(&[&sent.link])?;
+    let unknown_secret: String = sent.secret.chars().rev().collect();
+    let (unknown_status, head, unknown) = b.request(&[&s.url(&format!("/l/{unknown_secret}"))])?;
+    assert_eq!((expired_status, unknown_status), (404, 404));
+    assert_eq!(expired, unknown, "byte-identical pages");
+    assert!(String::from_utf8_lossy(&unknown).contains("Deze link werkt niet"));
+    assert!(header(&head, "set-cookie").is_none(), "a dead link sets no cookie");
+    let (status, _, nonsense) = b.request(&[&s.url("/l/short")])?;
+    assert_eq!((status, nonsense), (404, unknown));
+    Ok(())
+}
+
+#[test]
+fn in_chromium_the_recipient_types_the_code_and_downloads() -> TestResult {
+    need("node")?;
+    need("chromium")?;
+    let browser_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    if !browser_dir.join("node_modules/playwright-core").is_dir() {
+        return Err("playwright-core is not installed in tests/browser: run scripts/setup".into());
+    }
+    let (s, sent) = served_with_documents()?;
+    let code = s.latest_code()?;
+    let out_dir = s.path().join("browser");
+    std::fs::create_dir_all(&out_dir)?;
+    let run = Command::new("node")
+        .arg(browser_dir.join("recipient.mjs"))
+        .args([&sent.link, &code, &out_dir.to_string_lossy().into_owned()])
+        .current_dir(&browser_dir)
+        .output()?;
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout)?;
+    let text = |k: &str| report[k].as_str().unwrap_or_default().to_owned();
+    assert!(text("codePage").contains("Enter your code"), "{report}");
+    assert!(text("downloadPage").contains("Your files") && text("otherPage").contains("Uw bestanden"), "{report}");
+    let file = std::path::PathBuf::from(text("file"));
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let original = s.path().join(&name);
+    assert!(original.is_file(), "the suggested name {name:?} is a sent document");
+    assert_eq!(sha256(&file)?, sha256(&original)?, "SHA-256 intact");
+    for lang in ["en", "nl"] {
+        let shot = std::path::PathBuf::from(report["screenshots"][lang].as_str().unwrap_or_default());
+        let bytes = std::fs::read(&shot)?;
+        assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000, "a real screenshot in {lang}: {}", bytes.len());
+    }
+    Ok(())
+}
