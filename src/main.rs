@@ -3,6 +3,7 @@
 
 mod commands;
 mod config;
+mod https;
 mod report_cmd;
 mod serve;
 

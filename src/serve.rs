@@ -2,7 +2,7 @@
 //! deliverer on their intervals, and stop cleanly on SIGTERM or Ctrl-C. Each
 //! door adds its listener here.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::config::Config;
 
@@ -15,6 +15,7 @@ pub async fn serve(config: Config) -> Result<()> {
     );
     let notifier = notify::Notifier::new(gateway.clone(), config.notify_settings()?)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let https = start_https(&config, &gateway).await?;
     let outbox_interval = config.outbox_interval();
     let deliverer = tokio::spawn(async move { notifier.run(outbox_interval, stopped).await });
     let interval = config.jobs_interval();
@@ -36,6 +37,7 @@ pub async fn serve(config: Config) -> Result<()> {
     shutdown_signal().await;
     tracing::info!("stopping");
     jobs.abort();
+    https.abort();
     // The deliverer finishes the message in hand (at most 20 s) and lets go
     // of its lease, so another node takes over at once.
     let _ = stop.send(true);
@@ -43,6 +45,19 @@ pub async fn serve(config: Config) -> Result<()> {
         tracing::warn!("the outbox deliverer did not stop in time");
     }
     Ok(())
+}
+
+/// The HTTPS listener with the WebDAV door under `/dav/`. Binding happens
+/// here, so a taken port stops the start.
+async fn start_https(config: &Config, gateway: &gateway::Gateway) -> Result<tokio::task::JoinHandle<()>> {
+    let names = vec![config.https_listen.ip().to_string(), "localhost".to_owned()];
+    let tls = crate::https::tls_config(&config.data_dir, names)?;
+    let app = webdav::router(gateway.clone());
+    let listener = tokio::net::TcpListener::bind(config.https_listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (https_listen)", config.https_listen))?;
+    tracing::info!(listen = %config.https_listen, "HTTPS listener is up");
+    Ok(tokio::spawn(crate::https::serve(listener, tls, app)))
 }
 
 async fn shutdown_signal() {
