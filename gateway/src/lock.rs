@@ -78,7 +78,7 @@ fn covers(ancestor: &str, path: &str) -> bool {
 /// the lock in the way is returned.
 pub fn check_locks(locks: &[Lock], path: &str, deep: bool, tokens: &[String], shared_ok: bool) -> Result<(), Lock> {
     let path = normalize_path(path);
-    let held = |l: &Lock| tokens.iter().any(|t| *t == l.token);
+    let held = |l: &Lock| tokens.contains(&l.token);
     let mut holds = false;
     let mut first_shared: Option<&Lock> = None;
     for lock in locks.iter().filter(|l| covers(&l.path, &path)) {

@@ -30,7 +30,12 @@ fn summaries(output: &str) -> BTreeMap<String, (u32, u32)> {
 fn litmus_passes_what_the_rules_allow() -> TestResult {
     server::need("litmus")?;
     let s = Server::start(&[])?;
-    let out = Command::new("litmus").arg("-k").arg(s.url("/dav/outbox/")).args([JAN, PASSWORD]).output()?;
+    let out = Command::new("litmus")
+        .arg("-k")
+        .arg(s.url("/dav/outbox/"))
+        .args([JAN, PASSWORD])
+        .current_dir(s.dir.path())
+        .output()?;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     eprintln!("{text}");
     let counts = summaries(&text);

@@ -25,9 +25,12 @@ pub const REMEMBER: Duration = Duration::from_secs(60);
 /// The most sign-ins remembered at once.
 const MAX_REMEMBERED: usize = 10_000;
 
+/// Sessions by the SHA-256 of their credentials, with when they were made.
+type Remembered = HashMap<Vec<u8>, (Session, Instant)>;
+
 /// Remembered sign-ins.
 #[derive(Clone, Default)]
-pub struct SignIns(Arc<Mutex<HashMap<Vec<u8>, (Session, Instant)>>>);
+pub struct SignIns(Arc<Mutex<Remembered>>);
 
 fn challenge(status: StatusCode, why: &str) -> Response {
     let mut res = crate::text(status, format!("{why}\n"));
@@ -52,7 +55,7 @@ fn basic(headers: &HeaderMap) -> Option<(String, String)> {
 }
 
 impl SignIns {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, (Session, Instant)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Remembered> {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
