@@ -37,6 +37,11 @@ pub struct Config {
     pub database_url: Option<Secret>,
     /// `KOERIER_HTTPS_LISTEN`
     pub https_listen: SocketAddr,
+    /// `KOERIER_HTTPS_CERT`: the certificate chain (PEM) of the HTTPS
+    /// listener; unset: a self-signed certificate in `<data>/certs/`.
+    pub https_cert: Option<PathBuf>,
+    /// `KOERIER_HTTPS_KEY`: its private key (PEM); set with `https_cert`.
+    pub https_key: Option<PathBuf>,
     /// `KOERIER_SFTP_LISTEN`
     pub sftp_listen: SocketAddr,
     /// `KOERIER_PUBLIC_URL`; unset: `https://<https_listen>`.
@@ -139,6 +144,8 @@ const ENV_KEYS: &[&str] = &[
     "data_dir",
     "database_url",
     "https_listen",
+    "https_cert",
+    "https_key",
     "sftp_listen",
     "public_url",
     "upload_window",
@@ -204,6 +211,17 @@ impl Config {
             && !(url.starts_with("https://") || url.starts_with("http://"))
         {
             bail!("configuration: public_url must start with https:// (got {url:?})");
+        }
+        match (&self.https_cert, &self.https_key) {
+            (Some(cert), Some(key)) => {
+                for (setting, path) in [("https_cert", cert), ("https_key", key)] {
+                    if !path.is_file() {
+                        bail!("configuration: {setting} = {} is not a file", path.display());
+                    }
+                }
+            }
+            (None, None) => {}
+            _ => bail!("configuration: https_cert and https_key go together: set both or neither"),
         }
         if let Some(url) = &self.database_url {
             gateway::db::Backend::of(url.expose()).map_err(|e| anyhow::anyhow!("configuration: database_url: {e}"))?;
@@ -279,6 +297,30 @@ impl Config {
         })
     }
 
+    /// Where the HTTPS listener's certificate comes from.
+    pub fn cert_source(&self) -> web::tls::CertSource {
+        match (&self.https_cert, &self.https_key) {
+            (Some(cert), Some(key)) => web::tls::CertSource::Files { cert: cert.clone(), key: key.clone() },
+            _ => {
+                let mut names = vec!["localhost".to_owned(), self.https_listen.ip().to_string()];
+                let public = self.public_url();
+                let host = public.split("://").nth(1).and_then(|rest| rest.split(['/', ':']).next());
+                if let Some(host) = host.filter(|h| !h.is_empty() && !names.iter().any(|n| n == h)) {
+                    names.push(host.to_owned());
+                }
+                web::tls::CertSource::SelfSigned { dir: self.data_dir.join("certs"), names }
+            }
+        }
+    }
+
+    /// What the web front needs.
+    pub fn web_settings(&self) -> web::WebSettings {
+        web::WebSettings {
+            service_name: self.branding.service_name.clone(),
+            helpdesk_phone: self.branding.helpdesk_phone.clone(),
+        }
+    }
+
     /// Where the master key file lives.
     pub fn master_key_file(&self) -> PathBuf {
         self.master_key_file.clone().unwrap_or_else(|| self.data_dir.join("keys").join("master.key"))
@@ -322,6 +364,8 @@ mod tests {
         assert!(err("upload_window = \"an hour\"").contains("upload_window"));
         assert!(err("retention = \"0s\"").contains("retention"));
         assert!(err("https_listen = \"nowhere\"").contains("https_listen"));
+        assert!(err("https_cert = \"/no/such.pem\"").contains("https_key"));
+        assert!(err("https_cert = \"/no/such.pem\"\nhttps_key = \"/no/such.key\"").contains("https_cert"));
         assert!(err("database_url = \"mysql://x/y\"").contains("database_url"));
         assert!(err("uplod_window = \"1h\"").contains("uplod_window"));
         assert!(err("[rules]\ncode_atempts = 3").contains("code_atempts"));

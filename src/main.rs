@@ -3,7 +3,6 @@
 
 mod commands;
 mod config;
-mod https;
 mod report_cmd;
 mod serve;
 

@@ -1,6 +1,7 @@
 //! `koerier serve`: open the core, run the lifecycle jobs and the outbox
-//! deliverer on their intervals, and stop cleanly on SIGTERM or Ctrl-C. Each
-//! door adds its listener here.
+//! deliverer on their intervals, and the HTTPS listener (the web front, with
+//! the WebDAV door's routes under `/dav/` merged into the same router), and stop cleanly on SIGTERM or
+//! Ctrl-C. Each door adds its listener here.
 
 use anyhow::{Context, Result};
 
@@ -15,7 +16,7 @@ pub async fn serve(config: Config) -> Result<()> {
     );
     let notifier = notify::Notifier::new(gateway.clone(), config.notify_settings()?)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let https = start_https(&config, &gateway).await?;
+    let https = start_https(&config, &gateway, stopped.clone()).await?;
     let outbox_interval = config.outbox_interval();
     let deliverer = tokio::spawn(async move { notifier.run(outbox_interval, stopped).await });
     let interval = config.jobs_interval();
@@ -37,27 +38,40 @@ pub async fn serve(config: Config) -> Result<()> {
     shutdown_signal().await;
     tracing::info!("stopping");
     jobs.abort();
-    https.abort();
     // The deliverer finishes the message in hand (at most 20 s) and lets go
     // of its lease, so another node takes over at once.
     let _ = stop.send(true);
     if tokio::time::timeout(std::time::Duration::from_secs(25), deliverer).await.is_err() {
         tracing::warn!("the outbox deliverer did not stop in time");
     }
+    if tokio::time::timeout(std::time::Duration::from_secs(25), https).await.is_err() {
+        tracing::warn!("the HTTPS listener did not stop in time");
+    }
     Ok(())
 }
 
-/// The HTTPS listener with the WebDAV door under `/dav/`. Binding happens
-/// here, so a taken port stops the start.
-async fn start_https(config: &Config, gateway: &gateway::Gateway) -> Result<tokio::task::JoinHandle<()>> {
-    let names = vec![config.https_listen.ip().to_string(), "localhost".to_owned()];
-    let tls = crate::https::tls_config(&config.data_dir, names)?;
-    let app = webdav::router(gateway.clone());
+/// The HTTPS listener: the web front's routes (other doors merge theirs into
+/// the same router), TLS from the operator's certificate or a self-signed one.
+/// Binding happens here, so a taken port stops the start.
+async fn start_https(
+    config: &Config,
+    gateway: &gateway::Gateway,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>> {
+    let tls = web::tls::server_config(&config.cert_source())?;
+    let app = web::router(gateway.clone(), config.web_settings()).merge(webdav::router(gateway.clone()));
     let listener = tokio::net::TcpListener::bind(config.https_listen)
         .await
         .with_context(|| format!("cannot listen on {} (https_listen)", config.https_listen))?;
     tracing::info!(listen = %config.https_listen, "HTTPS listener is up");
-    Ok(tokio::spawn(crate::https::serve(listener, tls, app)))
+    let shutdown = async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    Ok(tokio::spawn(async move {
+        if let Err(e) = web::serve_https(listener, tls, app, shutdown).await {
+            tracing::error!(error = %e, "the HTTPS listener failed");
+        }
+    }))
 }
 
 async fn shutdown_signal() {

@@ -59,10 +59,18 @@ pub(crate) enum Proof {
 }
 
 impl Proof {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Proof::Account => "account",
             Proof::SmsCode => "sms-code",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Result<Proof> {
+        match s {
+            "account" => Ok(Proof::Account),
+            "sms-code" => Ok(Proof::SmsCode),
+            other => Err(Error::Internal(format!("unknown proof {other:?}"))),
         }
     }
 }

@@ -36,6 +36,7 @@ pub mod settings;
 pub mod store;
 pub mod transfer;
 pub mod upload;
+pub mod web_session;
 
 use std::sync::Arc;
 

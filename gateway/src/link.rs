@@ -85,6 +85,18 @@ impl RecipientGrant {
     pub fn transfer_id(&self) -> &str {
         &self.transfer_id
     }
+
+    pub(crate) fn new(transfer_id: String, secret: &str, who: String, proof: Proof) -> RecipientGrant {
+        RecipientGrant { transfer_id, secret: zeroize::Zeroizing::new(secret.to_owned()), who, proof }
+    }
+
+    pub(crate) fn who(&self) -> &str {
+        &self.who
+    }
+
+    pub(crate) fn proof(&self) -> Proof {
+        self.proof
+    }
 }
 
 #[derive(Debug, Queryable)]

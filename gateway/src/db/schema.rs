@@ -216,6 +216,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    web_sessions (token_hash) {
+        token_hash -> Binary,
+        link_id -> Text,
+        who -> Text,
+        proof -> Text,
+        created_at -> BigInt,
+        last_seen_at -> BigInt,
+    }
+}
+
 diesel::joinable!(documents -> transfers (transfer_id));
 diesel::joinable!(links -> transfers (transfer_id));
 diesel::joinable!(ssh_keys -> accounts (account_id));
@@ -239,6 +250,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     templates,
     auth_failures,
     leases,
+    web_sessions,
     app_passwords,
     dav_locks,
 );

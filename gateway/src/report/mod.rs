@@ -85,8 +85,11 @@ pub(crate) fn load_signing_key(data_dir: &Path, random: &dyn Random) -> Result<S
 }
 
 impl Gateway {
-    /// The report of a message: for its sender, or for an admin any message.
-    /// The recipient is refused; anyone else is told it does not exist.
+    /// The report of a message: for its sender, for a recipient who signs in
+    /// with an account (the portals' "reports of files sent to you"), or for
+    /// an admin any message. Anyone else is told it does not exist; a
+    /// recipient without an account holds a link, not a session, and never
+    /// reaches this.
     pub async fn report(&self, session: &Session, transfer_id: &str) -> Result<ReportData> {
         let (s, t) = (session.clone(), transfer_id.to_owned());
         let (window, now) = (self.settings.rules.upload_window, self.now());
@@ -100,10 +103,7 @@ impl Gateway {
                         (row, folder)
                     }
                     None => match load_visible(conn, &s, &t)? {
-                        (row, Access::Sender(folder)) => (row, folder),
-                        (_, Access::Recipient) => {
-                            return Err(Error::Forbidden("only the sender can read the report of a message"));
-                        }
+                        (row, access) => (row, access.folder()),
                     },
                 };
                 collect(conn, &row, folder, window, now)

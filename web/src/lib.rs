@@ -1,0 +1,65 @@
+//! koerier's web front: the HTTPS listener that the web pages and WebDAV
+//! share, and the pages of the external recipient (the link, the SMS code,
+//! the download page, the downloads). It depends on the core only; every rule
+//! is checked there. The composition root builds the router with [`router`],
+//! merges the other doors' routers into it and runs it with [`serve_https`]
+//! under a configuration from [`tls::server_config`].
+
+pub mod tls;
+
+mod error;
+mod files;
+mod headers;
+mod i18n;
+mod link;
+mod listener;
+mod metrics;
+mod pages;
+mod session;
+mod zip;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use gateway::Gateway;
+
+pub use listener::{HSTS, serve_https};
+
+/// What the web front needs besides the core.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// The service's name on every page.
+    pub service_name: String,
+    /// The helpdesk's number, shown where a recipient is stuck.
+    pub helpdesk_phone: String,
+}
+
+/// The shared state of every handler.
+#[derive(Clone)]
+pub(crate) struct App {
+    pub gateway: Gateway,
+    pub settings: Arc<WebSettings>,
+    pub pages: Arc<pages::Pages>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+/// The web front's routes: `/healthz`, `/readyz`, `/metrics` and the
+/// recipient's link pages under `/l/`. Security headers are set on each of
+/// these; HSTS is set by the listener on every response.
+pub fn router(gateway: Gateway, settings: WebSettings) -> Router {
+    let app = App {
+        gateway,
+        settings: Arc::new(settings),
+        pages: Arc::new(pages::Pages::new()),
+        metrics: Arc::new(metrics::Metrics::default()),
+    };
+    Router::new()
+        .route("/healthz", get(metrics::healthz))
+        .route("/readyz", get(metrics::readyz))
+        .route("/metrics", get(metrics::exposition))
+        .merge(link::routes())
+        .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(app.clone(), headers::secure))
+        .with_state(app)
+}

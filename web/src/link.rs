@@ -1,0 +1,318 @@
+//! The recipient's link, `/l/<secret>`: opening it (GET or HEAD) only reads;
+//! the code form, "send me a new code" and the sign-in are POSTs with a CSRF
+//! token. A redeemed link opens a web session in the core and the same
+//! address then shows the download page.
+
+use std::net::SocketAddr;
+
+use axum::Form;
+use axum::Router;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use gateway::link::LinkStatus;
+use gateway::{Door, Error, Language, Origin};
+use serde::Deserialize;
+
+use crate::App;
+use crate::error::page_for;
+use crate::i18n::{chosen, size};
+use crate::pages::{Frame, STYLE, frame};
+use crate::session::{CSRF_COOKIE, SESSION_COOKIE, cookie, csrf_ok, new_token, set_cookie};
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/static/koerier.css", get(style))
+        .route("/l/{secret}", get(open))
+        .route("/l/{secret}/code", post(code))
+        .route("/l/{secret}/new-code", post(new_code))
+        .route("/l/{secret}/sign-in", post(sign_in))
+        .route("/l/{secret}/d/{name}", get(crate::files::document))
+        .route("/l/{secret}/all.zip", get(crate::files::all))
+}
+
+async fn style() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], STYLE)
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+    lang: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PlainForm {
+    #[serde(default)]
+    csrf: String,
+    lang: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    lang: Option<String>,
+}
+
+/// A link secret is 43 base64url characters; anything else is not looked up.
+pub fn plausible(secret: &str) -> bool {
+    secret.len() == 43 && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+pub fn origin(peer: SocketAddr) -> Origin {
+    Origin::new(Door::Web, Some(peer.ip()))
+}
+
+impl App {
+    pub fn frame(&self, language: Language) -> Frame<'_> {
+        let other = match language {
+            Language::Nl => Language::En,
+            Language::En => Language::Nl,
+        };
+        frame(
+            language,
+            &self.settings.service_name,
+            &self.settings.helpdesk_phone,
+            Some(format!("?lang={}", other.as_str())),
+        )
+    }
+
+    /// The page for `/l/<secret>` without a session: what `link_status` says.
+    async fn link_page(&self, secret: &str, lang: Option<Language>, headers: &HeaderMap, note: Note) -> Response {
+        let status = if plausible(secret) { self.gateway.link_status(secret).await } else { Ok(LinkStatus::Gone) };
+        let status = match status {
+            Ok(status) => status,
+            Err(e) => return page_for(self, &self.frame(lang.unwrap_or_default()), &e),
+        };
+        let base = format!("/l/{secret}");
+        let (language, template, masked_phone) = match status {
+            LinkStatus::Gone => return page_for(self, &self.frame(lang.unwrap_or_default()), &Error::NotFound),
+            LinkStatus::Locked { language } => {
+                return page_for(self, &self.frame(lang.unwrap_or(language)), &Error::Locked);
+            }
+            LinkStatus::NeedsCode { masked_phone, language } => (language, "code.html", masked_phone),
+            LinkStatus::NeedsSignIn { language } => (language, "signin.html", String::new()),
+        };
+        let f = self.frame(lang.unwrap_or(language));
+        let existing = cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 64).map(str::to_owned);
+        let Some(csrf) = existing.clone().or_else(new_token) else {
+            return page_for(self, &f, &Error::Internal("no randomness".into()));
+        };
+        let (status, error, notice) = match note {
+            Note::None => (StatusCode::OK, None, None),
+            Note::WrongCode => (StatusCode::BAD_REQUEST, Some(f.t.wrong_code), None),
+            Note::BadSignIn => (StatusCode::BAD_REQUEST, Some(f.t.bad_signin), None),
+            Note::RateLimited => (StatusCode::TOO_MANY_REQUESTS, Some(f.t.rate_limited), None),
+            Note::CodeSent => (StatusCode::OK, None, Some(f.t.new_code_sent)),
+        };
+        let page = minijinja::context! { base, csrf => csrf.clone(), masked_phone, error, notice };
+        let mut response = self.pages.render(status, template, &f, page);
+        if existing.is_none()
+            && let Some(value) = set_cookie(CSRF_COOKIE, &csrf)
+        {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+        response
+    }
+
+    /// The download page of a live session.
+    async fn download_page(
+        &self,
+        secret: &str,
+        grant: &gateway::link::RecipientGrant,
+        lang: Option<Language>,
+    ) -> Response {
+        let (envelope, documents) = match self.gateway.recipient_view(grant).await {
+            Ok(view) => view,
+            Err(e) => return page_for(self, &self.frame(lang.unwrap_or_default()), &e),
+        };
+        let language = lang.unwrap_or(envelope.language);
+        let f = self.frame(language);
+        let base = format!("/l/{secret}");
+        let documents: Vec<_> = documents
+            .iter()
+            .filter(|d| d.state == "complete")
+            .map(|d| {
+                minijinja::context! {
+                    name => d.name.clone(),
+                    size => size(d.size, language),
+                    sha256 => d.sha256.clone().unwrap_or_default(),
+                    href => format!("{base}/d/{}", crate::files::path_segment(&d.name)),
+                }
+            })
+            .collect();
+        let page = minijinja::context! {
+            base,
+            subject => envelope.subject,
+            reference => envelope.reference,
+            text => envelope.text,
+            documents,
+        };
+        self.pages.render(StatusCode::OK, "download.html", &f, page)
+    }
+
+    /// The grant of the browser's session for this link, if it has a live one.
+    pub async fn session_grant(
+        &self,
+        secret: &str,
+        headers: &HeaderMap,
+    ) -> Option<Result<gateway::link::RecipientGrant, Error>> {
+        let token = cookie(headers, SESSION_COOKIE)?;
+        if !plausible(secret) {
+            return None;
+        }
+        match self.gateway.resume_web_session(secret, token).await {
+            Err(Error::NotFound) => None,
+            other => Some(other),
+        }
+    }
+
+    /// After a redeem: open the session, set its cookie, show the link again.
+    async fn start_session(
+        &self,
+        secret: &str,
+        grant: &gateway::link::RecipientGrant,
+        lang: Option<Language>,
+    ) -> Response {
+        let token = match self.gateway.open_web_session(secret, grant).await {
+            Ok(token) => token,
+            Err(e) => return page_for(self, &self.frame(lang.unwrap_or_default()), &e),
+        };
+        let target = match lang {
+            Some(l) => format!("/l/{secret}?lang={}", l.as_str()),
+            None => format!("/l/{secret}"),
+        };
+        let mut response = Redirect::to(&target).into_response();
+        if let Some(value) = set_cookie(SESSION_COOKIE, token.expose()) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+        response
+    }
+
+    fn refused(&self, lang: Option<Language>) -> Response {
+        let f = self.frame(lang.unwrap_or_default());
+        self.pages.refusal(StatusCode::FORBIDDEN, &f, f.t.refused_title, f.t.refused_text)
+    }
+}
+
+/// What to say above the form.
+#[derive(Debug, Clone, Copy)]
+enum Note {
+    None,
+    WrongCode,
+    BadSignIn,
+    RateLimited,
+    CodeSent,
+}
+
+async fn open(
+    State(app): State<App>,
+    Path(secret): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = chosen(q.lang.as_deref());
+    match app.session_grant(&secret, &headers).await {
+        Some(Ok(grant)) => app.download_page(&secret, &grant, lang).await,
+        Some(Err(e)) => page_for(&app, &app.frame(lang.unwrap_or_default()), &e),
+        None => app.link_page(&secret, lang, &headers, Note::None).await,
+    }
+}
+
+async fn code(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(secret): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let lang = chosen(form.lang.as_deref());
+    if !csrf_ok(&headers, &form.csrf) {
+        return app.refused(lang);
+    }
+    if !plausible(&secret) {
+        return page_for(&app, &app.frame(lang.unwrap_or_default()), &Error::NotFound);
+    }
+    match app.gateway.redeem_with_code(&secret, &form.code, origin(peer)).await {
+        Ok(grant) => app.start_session(&secret, &grant, lang).await,
+        Err(Error::BadCredentials) => app.link_page(&secret, lang, &headers, Note::WrongCode).await,
+        Err(e) => page_for(&app, &app.frame(lang.unwrap_or_default()), &e),
+    }
+}
+
+async fn new_code(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(secret): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<PlainForm>,
+) -> Response {
+    let lang = chosen(form.lang.as_deref());
+    if !csrf_ok(&headers, &form.csrf) {
+        return app.refused(lang);
+    }
+    if !plausible(&secret) {
+        return page_for(&app, &app.frame(lang.unwrap_or_default()), &Error::NotFound);
+    }
+    match app.gateway.request_new_code(&secret, origin(peer)).await {
+        Ok(_) => app.link_page(&secret, lang, &headers, Note::CodeSent).await,
+        Err(Error::RateLimited) => app.link_page(&secret, lang, &headers, Note::RateLimited).await,
+        Err(e) => page_for(&app, &app.frame(lang.unwrap_or_default()), &e),
+    }
+}
+
+async fn sign_in(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(secret): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let lang = chosen(form.lang.as_deref());
+    if !csrf_ok(&headers, &form.csrf) {
+        return app.refused(lang);
+    }
+    if !plausible(&secret) {
+        return page_for(&app, &app.frame(lang.unwrap_or_default()), &Error::NotFound);
+    }
+    let session = match app.gateway.authenticate_password(&form.email, &form.password, origin(peer)).await {
+        Ok(session) => session,
+        Err(Error::BadCredentials | Error::Forbidden(_)) => {
+            return app.link_page(&secret, lang, &headers, Note::BadSignIn).await;
+        }
+        Err(e) => return page_for(&app, &app.frame(lang.unwrap_or_default()), &e),
+    };
+    match app.gateway.redeem_signed_in(&secret, &session).await {
+        Ok(grant) => app.start_session(&secret, &grant, lang).await,
+        Err(Error::Forbidden(_)) => app.link_page(&secret, lang, &headers, Note::BadSignIn).await,
+        Err(e) => page_for(&app, &app.frame(lang.unwrap_or_default()), &e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plausible_secrets_are_looked_up() {
+        assert!(plausible(&"a".repeat(43)));
+        assert!(plausible("abcdefghijklmnopqrstuvwxyzABCDEFGHIJ-_01234"));
+        assert!(!plausible(&"a".repeat(42)));
+        assert!(!plausible(&format!("{}/", "a".repeat(42))));
+    }
+}

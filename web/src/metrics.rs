@@ -1,0 +1,76 @@
+//! `/healthz` (the process answers), `/readyz` (the database answers) and
+//! `/metrics` in the Prometheus text format, written by hand: four counters
+//! and one gauge need no metrics library.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::App;
+
+/// The counters of this process since it started.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: AtomicU64,
+    downloads: AtomicU64,
+    bytes: AtomicU64,
+    failures: AtomicU64,
+}
+
+impl Metrics {
+    pub fn request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn download(&self) {
+        self.downloads.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn bytes(&self, n: u64) {
+        self.bytes.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn failure(&self) {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+pub async fn readyz(State(app): State<App>) -> Response {
+    match app.gateway.outbox_counts().await {
+        Ok(_) => (StatusCode::OK, "ready\n").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready: the database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "the database does not answer\n").into_response()
+        }
+    }
+}
+
+pub async fn exposition(State(app): State<App>) -> Response {
+    let m = &app.metrics;
+    let mut out = String::new();
+    let mut counter = |name: &str, help: &str, value: u64| {
+        let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n");
+    };
+    counter("koerier_web_requests_total", "HTTP requests to the web front.", m.requests.load(Ordering::Relaxed));
+    counter("koerier_web_downloads_total", "Documents and zips begun.", m.downloads.load(Ordering::Relaxed));
+    counter("koerier_web_download_bytes_total", "Document bytes sent.", m.bytes.load(Ordering::Relaxed));
+    counter("koerier_web_failures_total", "Responses with a server error.", m.failures.load(Ordering::Relaxed));
+    match app.gateway.outbox_counts().await {
+        Ok(c) => {
+            let _ = write!(
+                out,
+                "# HELP koerier_outbox_pending Mail and SMS waiting for delivery.\n\
+                 # TYPE koerier_outbox_pending gauge\nkoerier_outbox_pending {}\n\
+                 # HELP koerier_outbox_failed Mail and SMS given up.\n\
+                 # TYPE koerier_outbox_failed gauge\nkoerier_outbox_failed {}\n",
+                c.pending, c.failed
+            );
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot count the outbox"),
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response()
+}

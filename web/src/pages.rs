@@ -1,0 +1,128 @@
+//! The pages, rendered on the server from the templates in `web/templates/`
+//! (built into the binary). minijinja escapes every value, because each
+//! template's name ends in `.html`; no page needs JavaScript.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use gateway::Language;
+use minijinja::value::Serde;
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+use crate::i18n::{Texts, texts};
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("layout.html", include_str!("../templates/layout.html")),
+    ("code.html", include_str!("../templates/code.html")),
+    ("signin.html", include_str!("../templates/signin.html")),
+    ("download.html", include_str!("../templates/download.html")),
+    ("refusal.html", include_str!("../templates/refusal.html")),
+];
+
+/// The style sheet, served at `/static/koerier.css` (CSP allows no inline style).
+pub const STYLE: &str = include_str!("../templates/koerier.css");
+
+/// The compiled templates.
+pub struct Pages {
+    env: Environment<'static>,
+}
+
+/// What every page shows around its content.
+#[derive(Debug, Serialize)]
+pub struct Frame<'a> {
+    pub t: &'static Texts,
+    pub service: &'a str,
+    pub helpdesk: &'a str,
+    /// The same page in the other language (GET, changes nothing).
+    pub switch_url: Option<String>,
+}
+
+impl Pages {
+    pub fn new() -> Pages {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Chainable);
+        for (name, source) in TEMPLATES {
+            // The templates are part of the build; the unit test renders each.
+            if let Err(e) = env.add_template(name, source) {
+                tracing::error!(template = name, error = %e, "a built-in page template does not parse");
+            }
+        }
+        Pages { env }
+    }
+
+    /// Render `name` with the frame and the page's own values.
+    pub fn render(&self, status: StatusCode, name: &str, frame: &Frame<'_>, page: impl Serialize) -> Response {
+        let rendered = self.env.get_template(name).and_then(|t| {
+            t.render(minijinja::context! {
+                t => minijinja::Value::from(Serde(frame.t)),
+                service => frame.service,
+                helpdesk => frame.helpdesk,
+                switch_url => frame.switch_url.clone(),
+                ..minijinja::Value::from(Serde(&page))
+            })
+        });
+        match rendered {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(e) => {
+                tracing::error!(template = name, error = %e, "cannot render a page");
+                (StatusCode::INTERNAL_SERVER_ERROR, Html(String::from("internal error"))).into_response()
+            }
+        }
+    }
+
+    /// A page that only says why not: a title and a sentence.
+    pub fn refusal(&self, status: StatusCode, frame: &Frame<'_>, title: &str, text: &str) -> Response {
+        self.render(status, "refusal.html", frame, minijinja::context! { title, text })
+    }
+}
+
+impl Default for Pages {
+    fn default() -> Self {
+        Pages::new()
+    }
+}
+
+pub fn frame<'a>(language: Language, service: &'a str, helpdesk: &'a str, switch_url: Option<String>) -> Frame<'a> {
+    Frame { t: texts(language), service, helpdesk, switch_url }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(r: Response) -> String {
+        let bytes = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    #[tokio::test]
+    async fn every_page_renders_in_both_languages_and_escapes() {
+        let pages = Pages::new();
+        for language in [Language::Nl, Language::En] {
+            let f = frame(language, "Koerier", "070 123", Some("?lang=x".into()));
+            let code = pages.render(
+                StatusCode::OK,
+                "code.html",
+                &f,
+                minijinja::context! { base => "/l/s", csrf => "<tok>", masked_phone => "+31 ••78", error => "x" },
+            );
+            let html = body(code).await;
+            assert!(html.contains(&format!("lang=\"{}\"", language.as_str())), "{html}");
+            assert!(html.contains("&lt;tok&gt;") && !html.contains("<tok>"), "escaped: {html}");
+            assert!(html.contains("<label for=\"code\">"));
+            let sign_in = pages.render(StatusCode::OK, "signin.html", &f, minijinja::context! { base => "/l/s" });
+            assert!(body(sign_in).await.contains("type=\"password\""));
+            let docs = vec![minijinja::context! { name => "a.pdf", size => "1 B", sha256 => "ab", href => "/d" }; 2];
+            let dl = pages.render(
+                StatusCode::OK,
+                "download.html",
+                &f,
+                minijinja::context! { base => "/l/s", text => "<b>hi</b>", documents => docs },
+            );
+            let html = body(dl).await;
+            assert!(html.contains("a.pdf") && html.contains("all.zip") && html.contains("&lt;b&gt;hi"), "{html}");
+            let refusal = pages.refusal(StatusCode::NOT_FOUND, &f, f.t.gone_title, f.t.gone_text);
+            assert!(body(refusal).await.contains(f.t.gone_title));
+        }
+    }
+}

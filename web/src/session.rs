@@ -1,0 +1,88 @@
+//! The browser's side of a session: the CSRF token of the forms (a
+//! double-submit cookie, so opening a page writes nothing) and the session
+//! cookie that the core's web session stands behind. Both cookies are
+//! `__Host-`, Secure, HttpOnly, SameSite=Strict and without Max-Age, so they
+//! end with the browser session; the core ends the session after 30 minutes
+//! idle.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use gateway::Random;
+
+pub const CSRF_COOKIE: &str = "__Host-koerier-csrf";
+pub const SESSION_COOKIE: &str = "__Host-koerier-session";
+
+/// A cookie's value from the request, if sent.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+/// `Set-Cookie` for a cookie of this front.
+pub fn set_cookie(name: &str, value: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite=Strict")).ok()
+}
+
+/// A fresh CSRF token: 256 random bits, hex.
+pub fn new_token() -> Option<String> {
+    let mut bytes = [0u8; 32];
+    gateway::SystemRandom.fill(&mut bytes).ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The form's token matches the cookie's, compared in constant time, and the
+/// browser does not say the form came from another site.
+pub fn csrf_ok(headers: &HeaderMap, form_token: &str) -> bool {
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| !matches!(v, "same-origin" | "none"));
+    let Some(cookie) = cookie(headers, CSRF_COOKIE) else { return false };
+    !cross_site && cookie.len() == 64 && constant_time_eq(cookie.as_bytes(), form_token.as_bytes())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_cookie(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("a=b; {CSRF_COOKIE}={value}")).unwrap_or(HeaderValue::from_static("")),
+        );
+        h
+    }
+
+    #[test]
+    fn csrf_needs_the_cookie_and_the_same_token_from_this_site() {
+        let token = new_token().unwrap_or_default();
+        assert_eq!(token.len(), 64);
+        let h = with_cookie(&token);
+        assert!(csrf_ok(&h, &token));
+        assert!(!csrf_ok(&h, "0".repeat(64).as_str()));
+        assert!(!csrf_ok(&HeaderMap::new(), &token), "no cookie");
+        let mut cross = h.clone();
+        cross.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(!csrf_ok(&cross, &token));
+    }
+
+    #[test]
+    fn cookies_are_host_only_secure_and_end_with_the_browser() {
+        let c = set_cookie(SESSION_COOKIE, "x").map(|v| v.to_str().unwrap_or_default().to_owned()).unwrap_or_default();
+        assert!(
+            c.starts_with("__Host-") && c.contains("Secure") && c.contains("HttpOnly") && c.contains("SameSite=Strict")
+        );
+        assert!(!c.contains("Max-Age") && !c.contains("Expires") && !c.contains("Domain"));
+    }
+}
