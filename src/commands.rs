@@ -55,6 +55,15 @@ pub enum AccountAction {
         /// The public key file.
         public_key_file: PathBuf,
     },
+    /// Make an app password for a WebDAV client (a mapped drive, rclone); it is
+    /// printed once, and opens only the WebDAV door.
+    AppPassword {
+        #[arg(long)]
+        email: String,
+        /// What the password is for, to recognise it later.
+        #[arg(long, default_value = "WebDAV")]
+        label: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +201,11 @@ pub async fn account(config: &Config, action: AccountAction) -> Result<()> {
                 .with_context(|| format!("cannot read {}", public_key_file.display()))?;
             let fingerprint = gw.add_ssh_key(&admin, &email, line.trim()).await?;
             println!("added {fingerprint} to {email}");
+        }
+        AccountAction::AppPassword { email, label } => {
+            let made = gw.create_app_password_as_admin(&admin, &email, &label).await?;
+            println!("app password for {email} ({}): {}", made.label, made.secret);
+            println!("(shown once; use it as the password of a WebDAV client, with {email} as the user)");
         }
     }
     Ok(())

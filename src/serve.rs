@@ -1,6 +1,6 @@
 //! `koerier serve`: open the core, run the lifecycle jobs and the outbox
-//! deliverer on their intervals, and the HTTPS listener (the web front; WebDAV
-//! merges its routes into the same router), and stop cleanly on SIGTERM or
+//! deliverer on their intervals, and the HTTPS listener (the web front, with
+//! the WebDAV door's routes under `/dav/` merged into the same router), and stop cleanly on SIGTERM or
 //! Ctrl-C. Each door adds its listener here.
 
 use anyhow::{Context, Result};
@@ -59,7 +59,7 @@ async fn start_https(
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>> {
     let tls = web::tls::server_config(&config.cert_source())?;
-    let app = web::router(gateway.clone(), config.web_settings());
+    let app = web::router(gateway.clone(), config.web_settings()).merge(webdav::router(gateway.clone()));
     let listener = tokio::net::TcpListener::bind(config.https_listen)
         .await
         .with_context(|| format!("cannot listen on {} (https_listen)", config.https_listen))?;

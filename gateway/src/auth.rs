@@ -246,7 +246,7 @@ impl Gateway {
         Ok(())
     }
 
-    async fn admit(&self, account: AccountRow, origin: Origin, how: &str) -> Result<Session> {
+    pub(crate) async fn admit(&self, account: AccountRow, origin: Origin, how: &str) -> Result<Session> {
         if account.disabled {
             return Err(Error::Forbidden("this account is disabled"));
         }
@@ -259,7 +259,7 @@ impl Gateway {
         Ok(session)
     }
 
-    async fn check_failures(&self, account_key: &str, ip: &str) -> Result<()> {
+    pub(crate) async fn check_failures(&self, account_key: &str, ip: &str) -> Result<()> {
         let rules = &self.settings.rules;
         let now = self.now();
         let hour_ago = now.minus(Duration::from_secs(3600)).as_millis();
@@ -289,7 +289,7 @@ impl Gateway {
     }
 
     /// Count a failure, wait a growing delay, and give the error to return.
-    async fn fail(&self, account_key: &str, ip: &str, origin: Origin) -> Error {
+    pub(crate) async fn fail(&self, account_key: &str, ip: &str, origin: Origin) -> Error {
         let id = match self.random.id() {
             Ok(id) => id,
             Err(e) => return e,

@@ -13,6 +13,7 @@
 pub mod account;
 pub mod address;
 pub mod addressbook;
+pub mod app_password;
 pub mod audit;
 pub mod auth;
 pub mod clock;
@@ -24,6 +25,7 @@ pub mod envelope;
 pub mod error;
 pub mod lifecycle;
 pub mod link;
+pub mod lock;
 pub mod outbox;
 pub mod policy;
 pub mod random;

@@ -24,7 +24,10 @@ pub enum UploadMode {
     /// Continue an unfinished upload at its offset (SFTP `reput`, a resumed
     /// web upload); a new document when there is none.
     Resume,
-    /// Replace a complete document of that name (a client overwriting a file).
+    /// Replace a complete document of that name (a client overwriting a
+    /// file). The old document stays, and is what every listing, download and
+    /// send sees, until the new one finishes; an upload that is dropped or
+    /// refused leaves it untouched.
     Replace,
 }
 
@@ -66,6 +69,8 @@ pub struct Upload {
     /// What the message may still grow by, beyond this document's start.
     limit: u64,
     window_started: bool,
+    /// The complete document this upload replaces when it finishes.
+    replaces: Option<String>,
 }
 
 impl std::fmt::Debug for Upload {
@@ -116,20 +121,24 @@ impl Gateway {
         if let Some(closed_at) = closes_at.filter(|c| now >= *c) {
             return Err(Error::WindowClosed { closed_at });
         }
-        let (doc_id, key) = match (existing, mode) {
+        let ((doc_id, key), replaces) = match (existing, mode) {
             (Some(e), _) if e.state == "uploading" && mode == UploadMode::Resume => {
                 let sealed = e.key_sealed.ok_or_else(|| Error::Internal("unfinished document without key".into()))?;
                 let key = self.keys.unwrap_document_key(&sealed, &e.id, None)?;
-                (e.id, key)
+                ((e.id, key), None)
             }
             (Some(e), UploadMode::New) if e.state != "uploading" => {
                 return Err(crate::policy::name::NameRefusal::Duplicate { name: name.as_str().to_owned() }.into());
             }
+            (Some(e), UploadMode::Replace) if e.state == "complete" => {
+                self.drop_replacements(session, transfer_id, &name).await?;
+                (self.new_document(transfer_id, &name, Slot::Replacement).await?, Some(e.id))
+            }
             (Some(e), _) => {
                 self.delete_document_row(session, transfer_id, &e.id).await?;
-                self.new_document(transfer_id, &name).await?
+                (self.new_document(transfer_id, &name, Slot::Named).await?, None)
             }
-            (None, _) => self.new_document(transfer_id, &name).await?,
+            (None, _) => (self.new_document(transfer_id, &name, Slot::Named).await?, None),
         };
         let blob = BlobId::parse(&doc_id)?;
         let writer = self.store.stage(&blob, &key).await?;
@@ -146,18 +155,47 @@ impl Gateway {
             closes_at: closes_at.unwrap_or_else(|| Timestamp::from_millis(i64::MAX)),
             limit,
             window_started: row.window_started_at.is_some(),
+            replaces,
         })
     }
 
-    async fn new_document(&self, transfer_id: &str, name: &FileName) -> Result<(String, DocumentKey)> {
+    /// Unfinished replacements of a document that were never finished (a
+    /// dropped connection): a new replacement takes their place.
+    async fn drop_replacements(&self, session: &Session, transfer_id: &str, name: &FileName) -> Result<()> {
+        let (t, n, key) = (transfer_id.to_owned(), name.as_str().to_owned(), name.collation_key());
+        let stale: Vec<String> = self
+            .db
+            .read(move |conn| {
+                Ok(documents::table
+                    .filter(documents::transfer_id.eq(&t))
+                    .filter(documents::name.eq(&n))
+                    .filter(documents::name_key.ne(&key))
+                    .filter(documents::state.eq("uploading"))
+                    .select(documents::id)
+                    .load(conn)?)
+            })
+            .await?;
+        for id in stale {
+            self.delete_document_row(session, transfer_id, &id).await?;
+        }
+        Ok(())
+    }
+
+    async fn new_document(&self, transfer_id: &str, name: &FileName, slot: Slot) -> Result<(String, DocumentKey)> {
         let doc_id = self.random.id()?;
+        // A replacement holds a key of its own until it finishes, so the
+        // document it replaces keeps its name meanwhile.
+        let name_key = match slot {
+            Slot::Named => name.collation_key(),
+            Slot::Replacement => format!("replacing:{doc_id}"),
+        };
         let key = DocumentKey::generate()?;
         let sealed = self.keys.wrap_document_key(&key, &doc_id, self.random.as_ref())?;
         let values = (
             documents::id.eq(doc_id.clone()),
             documents::transfer_id.eq(transfer_id.to_owned()),
             documents::name.eq(name.as_str().to_owned()),
-            documents::name_key.eq(name.collation_key()),
+            documents::name_key.eq(name_key),
             documents::state.eq("uploading"),
             documents::size.eq(0i64),
             documents::key_scheme.eq(KeyScheme::Server.as_str()),
@@ -335,7 +373,7 @@ impl Upload {
         if now >= self.closes_at {
             return Err(Error::WindowClosed { closed_at: self.closes_at });
         }
-        let Upload { gateway, session, transfer_id, doc_id, name, writer, .. } = self;
+        let Upload { gateway, session, transfer_id, doc_id, name, writer, replaces, .. } = self;
         let committed = writer.commit().await?;
         let blob = BlobId::parse(&doc_id)?;
         let check = gateway.check_content(&blob, &doc_id, &name, committed.size).await;
@@ -355,12 +393,17 @@ impl Upload {
             .document(&doc_id)
             .detail(&format!("{} ({} bytes)", name.as_str(), committed.size));
         let (s, t, d) = (session.clone(), transfer_id.clone(), doc_id.clone());
-        gateway
+        let (old, name_key) = (replaces.clone(), name.collation_key());
+        let info = gateway
             .db
             .write(move |conn| {
                 load_own_draft(conn, &s, &t)?;
+                if let Some(old) = &old {
+                    diesel::delete(documents::table.find(old).filter(documents::transfer_id.eq(&t))).execute(conn)?;
+                }
                 diesel::update(documents::table.find(&d))
                     .set((
+                        documents::name_key.eq(&name_key),
                         documents::state.eq("complete"),
                         documents::size.eq(size),
                         documents::sha256.eq(Some(sha)),
@@ -372,8 +415,29 @@ impl Upload {
                 let docs = documents_of(conn, &t)?;
                 docs.into_iter().find(|doc| doc.id == d).ok_or(Error::NotFound)
             })
-            .await
+            .await?;
+        if let Some(old) = replaces {
+            gateway.store.delete(&BlobId::parse(&old)?).await?;
+        }
+        Ok(info)
     }
+
+    /// Give up this upload: what was stored is deleted, and a document it was
+    /// replacing stays as it was. For doors where an interrupted transfer is
+    /// not resumed (a WebDAV PUT is whole or nothing).
+    pub async fn abandon(self) -> Result<()> {
+        let Upload { gateway, session, transfer_id, doc_id, writer, .. } = self;
+        drop(writer);
+        gateway.delete_document_row(&session, &transfer_id, &doc_id).await
+    }
+}
+
+/// Where a new document row goes: under its name, or beside the complete
+/// document of that name it will replace.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Named,
+    Replacement,
 }
 
 impl Gateway {

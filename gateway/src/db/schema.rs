@@ -232,6 +232,7 @@ diesel::joinable!(links -> transfers (transfer_id));
 diesel::joinable!(ssh_keys -> accounts (account_id));
 diesel::joinable!(downloads -> transfers (transfer_id));
 diesel::joinable!(downloads -> documents (document_id));
+diesel::joinable!(app_passwords -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -250,4 +251,30 @@ diesel::allow_tables_to_appear_in_same_query!(
     auth_failures,
     leases,
     web_sessions,
+    app_passwords,
+    dav_locks,
 );
+
+diesel::table! {
+    app_passwords (id) {
+        id -> Text,
+        account_id -> Text,
+        label -> Text,
+        secret_hash -> Binary,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    dav_locks (token) {
+        token -> Text,
+        owner_key -> Text,
+        path -> Text,
+        lock_owner -> Nullable<Text>,
+        shared -> Bool,
+        deep -> Bool,
+        timeout_s -> BigInt,
+        expires_at -> BigInt,
+    }
+}

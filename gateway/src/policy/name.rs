@@ -173,6 +173,12 @@ pub enum NameRefusal {
          as the same); rename one of the files"
     )]
     Duplicate { name: String },
+    #[error(
+        "'{name}' is a file that the computer or an office program makes for itself (folder \
+         settings, thumbnails, a lock file); such files are never stored or sent, so it was \
+         left out"
+    )]
+    ClientFile { name: String },
 }
 
 impl NameRefusal {
@@ -194,8 +200,22 @@ impl NameRefusal {
             NameRefusal::MissingExtension => "missing-extension",
             NameRefusal::ExtensionNotAllowed { .. } => "extension-not-allowed",
             NameRefusal::Duplicate { .. } => "duplicate-name",
+            NameRefusal::ClientFile { .. } => "client-file",
         }
     }
+}
+
+/// Files that file managers and office programs write next to the user's own
+/// (`.DS_Store`, `._*` AppleDouble files, `desktop.ini`, `Thumbs.db`, `~$*`
+/// lock files of Office). They are refused with their own reason, so a door
+/// can tell a client this is expected and never stores or sends them.
+pub fn is_client_file(name: &str) -> bool {
+    let lower = name.to_lowercase();
+    lower == ".ds_store"
+        || name.starts_with("._")
+        || lower == "desktop.ini"
+        || lower == "thumbs.db"
+        || name.starts_with("~$")
 }
 
 /// Formats a character as `U+XXXX`, the only safe way to show an invisible
@@ -214,6 +234,9 @@ impl FileName {
     /// documentation.
     pub fn parse(raw: &str, rules: &NameRules) -> Result<FileName, NameRefusal> {
         let name = normalise(raw, rules.max_name_bytes)?;
+        if is_client_file(&name) {
+            return Err(NameRefusal::ClientFile { name });
+        }
         check_shape(&name)?;
         check_characters(&name)?;
         check_edges(&name)?;

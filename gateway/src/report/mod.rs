@@ -102,9 +102,10 @@ impl Gateway {
                         let folder = access(&s, &row)?.map_or(Folder::Sent, Access::folder);
                         (row, folder)
                     }
-                    None => match load_visible(conn, &s, &t)? {
-                        (row, access) => (row, access.folder()),
-                    },
+                    None => {
+                        let (row, access) = load_visible(conn, &s, &t)?;
+                        (row, access.folder())
+                    }
                 };
                 collect(conn, &row, folder, window, now)
             })

@@ -11,3 +11,4 @@ mod outbox;
 mod reports;
 mod rules;
 mod storage;
+mod webdav;

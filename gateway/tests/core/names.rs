@@ -22,6 +22,7 @@ const ALL_CODES: &[&str] = &[
     "hidden-file",
     "missing-extension",
     "extension-not-allowed",
+    "client-file",
 ];
 
 pub(crate) struct Entry {

@@ -1,0 +1,195 @@
+//! koerier's WebDAV door: the virtual tree of the core (SPEC section 4) under
+//! `/dav/`, for staff, partners and request-link sign-ins, over dav-server.
+//!
+//! [`router`] gives an axum router with full paths that the composition root
+//! merges into the HTTPS listener. Per request it: refuses what dav-server
+//! would do unsafely (partial PUT, `Depth: infinity`, XML with a document type
+//! declaration, oversized XML, a `Destination` on another host or outside
+//! `/dav/`); authenticates (Basic: account password, app password or request
+//! link, through the core, which counts failures); then runs dav-server over a
+//! [`tree::Tree`] and [`locks::DbLocks`] holding the caller's session, and puts
+//! the core's reason into the body of a refusal. No rule of the service is
+//! checked here.
+
+mod auth;
+mod error;
+mod file;
+mod locks;
+mod props;
+mod tree;
+
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use dav_server::{DavHandler, DavMethod, DavMethodSet};
+use gateway::Gateway;
+use http_body_util::BodyExt;
+
+pub use error::{body_of, status_of};
+
+/// Where the tree is mounted.
+pub const PREFIX: &str = "/dav";
+
+/// The largest XML request body (PROPFIND, PROPPATCH, LOCK).
+pub const MAX_XML_BODY: usize = 64 * 1024;
+
+#[derive(Clone)]
+struct Door {
+    gateway: Gateway,
+    props: props::Props,
+    sign_ins: auth::SignIns,
+}
+
+/// The WebDAV door: `/dav`, `/dav/` and everything below, with full paths.
+pub fn router(gateway: Gateway) -> Router {
+    let door = Door { gateway, props: props::Props::default(), sign_ins: auth::SignIns::default() };
+    Router::new()
+        .route(PREFIX, any(handle))
+        .route("/dav/", any(handle))
+        .route("/dav/{*path}", any(handle))
+        .with_state(door)
+}
+
+fn text(status: StatusCode, body: impl Into<String>) -> Response {
+    let mut res = (status, body.into()).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    res
+}
+
+fn method_is(req: &Request, name: &str) -> bool {
+    req.method().as_str().eq_ignore_ascii_case(name)
+}
+
+/// Refusals decided before anyone is signed in or dav-server runs.
+fn screen(req: &Request) -> Option<Response> {
+    let headers = req.headers();
+    if req.method() == Method::PATCH || headers.contains_key("x-update-range") {
+        return Some(text(
+            StatusCode::NOT_IMPLEMENTED,
+            "partial updates are not offered: upload the whole document again\n",
+        ));
+    }
+    if req.method() == Method::PUT && headers.contains_key(header::CONTENT_RANGE) {
+        return Some(text(
+            StatusCode::NOT_IMPLEMENTED,
+            "a PUT with Content-Range is not offered: upload the whole document in one PUT\n",
+        ));
+    }
+    if method_is(req, "PROPFIND")
+        && headers.get("depth").and_then(|d| d.to_str().ok()).is_some_and(|d| d.trim().eq_ignore_ascii_case("infinity"))
+    {
+        let mut res = (
+            StatusCode::FORBIDDEN,
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\"><D:propfind-finite-depth/></D:error>\n",
+        )
+            .into_response();
+        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml; charset=utf-8"));
+        return Some(res);
+    }
+    if method_is(req, "COPY") || method_is(req, "MOVE") {
+        return destination_refusal(headers);
+    }
+    None
+}
+
+/// A `Destination` must name a path under `/dav/` on this same host.
+fn destination_refusal(headers: &HeaderMap) -> Option<Response> {
+    let dest = headers.get("destination")?.to_str().ok();
+    let Some(dest) = dest else {
+        return Some(text(StatusCode::BAD_REQUEST, "the Destination header is not readable\n"));
+    };
+    let path = if dest.starts_with('/') {
+        dest.to_owned()
+    } else {
+        let Ok(uri) = dest.parse::<axum::http::Uri>() else {
+            return Some(text(StatusCode::BAD_REQUEST, "the Destination header is not a URL\n"));
+        };
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+        let same_host = uri.authority().is_some_and(|a| a.as_str().eq_ignore_ascii_case(host));
+        if !same_host || uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+            return Some(text(StatusCode::BAD_GATEWAY, "the Destination is on another server\n"));
+        }
+        uri.path().to_owned()
+    };
+    let decoded = auth::percent_decode(&path);
+    let escapes = decoded.split(['/', '\\']).any(|s| s == ".." || s == ".") || decoded.contains('\\');
+    if escapes || !(decoded == PREFIX || decoded.starts_with("/dav/")) {
+        return Some(text(StatusCode::FORBIDDEN, "the Destination must stay inside your own folders under /dav/\n"));
+    }
+    None
+}
+
+/// Read a small XML body whole, refusing one that is too large or declares a
+/// document type (entities, external or recursive, come only with one).
+async fn xml_body(body: Body) -> Result<Body, Response> {
+    let limited = http_body_util::Limited::new(body, MAX_XML_BODY);
+    let bytes = match limited.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return Err(text(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("XML bodies are limited to {MAX_XML_BODY} bytes\n"),
+            ));
+        }
+        Err(_) => return Err(text(StatusCode::BAD_REQUEST, "the request body could not be read\n")),
+    };
+    let upper = String::from_utf8_lossy(&bytes).to_ascii_uppercase();
+    if upper.contains("<!DOCTYPE") || upper.contains("<!ENTITY") {
+        return Err(text(StatusCode::BAD_REQUEST, "XML with a document type declaration or entities is refused\n"));
+    }
+    Ok(Body::from(bytes))
+}
+
+async fn handle(State(door): State<Door>, req: Request) -> Response {
+    if let Some(refusal) = screen(&req) {
+        return refusal;
+    }
+    let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let session = match door.sign_ins.authenticate(&door.gateway, req.headers(), ip).await {
+        Ok(session) => session,
+        Err(res) => return res,
+    };
+    let (parts, body) = req.into_parts();
+    let body = match parts.method.as_str() {
+        "PROPFIND" | "PROPPATCH" | "LOCK" => match xml_body(body).await {
+            Ok(b) => b,
+            Err(res) => return res,
+        },
+        _ => body,
+    };
+    let req = Request::from_parts(parts, body);
+    let is_options = req.method() == Method::OPTIONS;
+    let refusal = error::Refusal::default();
+    let tree = tree::Tree {
+        gateway: door.gateway.clone(),
+        session: session.clone(),
+        refusal: refusal.clone(),
+        props: door.props.clone(),
+        started: SystemTime::now(),
+    };
+    let mut methods = DavMethodSet::all();
+    methods.remove(DavMethod::Patch);
+    let dav = DavHandler::builder()
+        .filesystem(Box::new(tree))
+        .locksystem(Box::new(locks::DbLocks { gateway: door.gateway.clone(), session: session.clone() }))
+        .strip_prefix(PREFIX)
+        .methods(methods)
+        .principal(session.email())
+        .read_buf_size(256 * 1024)
+        .build_handler();
+    let res = dav.handle(req).await;
+    let mut res = match (refusal.take(), res.status()) {
+        (Some((status, why)), s) if !matches!(s.as_u16(), 200 | 201 | 204) => text(status, why),
+        _ => res.map(Body::new),
+    };
+    if is_options {
+        res.headers_mut().insert("ms-author-via", HeaderValue::from_static("DAV"));
+    }
+    res
+}

@@ -1,0 +1,420 @@
+//! The virtual tree of SPEC section 4 as a dav-server filesystem, one per
+//! request, holding the caller's `Session`: `/outbox`, `/sent`, `/inbox`, a
+//! folder per message, and in it `message.txt`, the documents and (outside
+//! the outbox, when the core lets the caller read it) `report.pdf`. Every
+//! operation is one call of the core; this file decides no rule, it only says
+//! which call a WebDAV method on a path is.
+
+use std::time::SystemTime;
+
+use axum::http::StatusCode;
+use bytes::Bytes;
+use dav_server::davpath::DavPath;
+use dav_server::fs::{
+    DavDirEntry, DavFile, DavFileSystem, DavMetaData, DavProp, FsError, FsFuture, FsResult, FsStream, OpenOptions,
+    ReadDirMeta,
+};
+use futures_util::FutureExt;
+use gateway::upload::UploadMode;
+use gateway::{Folder, Gateway, Session, TransferSummary};
+
+use crate::error::Refusal;
+use crate::file::{MemFile, MessageFile, Meta, ReadFile, UploadFile, time};
+use crate::props::Props;
+
+/// The envelope of a message, in every message folder.
+pub const MESSAGE_TXT: &str = "message.txt";
+/// The report of a message, generated when read.
+pub const REPORT_PDF: &str = "report.pdf";
+
+const READ_ONLY: &str = "sent and received messages are read-only; drafts are composed in /outbox";
+
+/// The caller's tree for one request.
+#[derive(Clone)]
+pub struct Tree {
+    pub gateway: Gateway,
+    pub session: Session,
+    pub refusal: Refusal,
+    pub props: Props,
+    pub started: SystemTime,
+}
+
+/// A path of the tree, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    Root,
+    Folder(Folder),
+    Message(Folder, String),
+    Entry(Folder, String, String),
+}
+
+/// Parse a decoded path. Anything that is not a node of the tree is `NotFound`.
+pub fn parse(path: &DavPath) -> FsResult<Node> {
+    let text = std::str::from_utf8(path.as_bytes()).map_err(|_| FsError::NotFound)?;
+    let parts: Vec<&str> = text.split('/').filter(|s| !s.is_empty()).collect();
+    let folder = |s: &str| Folder::parse(s).ok_or(FsError::NotFound);
+    Ok(match parts.as_slice() {
+        [] => Node::Root,
+        [f] => Node::Folder(folder(f)?),
+        [f, m] => Node::Message(folder(f)?, (*m).to_owned()),
+        [f, m, e] => Node::Entry(folder(f)?, (*m).to_owned(), (*e).to_owned()),
+        _ => return Err(FsError::NotFound),
+    })
+}
+
+struct Entry {
+    name: String,
+    meta: Meta,
+}
+
+impl DavDirEntry for Entry {
+    fn name(&self) -> Vec<u8> {
+        self.name.as_bytes().to_vec()
+    }
+    fn metadata(&self) -> FsFuture<'_, Box<dyn DavMetaData>> {
+        let meta = self.meta.clone();
+        async move { Ok(Box::new(meta) as Box<dyn DavMetaData>) }.boxed()
+    }
+}
+
+fn message_meta(t: &TransferSummary) -> Meta {
+    let created = time(t.created_at);
+    Meta::dir(created, t.sent_at.map(time).unwrap_or(created))
+}
+
+impl Tree {
+    fn keep(&self, e: gateway::Error) -> FsError {
+        self.refusal.keep(e)
+    }
+
+    fn read_only(&self) -> FsError {
+        self.refusal.refuse(StatusCode::FORBIDDEN, READ_ONLY)
+    }
+
+    async fn message(&self, folder: Folder, name: &str) -> FsResult<TransferSummary> {
+        self.gateway.find(&self.session, folder, name).await.map_err(|e| self.keep(e))
+    }
+
+    /// The report of a message, when the core lets the caller read it.
+    async fn report(&self, t: &TransferSummary) -> gateway::Result<Bytes> {
+        let data = self.gateway.report(&self.session, &t.id).await?;
+        let language = self.gateway.envelope(&self.session, &t.id).await.map(|e| e.language).unwrap_or_default();
+        Ok(Bytes::from(self.gateway.report_pdf(&data, language).await?))
+    }
+
+    async fn entries(&self, node: &Node) -> FsResult<Vec<Entry>> {
+        let now = self.started;
+        match node {
+            Node::Root => Ok(Folder::ALL
+                .iter()
+                .map(|f| Entry { name: f.as_str().to_owned(), meta: Meta::dir(now, now) })
+                .collect()),
+            Node::Folder(folder) => {
+                let list = self.gateway.list(&self.session, *folder).await.map_err(|e| self.keep(e))?;
+                Ok(list.iter().map(|t| Entry { name: t.name.clone(), meta: message_meta(t) }).collect())
+            }
+            Node::Message(folder, name) => {
+                let t = self.message(*folder, name).await?;
+                let mut out = Vec::new();
+                let text = self.gateway.message_txt(&self.session, &t.id).await.map_err(|e| self.keep(e))?;
+                let created = time(t.created_at);
+                out.push(Entry { name: MESSAGE_TXT.into(), meta: Meta::file(text.len() as u64, created, now, None) });
+                let docs = self.gateway.documents(&self.session, &t.id).await.map_err(|e| self.keep(e))?;
+                for d in docs.into_iter().filter(|d| d.state == "complete") {
+                    let modified = d.completed_at.map(time).unwrap_or(created);
+                    let etag = d.sha256.as_deref().map(|s| s.chars().take(32).collect());
+                    out.push(Entry { name: d.name, meta: Meta::file(d.size, modified, modified, etag) });
+                }
+                if *folder != Folder::Outbox
+                    && !out.iter().any(|e| e.name == REPORT_PDF)
+                    && let Ok(pdf) = self.report(&t).await
+                {
+                    out.push(Entry { name: REPORT_PDF.into(), meta: Meta::file(pdf.len() as u64, now, now, None) });
+                }
+                Ok(out)
+            }
+            Node::Entry(..) => Err(FsError::Forbidden),
+        }
+    }
+
+    async fn meta(&self, node: &Node) -> FsResult<Meta> {
+        match node {
+            Node::Root | Node::Folder(_) => Ok(Meta::dir(self.started, self.started)),
+            Node::Message(folder, name) => Ok(message_meta(&self.message(*folder, name).await?)),
+            Node::Entry(folder, message, name) => {
+                let parent = Node::Message(*folder, message.clone());
+                self.entries(&parent)
+                    .await?
+                    .into_iter()
+                    .find(|e| e.name == *name)
+                    .map(|e| e.meta)
+                    .ok_or(FsError::NotFound)
+            }
+        }
+    }
+
+    async fn open_write(&self, node: &Node, options: &OpenOptions) -> FsResult<Box<dyn DavFile>> {
+        let Node::Entry(folder, message, name) = node else { return Err(FsError::Forbidden) };
+        if *folder != Folder::Outbox {
+            return Err(self.read_only());
+        }
+        let t = self.message(*folder, message).await?;
+        let now = SystemTime::now();
+        if name == MESSAGE_TXT {
+            return Ok(Box::new(MessageFile {
+                gateway: self.gateway.clone(),
+                session: self.session.clone(),
+                transfer_id: t.id,
+                text: Vec::new(),
+                expected: options.size,
+                refusal: self.refusal.clone(),
+                meta: Meta::file(0, now, now, None),
+            }));
+        }
+        if options.create_new && self.meta(node).await.is_ok() {
+            return Err(FsError::Exists);
+        }
+        let upload = self
+            .gateway
+            .begin_upload(&self.session, &t.id, name, UploadMode::Replace)
+            .await
+            .map_err(|e| self.keep(e))?;
+        Ok(Box::new(UploadFile {
+            upload: Some(upload),
+            written: 0,
+            expected: options.size,
+            refusal: self.refusal.clone(),
+            meta: Meta::file(0, now, now, None),
+        }))
+    }
+
+    async fn open_read(&self, node: &Node) -> FsResult<Box<dyn DavFile>> {
+        let Node::Entry(folder, message, name) = node else { return Err(FsError::Forbidden) };
+        let t = self.message(*folder, message).await?;
+        let meta = self.meta(node).await?;
+        if name == MESSAGE_TXT {
+            let text = self.gateway.message_txt(&self.session, &t.id).await.map_err(|e| self.keep(e))?;
+            return Ok(Box::new(MemFile { data: Bytes::from(text), pos: 0, meta }));
+        }
+        let docs = self.gateway.documents(&self.session, &t.id).await.map_err(|e| self.keep(e))?;
+        if name == REPORT_PDF && !docs.iter().any(|d| d.name == REPORT_PDF) {
+            let data = self.report(&t).await.map_err(|e| self.keep(e))?;
+            let meta = Meta { len: data.len() as u64, ..meta };
+            return Ok(Box::new(MemFile { data, pos: 0, meta }));
+        }
+        Ok(Box::new(ReadFile {
+            gateway: self.gateway.clone(),
+            session: self.session.clone(),
+            transfer_id: t.id,
+            name: name.clone(),
+            meta,
+            pos: 0,
+            reader: None,
+            pending: Bytes::new(),
+            refusal: self.refusal.clone(),
+        }))
+    }
+
+    /// Copy a document into a draft, through the core (read, then a new upload).
+    async fn copy_document(&self, from: &Node, to: &Node) -> FsResult<()> {
+        let (Node::Entry(ff, fm, fname), Node::Entry(Folder::Outbox, tm, tname)) = (from, to) else {
+            return Err(self.refusal.refuse(
+                StatusCode::FORBIDDEN,
+                "only documents can be copied, and only into a draft in /outbox; messages hold no folders",
+            ));
+        };
+        if fname == MESSAGE_TXT || tname == MESSAGE_TXT {
+            return Err(self.refusal.refuse(StatusCode::FORBIDDEN, "message.txt belongs to its message"));
+        }
+        let source = self.message(*ff, fm).await?;
+        let target = self.message(Folder::Outbox, tm).await?;
+        let mut reader =
+            self.gateway.read_document(&self.session, &source.id, fname, None).await.map_err(|e| self.keep(e))?;
+        let mut upload = self
+            .gateway
+            .begin_upload(&self.session, &target.id, tname, UploadMode::Replace)
+            .await
+            .map_err(|e| self.keep(e))?;
+        loop {
+            match reader.next_chunk().await {
+                Ok(Some(piece)) => {
+                    if let Err(e) = upload.write(&piece).await {
+                        let _ = upload.abandon().await;
+                        return Err(self.keep(e));
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let _ = upload.abandon().await;
+                    return Err(self.keep(e));
+                }
+            }
+        }
+        upload.finish().await.map(|_| ()).map_err(|e| self.keep(e))
+    }
+
+    fn prop_key(&self, path: &DavPath) -> String {
+        format!("{}\n{}", self.session.email(), String::from_utf8_lossy(path.as_bytes()).trim_end_matches('/'))
+    }
+}
+
+impl DavFileSystem for Tree {
+    fn open<'a>(&'a self, path: &'a DavPath, options: OpenOptions) -> FsFuture<'a, Box<dyn DavFile>> {
+        async move {
+            let node = parse(path)?;
+            if options.write || options.append || options.truncate || options.create {
+                self.open_write(&node, &options).await
+            } else {
+                self.open_read(&node).await
+            }
+        }
+        .boxed()
+    }
+
+    fn read_dir<'a>(&'a self, path: &'a DavPath, _meta: ReadDirMeta) -> FsFuture<'a, FsStream<Box<dyn DavDirEntry>>> {
+        async move {
+            let entries = self.entries(&parse(path)?).await?;
+            let items: Vec<FsResult<Box<dyn DavDirEntry>>> =
+                entries.into_iter().map(|e| Ok(Box::new(e) as Box<dyn DavDirEntry>)).collect();
+            Ok(Box::pin(futures_util::stream::iter(items)) as FsStream<Box<dyn DavDirEntry>>)
+        }
+        .boxed()
+    }
+
+    fn metadata<'a>(&'a self, path: &'a DavPath) -> FsFuture<'a, Box<dyn DavMetaData>> {
+        async move {
+            let meta = self.meta(&parse(path)?).await?;
+            Ok(Box::new(meta) as Box<dyn DavMetaData>)
+        }
+        .boxed()
+    }
+
+    fn create_dir<'a>(&'a self, path: &'a DavPath) -> FsFuture<'a, ()> {
+        async move {
+            match parse(path)? {
+                Node::Message(Folder::Outbox, name) => {
+                    self.gateway.create_draft(&self.session, &name).await.map(|_| ()).map_err(|e| self.keep(e))
+                }
+                Node::Entry(Folder::Outbox, message, name) => {
+                    let t = self.message(Folder::Outbox, &message).await?;
+                    self.gateway.create_subfolder(&self.session, &t.id, &name).map_err(|e| self.keep(e))
+                }
+                Node::Root | Node::Folder(_) => Err(FsError::Exists),
+                _ => Err(self.read_only()),
+            }
+        }
+        .boxed()
+    }
+
+    fn remove_dir<'a>(&'a self, path: &'a DavPath) -> FsFuture<'a, ()> {
+        async move {
+            match parse(path)? {
+                Node::Message(Folder::Outbox, name) => {
+                    let t = self.message(Folder::Outbox, &name).await?;
+                    self.gateway.discard_draft(&self.session, &t.id).await.map_err(|e| self.keep(e))?;
+                    self.props.remove_below(&self.prop_key(path));
+                    Ok(())
+                }
+                _ => Err(self.read_only()),
+            }
+        }
+        .boxed()
+    }
+
+    fn remove_file<'a>(&'a self, path: &'a DavPath) -> FsFuture<'a, ()> {
+        async move {
+            match parse(path)? {
+                // message.txt always exists: deleting it empties the envelope
+                // (and lets a client delete a whole draft file by file).
+                Node::Entry(Folder::Outbox, message, name) if name == MESSAGE_TXT => {
+                    let t = self.message(Folder::Outbox, &message).await?;
+                    self.gateway.write_message_txt(&self.session, &t.id, "").await.map_err(|e| self.keep(e))
+                }
+                Node::Entry(Folder::Outbox, message, name) => {
+                    let t = self.message(Folder::Outbox, &message).await?;
+                    self.gateway.remove_document(&self.session, &t.id, &name).await.map_err(|e| self.keep(e))?;
+                    self.props.remove_below(&self.prop_key(path));
+                    Ok(())
+                }
+                _ => Err(self.read_only()),
+            }
+        }
+        .boxed()
+    }
+
+    fn rename<'a>(&'a self, from: &'a DavPath, to: &'a DavPath) -> FsFuture<'a, ()> {
+        async move {
+            let (source, target) = (parse(from)?, parse(to)?);
+            match (&source, &target) {
+                (Node::Message(Folder::Outbox, name), Node::Message(Folder::Sent, _)) => {
+                    let t = self.message(Folder::Outbox, name).await?;
+                    self.gateway.send(&self.session, &t.id).await.map(|_| ()).map_err(|e| self.keep(e))?;
+                }
+                (Node::Message(Folder::Outbox, name), Node::Message(Folder::Outbox, new_name)) => {
+                    let t = self.message(Folder::Outbox, name).await?;
+                    self.gateway.rename_draft(&self.session, &t.id, new_name).await.map_err(|e| self.keep(e))?;
+                }
+                (Node::Entry(Folder::Outbox, message, name), Node::Entry(Folder::Outbox, ..)) => {
+                    self.copy_document(&source, &target).await?;
+                    let t = self.message(Folder::Outbox, message).await?;
+                    self.gateway.remove_document(&self.session, &t.id, name).await.map_err(|e| self.keep(e))?;
+                }
+                (Node::Message(Folder::Outbox, _), _) => {
+                    return Err(self.refusal.refuse(
+                        StatusCode::FORBIDDEN,
+                        "a draft can be renamed within /outbox, or moved into /sent to send it",
+                    ));
+                }
+                _ => return Err(self.read_only()),
+            }
+            self.props.rename(&self.prop_key(from), &self.prop_key(to));
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn copy<'a>(&'a self, from: &'a DavPath, to: &'a DavPath) -> FsFuture<'a, ()> {
+        async move {
+            self.copy_document(&parse(from)?, &parse(to)?).await?;
+            self.props.copy(&self.prop_key(from), &self.prop_key(to));
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn have_props<'a>(&'a self, _path: &'a DavPath) -> std::pin::Pin<Box<dyn Future<Output = bool> + Send + 'a>> {
+        Box::pin(std::future::ready(true))
+    }
+
+    fn patch_props<'a>(
+        &'a self,
+        path: &'a DavPath,
+        patch: Vec<(bool, DavProp)>,
+    ) -> FsFuture<'a, Vec<(StatusCode, DavProp)>> {
+        async move {
+            self.meta(&parse(path)?).await?;
+            Ok(self.props.patch(&self.prop_key(path), patch))
+        }
+        .boxed()
+    }
+
+    fn get_props<'a>(&'a self, path: &'a DavPath, do_content: bool) -> FsFuture<'a, Vec<DavProp>> {
+        let props = self.props.get_all(&self.prop_key(path), do_content);
+        async move { Ok(props) }.boxed()
+    }
+
+    fn get_prop<'a>(&'a self, path: &'a DavPath, prop: DavProp) -> FsFuture<'a, Vec<u8>> {
+        let found = self.props.get(&self.prop_key(path), &prop);
+        async move { found.ok_or(FsError::NotFound) }.boxed()
+    }
+
+    fn get_quota(&self) -> FsFuture<'_, (u64, Option<u64>)> {
+        async move {
+            let drafts = self.gateway.list(&self.session, Folder::Outbox).await.map_err(|e| self.keep(e))?;
+            let used: u64 = drafts.iter().map(|t| t.bytes).sum();
+            let room = self.gateway.settings().rules.max_message_bytes;
+            Ok((used, Some(used.saturating_add(room))))
+        }
+        .boxed()
+    }
+}
