@@ -104,7 +104,7 @@ fn the_inbox_downloads_and_the_sender_reads_the_report_over_sftp() -> TestResult
     let sha = sha256_hex(&doc)?;
     assert!(report.contains("jan@minvws.nl"), "the recipient: {report}");
     assert!(report.replace(['\n', ' '], "").contains(&sha), "the SHA-256 {sha}: {report}");
-    assert!(report.contains("sftp"), "the download through the SFTP door: {report}");
+    assert!(report.contains("SFTP"), "the download through the SFTP door: {report}");
     k.stop()
 }
 

@@ -31,26 +31,45 @@ const HANDLE_QUEUE: usize = 64;
 /// Entries per READDIR answer.
 const DIR_BATCH: usize = 100;
 
-type Out = mpsc::Sender<Bytes>;
+/// Where answers go: SFTP packets, and a line on stderr for each refusal
+/// that a user should read.
+#[derive(Clone)]
+struct Out {
+    packets: mpsc::Sender<Bytes>,
+    notices: mpsc::Sender<String>,
+}
 type Handles = Arc<Mutex<HashMap<String, mpsc::Sender<Packet>>>>;
 
 /// Serve SFTP on one channel until the client closes it or breaks the protocol.
-pub(crate) async fn run<S>(stream: S, tree: Tree)
+/// The stream's halves are given back, so that the caller can send the exit
+/// status before the channel closes.
+pub(crate) async fn run<S, E>(stream: S, stderr: E, tree: Tree) -> Ended<S>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    E: AsyncWrite + Unpin + Send + 'static,
 {
     let (mut rd, mut wr) = tokio::io::split(stream);
     let (out, mut answers) = mpsc::channel::<Bytes>(256);
-    let writer = tokio::spawn(async move {
-        while let Some(bytes) = answers.recv().await {
-            if wr.write_all(&bytes).await.is_err() {
-                return;
-            }
-            if answers.is_empty() && wr.flush().await.is_err() {
+    let (notices, mut notes) = mpsc::channel::<String>(32);
+    let notice_writer = tokio::spawn(async move {
+        let mut stderr = stderr;
+        while let Some(line) = notes.recv().await {
+            if stderr.write_all(line.as_bytes()).await.is_err() || stderr.flush().await.is_err() {
                 return;
             }
         }
-        let _ = wr.shutdown().await;
+    });
+    let out = Out { packets: out, notices };
+    let writer = tokio::spawn(async move {
+        while let Some(bytes) = answers.recv().await {
+            if wr.write_all(&bytes).await.is_err() {
+                break;
+            }
+            if answers.is_empty() && wr.flush().await.is_err() {
+                break;
+            }
+        }
+        wr
     });
     let tree = Arc::new(tree);
     let handles: Handles = Arc::new(Mutex::new(HashMap::new()));
@@ -145,7 +164,14 @@ where
         h.clear();
     }
     drop(out);
-    let _ = writer.await;
+    let wr = writer.await.ok();
+    notice_writer.abort();
+    Ended { _halves: (rd, wr) }
+}
+
+/// The halves of a finished session's stream, to drop after the exit status.
+pub(crate) struct Ended<S> {
+    _halves: (tokio::io::ReadHalf<S>, Option<tokio::io::WriteHalf<S>>),
 }
 
 /// One framed packet: its length checked before anything is allocated.
@@ -172,8 +198,13 @@ fn request_id(body: &Bytes) -> u32 {
 }
 
 async fn send(out: &Out, packet: Packet) -> Result<(), ()> {
+    if let Packet::Status(s) = &packet
+        && matches!(s.status_code, StatusCode::PermissionDenied | StatusCode::Failure | StatusCode::OpUnsupported)
+    {
+        let _ = out.notices.try_send(format!("koerier: {}\n", s.error_message));
+    }
     match Bytes::try_from(packet) {
-        Ok(bytes) => out.send(bytes).await.map_err(|_| ()),
+        Ok(bytes) => out.packets.send(bytes).await.map_err(|_| ()),
         Err(e) => {
             tracing::error!(error = %e, "an SFTP answer could not be encoded");
             Err(())

@@ -149,7 +149,18 @@ impl russh::server::Handler for Connection {
             ("sftp", Some(channel), Some(signed_in)) => {
                 session.channel_success(id)?;
                 let tree = Tree::new(self.gateway.clone(), signed_in);
-                tokio::spawn(crate::dispatch::run(channel.into_stream(), tree));
+                // Refusals also go to the channel's stderr: OpenSSH's client
+                // shows that, and only a generic text for a status.
+                let stderr = channel.make_writer_ext(Some(1));
+                let handle = session.handle();
+                tokio::spawn(async move {
+                    let ended = crate::dispatch::run(channel.into_stream(), stderr, tree).await;
+                    // scp and others judge the transfer by the exit status.
+                    let _ = handle.exit_status_request(id, 0).await;
+                    let _ = handle.eof(id).await;
+                    let _ = handle.close(id).await;
+                    drop(ended);
+                });
             }
             _ => {
                 session.channel_failure(id)?;
