@@ -27,8 +27,11 @@ const REPORT_REUSE: Duration = Duration::from_secs(5);
 pub(crate) struct Tree {
     gateway: Gateway,
     session: Session,
-    reports: Mutex<HashMap<String, (Instant, Arc<Vec<u8>>)>>,
+    reports: Mutex<HashMap<String, Generated>>,
 }
+
+/// A report PDF and when it was made.
+type Generated = (Instant, Arc<Vec<u8>>);
 
 /// One entry of a listing.
 pub(crate) struct Entry {
