@@ -19,6 +19,16 @@ pub async fn serve(config: Config) -> Result<()> {
     let https = start_https(&config, &gateway, stopped.clone()).await?;
     let outbox_interval = config.outbox_interval();
     let deliverer = tokio::spawn(async move { notifier.run(outbox_interval, stopped).await });
+    let sftp = {
+        let settings = sftp::SftpSettings {
+            listen: config.sftp_listen,
+            data_dir: config.data_dir.clone(),
+            idle_timeout: std::time::Duration::from_secs(300),
+        };
+        let server = sftp::SftpServer::bind(gateway.clone(), &settings).await?;
+        tracing::info!(listen = ?server.local_addr(), "SFTP is listening");
+        tokio::spawn(server.run(stop.subscribe()))
+    };
     let interval = config.jobs_interval();
     let jobs = {
         let gateway = gateway.clone();
@@ -38,6 +48,7 @@ pub async fn serve(config: Config) -> Result<()> {
     shutdown_signal().await;
     tracing::info!("stopping");
     jobs.abort();
+    sftp.abort();
     // The deliverer finishes the message in hand (at most 20 s) and lets go
     // of its lease, so another node takes over at once.
     let _ = stop.send(true);

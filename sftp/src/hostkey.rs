@@ -1,0 +1,78 @@
+//! The server's SSH host key: Ed25519, made on first start and kept in the
+//! data folder (owner-only), so that clients see the same key after a restart.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use russh::keys::PrivateKey;
+use russh::keys::ssh_key::LineEnding;
+use russh::keys::ssh_key::private::Ed25519Keypair;
+
+/// Where the host key lives under the data folder.
+pub const HOST_KEY_FILE: &str = "keys/ssh_host_ed25519_key";
+
+/// Why the host key could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum HostKeyError {
+    /// Reading or writing the file failed.
+    #[error("host key {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    /// The file is not an OpenSSH private key.
+    #[error("host key {path} is not an OpenSSH Ed25519 private key: {reason}")]
+    Format { path: PathBuf, reason: String },
+    /// No randomness for a new key.
+    #[error("no randomness for a new host key")]
+    Random,
+}
+
+/// Load the host key, making it first if there is none.
+pub fn load_or_generate(data_dir: &Path) -> Result<PrivateKey, HostKeyError> {
+    let path = data_dir.join(HOST_KEY_FILE);
+    let io = |source| HostKeyError::Io { path: path.clone(), source };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => PrivateKey::from_openssh(text.as_bytes())
+            .map_err(|e| HostKeyError::Format { path: path.clone(), reason: e.to_string() }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut seed = [0u8; 32];
+            aws_lc_rs::rand::fill(&mut seed).map_err(|_| HostKeyError::Random)?;
+            let key = PrivateKey::from(Ed25519Keypair::from_seed(&seed));
+            let text = key
+                .to_openssh(LineEnding::LF)
+                .map_err(|e| HostKeyError::Format { path: path.clone(), reason: e.to_string() })?;
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(io)?;
+            }
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&path).map_err(io)?;
+            file.write_all(text.as_bytes()).map_err(io)?;
+            file.sync_all().map_err(io)?;
+            tracing::info!(path = %path.display(), "generated the SSH host key");
+            Ok(key)
+        }
+        Err(e) => Err(io(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_is_made_once_owner_only_and_kept() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let first = load_or_generate(dir.path())?;
+        let again = load_or_generate(dir.path())?;
+        assert_eq!(first.public_key(), again.public_key());
+        assert_eq!(first.algorithm(), russh::keys::Algorithm::Ed25519);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(HOST_KEY_FILE))?.permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,110 @@
+//! Paths of the virtual tree (SPEC section 4), canonicalised once, component by
+//! component, at the edge: `.` and empty components vanish, `..` goes up but
+//! never above `/`, and the result is one of four kinds of place. There is no
+//! real filesystem behind the tree, so no path can lead out of it; a path that
+//! names nothing is simply not found, whatever it looks like.
+
+use gateway::Folder;
+
+/// The envelope of a message, as a file in its folder.
+pub(crate) const MESSAGE_TXT: &str = "message.txt";
+/// The report of a message, generated when read.
+pub(crate) const REPORT_PDF: &str = "report.pdf";
+/// The report's name when a document of the message is itself called `report.pdf`.
+pub(crate) const REPORT_PDF_ALT: &str = "report-koerier.pdf";
+
+/// The longest path accepted, in bytes (longer ones name nothing).
+const MAX_PATH_BYTES: usize = 4096;
+
+/// A canonical path: the components under `/`, none of them empty, `.` or `..`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CanonicalPath(Vec<String>);
+
+impl CanonicalPath {
+    /// Canonicalise a client's path; a relative path is taken from `/`, the
+    /// home of every user.
+    pub fn parse(raw: &str) -> CanonicalPath {
+        let mut parts: Vec<String> = Vec::new();
+        for component in raw.split('/') {
+            match component {
+                "" | "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                name => parts.push(name.to_owned()),
+            }
+        }
+        CanonicalPath(parts)
+    }
+
+    /// The path as the client sees it: `/`, `/outbox`, `/outbox/x/a.pdf`.
+    pub fn display(&self) -> String {
+        if self.0.is_empty() { "/".to_owned() } else { format!("/{}", self.0.join("/")) }
+    }
+
+    /// The place this path names in the tree, if it can name one at all.
+    pub fn place(&self) -> Option<Place> {
+        if self.0.iter().map(|c| c.len() + 1).sum::<usize>() > MAX_PATH_BYTES {
+            return None;
+        }
+        match self.0.as_slice() {
+            [] => Some(Place::Root),
+            [folder] => Folder::parse(folder).map(Place::Folder),
+            [folder, message] => Folder::parse(folder).map(|f| Place::Message(f, message.clone())),
+            [folder, message, file] => Folder::parse(folder).map(|f| Place::File(f, message.clone(), file.clone())),
+            _ => None,
+        }
+    }
+}
+
+/// A place in the tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// `/`
+    Root,
+    /// `/outbox`, `/sent`, `/inbox`
+    Folder(Folder),
+    /// `/<folder>/<message>`
+    Message(Folder, String),
+    /// `/<folder>/<message>/<file>`
+    File(Folder, String, String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn place(raw: &str) -> Option<Place> {
+        CanonicalPath::parse(raw).place()
+    }
+
+    #[test]
+    fn paths_are_canonicalised_component_by_component() {
+        let cases = [
+            ("", "/"),
+            (".", "/"),
+            ("/", "/"),
+            ("//outbox//x/", "/outbox/x"),
+            ("outbox/./x/../y", "/outbox/y"),
+            ("/../../../etc/passwd", "/etc/passwd"),
+            ("/outbox/x/../../../..", "/"),
+            ("..\\..\\etc", "/..\\..\\etc"),
+            ("/outbox/%2e%2e/x", "/outbox/%2e%2e/x"),
+        ];
+        for (raw, canonical) in cases {
+            assert_eq!(CanonicalPath::parse(raw).display(), canonical, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn only_the_three_folders_and_three_levels_name_places() {
+        assert_eq!(place("/"), Some(Place::Root));
+        assert_eq!(place("/sent"), Some(Place::Folder(Folder::Sent)));
+        assert_eq!(place("/outbox/x"), Some(Place::Message(Folder::Outbox, "x".into())));
+        assert_eq!(place("inbox/x/a.pdf"), Some(Place::File(Folder::Inbox, "x".into(), "a.pdf".into())));
+        for nowhere in ["/etc", "/etc/passwd", "/outbox/x/a/b", "/Outbox", "/outbox/x/../../../root/.ssh/id"] {
+            assert_eq!(place(nowhere), None, "{nowhere}");
+        }
+        assert_eq!(place(&format!("/outbox/{}", "a".repeat(5000))), None);
+    }
+}

@@ -1,0 +1,274 @@
+//! The SFTP door end to end with real clients: OpenSSH `sftp` and `scp`,
+//! rclone, lftp and paramiko against `koerier serve`. See `sftp/mod.rs`.
+
+#[path = "sftp/mod.rs"]
+mod door;
+
+use std::process::Command;
+use std::time::Duration;
+
+use door::{Koerier, TestResult, need, pdf, text, wait_until};
+
+const MESSAGE: &str = "To: Piet Pieters <piet@example.org>\nPhone: 06 12345678\nSubject: Dossier 12\n\
+                       Reference: K-12\nLanguage: en\n\nHere are the documents.\n";
+
+#[test]
+fn openssh_sftp_composes_edits_sends_and_hears_why_not() -> TestResult {
+    let mut k = Koerier::new()?;
+    let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
+    k.start()?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    std::fs::write(w.join("a.pdf"), pdf("first"))?;
+    std::fs::write(w.join("b.pdf"), pdf("second"))?;
+    std::fs::write(w.join("evil.exe"), b"MZ\x90\x00")?;
+
+    let out = k.sftp_batch(
+        &jan,
+        w,
+        "mkdir outbox/x\nput a.pdf outbox/x/\nput b.pdf outbox/x/\nget outbox/x/message.txt msg.txt\nls outbox\n",
+    )?;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("outbox/x"), "{}", text(&out));
+    let envelope = std::fs::read_to_string(w.join("msg.txt"))?;
+    assert!(envelope.starts_with("To: \nPhone: \n"), "a fresh draft's envelope: {envelope:?}");
+
+    std::fs::write(w.join("msg.txt"), MESSAGE)?;
+    let out = k.sftp_batch(
+        &jan,
+        w,
+        "put msg.txt outbox/x/message.txt\nget outbox/x/message.txt back.txt\nls -l outbox/x\nrename outbox/x sent/x\nls sent\nls -l sent/x\n",
+    )?;
+    let listing = text(&out);
+    assert!(out.status.success(), "{listing}");
+    let back = std::fs::read_to_string(w.join("back.txt"))?;
+    assert!(back.contains("To: Piet Pieters <piet@example.org>") && back.contains("Here are the documents."), "{back}");
+    for name in ["a.pdf", "b.pdf", "message.txt", "sent/x", "report.pdf"] {
+        assert!(listing.contains(name), "{name} missing from:\n{listing}");
+    }
+    assert!(
+        wait_until(Duration::from_secs(30), || !k.files("mail").is_empty() && !k.files("sms").is_empty()),
+        "a mail and an SMS are delivered"
+    );
+    let mails: Vec<String> = k.files("mail").iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect();
+    assert!(mails.iter().any(|m| m.contains("piet@example.org")), "a mail to piet: {mails:?}");
+    let sms: Vec<String> = k.files("sms").iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect();
+    assert!(sms.iter().any(|s| s.contains("+31612345678") || s.contains("612345678")), "an SMS to the number: {sms:?}");
+
+    // A refused name: the message names the rule.
+    let out = k.sftp_batch(&jan, w, "mkdir outbox/y\n-put evil.exe outbox/y/\nls outbox/y\n")?;
+    let said = text(&out);
+    assert!(said.contains("files of type .exe are not allowed") && said.contains("zip"), "{said}");
+    assert!(!said.contains("evil.exe\n") || said.contains("not allowed"), "{said}");
+
+    // No recipient: the move fails, the draft stays, message.txt says why.
+    let out = k.sftp_batch(
+        &jan,
+        w,
+        "mkdir outbox/z\nput a.pdf outbox/z/\n-rename outbox/z sent/z\nget outbox/z/message.txt z.txt\nls outbox\n",
+    )?;
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("outbox/z"), "the draft stays in the outbox: {said}");
+    let z = std::fs::read_to_string(w.join("z.txt"))?;
+    assert!(z.starts_with("# NOT SENT: ") && z.contains("no recipient"), "{z}");
+    let out = k.sftp_batch(&jan, w, "ls sent\n")?;
+    assert!(!text(&out).contains("sent/z"), "{}", text(&out));
+    k.stop()
+}
+
+#[test]
+fn the_inbox_downloads_and_the_sender_reads_the_report_over_sftp() -> TestResult {
+    need("pdftotext")?;
+    let mut k = Koerier::new()?;
+    let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
+    let marie = k.user("marie@minvws.nl", "Marie Maas", "staff")?;
+    let doc = pdf("for jan from the command line");
+    std::fs::write(k.path().join("c.pdf"), &doc)?;
+    // Sent through another door (the command line), read over SFTP.
+    k.ok(&["send", "--from", "marie@minvws.nl", "--to", "jan@minvws.nl", "--subject", "Notes", "c.pdf"], None)?;
+    k.start()?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let out = k.sftp_batch(&jan, w, "ls inbox\nget inbox/*/c.pdf got.pdf\n")?;
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(std::fs::read(w.join("got.pdf"))?, doc, "the document arrives intact");
+
+    // The recipient has no report; the sender's report names the download.
+    let out = k.sftp_batch(&jan, w, "ls inbox/*\n")?;
+    assert!(!text(&out).contains("report.pdf"), "{}", text(&out));
+    let out = k.sftp_batch(&marie, w, "get sent/*/report.pdf report.pdf\n")?;
+    assert!(out.status.success(), "{}", text(&out));
+    let pdftext = Command::new("pdftotext").arg(w.join("report.pdf")).arg("-").output()?;
+    let report = String::from_utf8_lossy(&pdftext.stdout).to_string();
+    let sha = sha256_hex(&doc)?;
+    assert!(report.contains("jan@minvws.nl"), "the recipient: {report}");
+    assert!(report.replace(['\n', ' '], "").contains(&sha), "the SHA-256 {sha}: {report}");
+    assert!(report.contains("SFTP"), "the download through the SFTP door: {report}");
+    k.stop()
+}
+
+fn sha256_hex(data: &[u8]) -> Result<String, door::Error> {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("f"), data)?;
+    let out = Command::new("sha256sum").arg(dir.path().join("f")).output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or_default().to_owned())
+}
+
+#[test]
+fn scp_rclone_and_lftp_work_unmodified_and_reput_resumes() -> TestResult {
+    let mut k = Koerier::new()?;
+    let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
+    k.start()?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    std::fs::write(w.join("a.pdf"), pdf("scp"))?;
+
+    // scp (SFTP underneath).
+    need("scp")?;
+    let out = k.sftp_batch(&jan, w, "mkdir outbox/s\n")?;
+    assert!(out.status.success(), "{}", text(&out));
+    let port = k.port.to_string();
+    let scp = |args: &[&str]| -> Result<std::process::Output, door::Error> {
+        Ok(Command::new("scp").args(k.ssh_options(&jan)).args(["-P", &port]).args(args).current_dir(w).output()?)
+    };
+    let out = scp(&["a.pdf", "127.0.0.1:/outbox/s/a.pdf"])?;
+    assert!(out.status.success(), "scp up: {}", text(&out));
+    let out = scp(&["127.0.0.1:/outbox/s/a.pdf", "scp-back.pdf"])?;
+    assert!(out.status.success(), "scp down: {}", text(&out));
+    assert_eq!(std::fs::read(w.join("scp-back.pdf"))?, pdf("scp"));
+    let out = scp(&["a.pdf", "127.0.0.1:/etc/a.pdf"])?;
+    assert!(!out.status.success(), "nothing lands outside the tree");
+
+    // rclone's sftp backend, with a password.
+    need("rclone")?;
+    let obscured = Command::new("rclone").args(["obscure", &jan.password]).output()?;
+    let obscured = String::from_utf8_lossy(&obscured.stdout).trim().to_owned();
+    let rclone = |args: &[&str]| -> Result<std::process::Output, door::Error> {
+        Ok(Command::new("rclone")
+            .args(args)
+            .env("RCLONE_CONFIG", "/dev/null")
+            .env("RCLONE_CONFIG_K_TYPE", "sftp")
+            .env("RCLONE_CONFIG_K_HOST", "127.0.0.1")
+            .env("RCLONE_CONFIG_K_PORT", &port)
+            .env("RCLONE_CONFIG_K_USER", &jan.email)
+            .env("RCLONE_CONFIG_K_PASS", &obscured)
+            .env("RCLONE_CONFIG_K_SHELL_TYPE", "none")
+            .current_dir(w)
+            .output()?)
+    };
+    std::fs::create_dir(w.join("up"))?;
+    std::fs::write(w.join("up/r1.pdf"), pdf("rclone one"))?;
+    std::fs::write(w.join("up/r2.txt"), "rclone two")?;
+    let out = rclone(&["mkdir", "k:outbox/r"])?;
+    assert!(out.status.success(), "rclone mkdir: {}", text(&out));
+    let out = rclone(&["copy", "up", "k:outbox/r"])?;
+    assert!(out.status.success(), "rclone copy: {}", text(&out));
+    let out = rclone(&["lsf", "k:outbox/r"])?;
+    let listed = text(&out);
+    for name in ["r1.pdf", "r2.txt", "message.txt"] {
+        assert!(listed.contains(name), "{name} in {listed}");
+    }
+    let out = rclone(&["cat", "k:outbox/r/r2.txt"])?;
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "rclone two");
+    let out = rclone(&["copyto", "k:outbox/r/r1.pdf", "r1-back.pdf"])?;
+    assert!(out.status.success(), "rclone copyto: {}", text(&out));
+    assert_eq!(std::fs::read(w.join("r1-back.pdf"))?, pdf("rclone one"));
+
+    // lftp over SFTP, with a password.
+    need("lftp")?;
+    let script = format!(
+        "set sftp:connect-program \"ssh -a -x -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o PubkeyAuthentication=no\"; \
+         open -u {},{} -p {port} sftp://127.0.0.1; mkdir outbox/l; put a.pdf -o outbox/l/a.pdf; cls -1 outbox/l; bye",
+        jan.email,
+        jan.password.replace(' ', "\\ ")
+    );
+    let out = Command::new("lftp").args(["-c", &script]).current_dir(w).output()?;
+    let said = text(&out);
+    assert!(out.status.success() && said.contains("a.pdf") && said.contains("message.txt"), "lftp: {said}");
+
+    // reput: an upload cut off half-way continues where it stopped.
+    let mut big = pdf("big").to_vec();
+    big.extend((0..3_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+    std::fs::write(w.join("big.pdf"), &big)?;
+    let out = k.sftp_batch(&jan, w, "mkdir outbox/big\n")?;
+    assert!(out.status.success(), "{}", text(&out));
+    let cut = k.paramiko(
+        "client.py",
+        serde_json::json!({"user": jan.email, "password": jan.password, "action": "cut-upload",
+                           "path": "/outbox/big/big.pdf", "file": w.join("big.pdf"), "bytes": 1_500_000}),
+    )?;
+    assert_eq!(cut["written"], 1_500_000);
+    let mut stored = 0;
+    let settled = wait_until(Duration::from_secs(10), || {
+        let out = k.sftp_batch(&jan, w, "ls -l outbox/big\n").map(|o| text(&o)).unwrap_or_default();
+        stored = out
+            .lines()
+            .find(|l| l.ends_with("big.pdf"))
+            .and_then(|l| l.split_whitespace().nth(4))
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0);
+        stored > 0
+    });
+    assert!(settled && stored <= 1_500_000, "the cut upload keeps what was stored: {stored}");
+    let out = k.sftp_batch(&jan, w, "reput big.pdf outbox/big/big.pdf\nget outbox/big/big.pdf big-back.pdf\n")?;
+    assert!(out.status.success(), "reput: {}", text(&out));
+    assert_eq!(std::fs::read(w.join("big-back.pdf"))?, big, "resumed and complete");
+    k.stop()
+}
+
+#[test]
+fn paramiko_traversal_partners_disabled_accounts_and_what_is_refused() -> TestResult {
+    let mut k = Koerier::new()?;
+    let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
+    let lab = k.user("lab@partner.example", "Lab", "partner")?;
+    let canary = k.path().join("canary.txt");
+    std::fs::write(&canary, "CANARY-OUTSIDE")?;
+    k.start()?;
+
+    // The paths the payloads aim at exist outside, or not; nothing differs.
+    let report = k.paramiko(
+        "traversal.py",
+        serde_json::json!({"user": jan.email, "password": jan.password, "canary": canary,
+                           "missing": k.path().join("no-such-canary.txt")}),
+    )?;
+    assert!(report["requests"].as_u64().unwrap_or(0) >= 1000, "{report}");
+    assert_eq!(report["escapes"], serde_json::json!([]), "{report}");
+    assert_eq!(report["oracles"], serde_json::json!([]), "{report}");
+    assert_eq!(std::fs::read_to_string(&canary)?, "CANARY-OUTSIDE");
+
+    // Partners see their own tree only.
+    let seen = k.paramiko(
+        "client.py",
+        serde_json::json!({"user": jan.email, "password": jan.password, "action": "mkdir", "path": "/outbox/jan-only"}),
+    )?;
+    assert_eq!(seen["ok"], true, "{seen}");
+    let partner = k.paramiko(
+        "client.py",
+        serde_json::json!({"user": lab.email, "password": lab.password, "action": "probe",
+                           "paths": ["/outbox/jan-only", "/outbox/never-was", "/inbox/jan-only"]}),
+    )?;
+    assert_eq!(partner["listing"], serde_json::json!([]), "{partner}");
+    let errors = partner["errors"].as_array().cloned().unwrap_or_default();
+    assert_eq!(errors.len(), 3, "{partner}");
+    assert!(errors.iter().all(|e| e == &errors[0]), "the same answer for existing and not: {partner}");
+
+    // SSH: nothing before authentication, nothing but SFTP after.
+    let ssh = k.paramiko(
+        "client.py",
+        serde_json::json!({"user": jan.email, "password": jan.password, "action": "ssh-refusals"}),
+    )?;
+    for refused in ["preauth_session", "exec", "shell", "direct_tcpip", "wrong_password", "fourth_try"] {
+        assert_eq!(ssh[refused], "refused", "{refused}: {ssh}");
+    }
+
+    // Disabling an account ends its next request.
+    let disabled = k.paramiko(
+        "client.py",
+        serde_json::json!({"user": jan.email, "password": jan.password, "action": "disable-between",
+                           "disable": k.command_json(&["account", "disable", &jan.email])}),
+    )?;
+    assert_eq!(disabled["before"], true, "{disabled}");
+    assert!(disabled["after"].as_str().unwrap_or_default().contains("disabled"), "{disabled}");
+    k.stop()
+}

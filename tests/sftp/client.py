@@ -1,0 +1,136 @@
+"""paramiko against koerier's SFTP door: one action per run, arguments as
+JSON on stdin, the outcome as JSON on stdout (see tests/sftp.rs)."""
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import paramiko
+
+args = json.load(sys.stdin)
+PORT = args["port"]
+
+
+def connect(user=args["user"], password=args["password"]):
+    t = paramiko.Transport(("127.0.0.1", PORT))
+    t.connect(username=user, password=password)
+    return t, paramiko.SFTPClient.from_transport(t)
+
+
+def refused(fn):
+    try:
+        fn()
+    except Exception:  # any refusal: an exception, a closed channel, a timeout
+        return "refused"
+    return "accepted"
+
+
+def cut_upload():
+    t, s = connect()
+    with open(args["file"], "rb") as f:
+        data = f.read(args["bytes"])
+    handle = s.open(args["path"], "wb")
+    handle.set_pipelined(False)
+    written = 0
+    while written < len(data):
+        piece = data[written:written + 32768]
+        handle.write(piece)
+        written += len(piece)
+    t.sock.close()  # the connection drops without a close of the file
+    return {"written": written}
+
+
+def mkdir():
+    t, s = connect()
+    s.mkdir(args["path"])
+    t.close()
+    return {"ok": True}
+
+
+def probe():
+    t, s = connect()
+    listing = [n for n in s.listdir("/outbox")]
+    errors = []
+    for path in args["paths"]:
+        try:
+            s.stat(path)
+            errors.append("found")
+        except IOError as e:
+            errors.append("%s %s" % (type(e).__name__, e.errno))
+    t.close()
+    return {"listing": listing, "errors": errors}
+
+
+def ssh_refusals():
+    out = {}
+
+    def preauth():
+        t = paramiko.Transport(("127.0.0.1", PORT))
+        t.start_client(timeout=10)
+        try:
+            ch = t.open_session(timeout=3)
+            if ch is None:
+                raise RuntimeError("no channel")
+        finally:
+            t.close()
+
+    out["preauth_session"] = refused(preauth)
+    t, _ = connect()
+
+    def run(cmd):
+        ch = t.open_session(timeout=5)
+        ch.settimeout(5)
+        if cmd is None:
+            ch.invoke_shell()
+        else:
+            ch.exec_command(cmd)
+        data = ch.recv(100)
+        if not data and ch.recv_exit_status() != 0:
+            raise RuntimeError("nothing ran")
+
+    out["exec"] = refused(lambda: run("id"))
+    out["shell"] = refused(lambda: run(None))
+    out["direct_tcpip"] = refused(lambda: t.open_channel("direct-tcpip", ("127.0.0.1", PORT), ("127.0.0.1", 1), timeout=5))
+    t.close()
+    out["wrong_password"] = refused(lambda: connect(password="wrong"))
+
+    def fourth():
+        t = paramiko.Transport(("127.0.0.1", PORT))
+        t.start_client(timeout=10)
+        for _ in range(3):
+            try:
+                t.auth_password(args["user"], "wrong")
+            except paramiko.AuthenticationException:
+                pass
+        t.auth_password(args["user"], args["password"])
+
+    out["fourth_try"] = refused(fourth)
+    return out
+
+
+def disable_between():
+    t, s = connect()
+    before = "outbox" in s.listdir("/")
+    s.listdir("/outbox")
+    c = args["disable"]
+    env = dict(os.environ)
+    env.update(c["env"])
+    subprocess.run(c["argv"], cwd=c["cwd"], env=env, check=True, capture_output=True)
+    try:
+        s.listdir("/outbox")
+        after = "still allowed"
+    except IOError as e:
+        after = str(e)
+    t.close()
+    return {"before": before, "after": after}
+
+
+ACTIONS = {
+    "cut-upload": cut_upload,
+    "mkdir": mkdir,
+    "probe": probe,
+    "ssh-refusals": ssh_refusals,
+    "disable-between": disable_between,
+}
+json.dump(ACTIONS[args["action"]](), sys.stdout)
