@@ -32,6 +32,7 @@ fn serve_in_an_empty_folder_creates_data_and_stops_cleanly_on_sigterm() -> TestR
         .env_remove("KOERIER_DATA_DIR")
         // Any free port: tests run side by side.
         .env("KOERIER_HTTPS_LISTEN", "127.0.0.1:0")
+        .env("KOERIER_SFTP_LISTEN", "127.0.0.1:0")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;

@@ -25,9 +25,11 @@ fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
         .env_remove("KOERIER_SMS_URL")
         .env("KOERIER_LOG", "warn");
     if args.first() == Some(&"serve") {
-        // The HTTPS listener on any free port (tests run side by side); the
-        // links in mail stay as on the embedded default.
-        c.env("KOERIER_HTTPS_LISTEN", "127.0.0.1:0").env("KOERIER_PUBLIC_URL", "https://127.0.0.1:8443");
+        // The listeners on any free port (tests run side by side); the links
+        // in mail stay as on the embedded default.
+        c.env("KOERIER_HTTPS_LISTEN", "127.0.0.1:0")
+            .env("KOERIER_SFTP_LISTEN", "127.0.0.1:0")
+            .env("KOERIER_PUBLIC_URL", "https://127.0.0.1:8443");
     }
     for (k, v) in env {
         c.env(k, v);

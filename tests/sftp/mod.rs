@@ -101,6 +101,7 @@ impl Koerier {
             .env_remove("KOERIER_SMS_URL")
             .env("KOERIER_LOG", "warn")
             .env("KOERIER_SFTP_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env("KOERIER_HTTPS_LISTEN", "127.0.0.1:0")
             .env("KOERIER_OUTBOX_INTERVAL", "1s")
             .env("KOERIER_RULES__AUTH_FAILURE_DELAY", "0s");
         if let Some(url) = &self.database {
