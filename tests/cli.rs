@@ -27,7 +27,6 @@ fn serve_in_an_empty_folder_creates_data_and_stops_cleanly_on_sigterm() -> TestR
     let dir = tempfile::tempdir()?;
     let mut child = Command::new(env!("CARGO_BIN_EXE_koerier"))
         .arg("serve")
-        .env("KOERIER_HTTPS_LISTEN", "127.0.0.1:0")
         .current_dir(dir.path())
         .env_remove("KOERIER_DATABASE_URL")
         .env_remove("KOERIER_DATA_DIR")

@@ -23,17 +23,12 @@ fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
         .env_remove("KOERIER_DATA_DIR")
         .env_remove("KOERIER_SMTP_URL")
         .env_remove("KOERIER_SMS_URL")
-        // serve opens the HTTPS listener: a free port, not the default one.
-        .env("KOERIER_HTTPS_LISTEN", "127.0.0.1:0")
-        .env("KOERIER_PUBLIC_URL", "https://127.0.0.1:8443")
-        .env("KOERIER_LOG", "warn");
-    if args.first() == Some(&"serve") {
         // The listeners on any free port (tests run side by side); the links
         // in mail stay as on the embedded default.
-        c.env("KOERIER_HTTPS_LISTEN", "127.0.0.1:0")
-            .env("KOERIER_SFTP_LISTEN", "127.0.0.1:0")
-            .env("KOERIER_PUBLIC_URL", "https://127.0.0.1:8443");
-    }
+        .env("KOERIER_HTTPS_LISTEN", "127.0.0.1:0")
+        .env("KOERIER_SFTP_LISTEN", "127.0.0.1:0")
+        .env("KOERIER_PUBLIC_URL", "https://127.0.0.1:8443")
+        .env("KOERIER_LOG", "warn");
     for (k, v) in env {
         c.env(k, v);
     }
