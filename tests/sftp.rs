@@ -78,7 +78,7 @@ fn openssh_sftp_composes_edits_sends_and_hears_why_not() -> TestResult {
 }
 
 #[test]
-fn the_inbox_downloads_and_the_sender_reads_the_report_over_sftp() -> TestResult {
+fn the_inbox_downloads_and_both_parties_read_the_report_over_sftp() -> TestResult {
     need("pdftotext")?;
     let mut k = Koerier::new()?;
     let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
@@ -94,9 +94,10 @@ fn the_inbox_downloads_and_the_sender_reads_the_report_over_sftp() -> TestResult
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(std::fs::read(w.join("got.pdf"))?, doc, "the document arrives intact");
 
-    // The recipient has no report; the sender's report names the download.
+    // The colleague who received it files its report too (as the portals'
+    // reports of received files); the sender's report names the download.
     let out = k.sftp_batch(&jan, w, "ls inbox/*\n")?;
-    assert!(!text(&out).contains("report.pdf"), "{}", text(&out));
+    assert!(text(&out).contains("report.pdf"), "{}", text(&out));
     let out = k.sftp_batch(&marie, w, "get sent/*/report.pdf report.pdf\n")?;
     assert!(out.status.success(), "{}", text(&out));
     let pdftext = Command::new("pdftotext").arg(w.join("report.pdf")).arg("-").output()?;
