@@ -106,6 +106,10 @@ fn the_inbox_downloads_and_both_parties_read_the_report_over_sftp() -> TestResul
     assert!(report.contains("jan@minvws.nl"), "the recipient: {report}");
     assert!(report.replace(['\n', ' '], "").contains(&sha), "the SHA-256 {sha}: {report}");
     assert!(report.contains("SFTP"), "the download through the SFTP door: {report}");
+    // Its signed proof checks out offline (tests/reports.rs changes a copy).
+    let fetched = w.join("report.pdf");
+    let verified = k.ok(&["report", "verify", &fetched.to_string_lossy()], None)?;
+    assert!(verified.contains("the proof is valid") && verified.contains(&sha), "{verified}");
     k.stop()
 }
 
