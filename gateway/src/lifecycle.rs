@@ -142,6 +142,9 @@ impl Gateway {
     /// staged upload that no unfinished document refers to. Runs after the
     /// database has let go of them, so a crash in between is healed here.
     async fn sweep(&self) -> Result<(usize, usize)> {
+        // The store first, the records second (see `Store::listing`): an
+        // upload that begins in between is not in the listing, so it stays.
+        let listing = self.store.listing().await?;
         let (complete, uploading) = self
             .db
             .read(|conn| {
@@ -159,15 +162,7 @@ impl Gateway {
         // A committed blob of a document still marked uploading is the moment
         // between the store's commit and the database's: it is kept.
         let keep = |id: &BlobId| uploading.contains(id.as_str()) || complete.contains(id.as_str());
-        let mut deleted = 0;
-        for blob in self.store.committed_ids().await? {
-            if !keep(&blob) {
-                self.store.delete(&blob).await?;
-                deleted += 1;
-            }
-        }
-        let swept = self.store.sweep_staging(&keep).await?;
-        Ok((deleted, swept))
+        Ok(self.store.sweep(listing, &keep).await?)
     }
 }
 

@@ -9,8 +9,8 @@
 //! memory and are resent by the client after a suspend.
 //!
 //! The store keeps no index. The caller records each document's id, wrapped
-//! key and committed size, and uses [`Store::sweep_staging`] and
-//! [`Store::committed_ids`] to clean up what no record refers to. One writer
+//! key and committed size, and uses [`Store::listing`] then [`Store::sweep`]
+//! to clean up what no record refers to. One writer
 //! per id at a time is the caller's job too.
 
 mod chunk;
@@ -46,7 +46,7 @@ pub enum StoreError {
     /// not the one the blob was sealed with: AES-GCM cannot tell these apart.
     #[error("blob is corrupt: {0}")]
     Corrupt(String),
-    #[error("store i/o failed")]
+    #[error("store i/o failed: {0}")]
     Io(#[from] io::Error),
     /// The crypto library refused an operation (key setup, randomness or
     /// sealing), as opposed to data failing authentication.
@@ -73,6 +73,13 @@ impl From<StoreError> for io::Error {
 }
 
 /// Handle to a document store; cheap to clone and share between tasks.
+/// The blobs and staging files present at one moment ([`Store::listing`]).
+#[derive(Debug, Default)]
+pub struct Listing {
+    committed: Vec<BlobId>,
+    staging: Vec<OsString>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Arc<Backend>,
@@ -138,23 +145,40 @@ impl Store {
         blocking(move || Ok(backend.remove_staging(&id)?)).await
     }
 
-    /// Removes every staging file whose id `keep` rejects, and anything in
-    /// the staging area that is not named like a blob id (nothing the store
-    /// writes is). Returns how many files were removed.
-    pub async fn sweep_staging(&self, keep: &(dyn Fn(&BlobId) -> bool + Sync)) -> Result<usize, StoreError> {
+    /// What is in the store now, for a sweep. List before reading the
+    /// records: every file is made after its record, so a listed file whose
+    /// record a later read does not find is an orphan, whereas a file made
+    /// after the read (an upload begun in between) is never listed.
+    pub async fn listing(&self) -> Result<Listing, StoreError> {
         let backend = Arc::clone(&self.backend);
-        let names = blocking(move || Ok(backend.staging_names()?)).await?;
-        let doomed: Vec<OsString> = names
+        blocking(move || Ok(Listing { committed: backend.committed_ids()?, staging: backend.staging_names()? })).await
+    }
+
+    /// Removes every listed blob and staging file whose id `keep` rejects,
+    /// and anything listed in the staging area that is not named like a blob
+    /// id (nothing the store writes is). Files made after the listing are
+    /// left alone. Returns how many blobs and staging files were removed.
+    pub async fn sweep(
+        &self,
+        listing: Listing,
+        keep: &(dyn Fn(&BlobId) -> bool + Sync),
+    ) -> Result<(usize, usize), StoreError> {
+        let blobs: Vec<BlobId> = listing.committed.into_iter().filter(|id| !keep(id)).collect();
+        let staging: Vec<OsString> = listing
+            .staging
             .into_iter()
             .filter(|name| {
                 let id = name.to_str().and_then(|name| BlobId::parse(name).ok());
                 !id.is_some_and(|id| keep(&id))
             })
             .collect();
-        let removed = doomed.len();
+        let removed = (blobs.len(), staging.len());
         let backend = Arc::clone(&self.backend);
         blocking(move || {
-            for name in &doomed {
+            for id in &blobs {
+                backend.delete_blob(id)?;
+            }
+            for name in &staging {
                 tracing::info!(?name, "removing orphaned staging file");
                 backend.remove_staging_name(name)?;
             }

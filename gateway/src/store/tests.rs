@@ -422,8 +422,22 @@ async fn sweep_removes_orphans_and_keeps_live_uploads() {
     fs::write(f.root.join("staging").join("upload.tmp"), b"leftover").unwrap();
     let (kept, kept_key) = &ids[1];
 
-    let removed = f.store.sweep_staging(&|id| id == kept).await.unwrap();
-    assert_eq!(removed, 3);
+    let listing = f.store.listing().await.unwrap();
+    // An upload that begins after the listing is not the sweep's to judge.
+    let (late, late_key) = new_doc();
+    let mut writer = f.store.stage(&late, &late_key).await.unwrap();
+    writer.write(&data).await.unwrap();
+    writer.suspend().await.unwrap();
+    let (done, done_key) = new_doc();
+    let mut writer = f.store.stage(&done, &done_key).await.unwrap();
+    writer.write(&data).await.unwrap();
+    writer.commit().await.unwrap();
+    let removed = f.store.sweep(listing, &|id| id == kept).await.unwrap();
+    assert_eq!(removed, (0, 3));
+    assert!(staging_path(&f.root, &late).exists(), "an upload begun after the listing is kept");
+    assert_eq!(f.store.committed_ids().await.unwrap(), vec![done.clone()], "and so is a blob committed after it");
+    f.store.delete(&done).await.unwrap();
+    f.store.discard_staged(&late).await.unwrap();
     let left: Vec<_> = fs::read_dir(f.root.join("staging")).unwrap().map(|entry| entry.unwrap().file_name()).collect();
     assert_eq!(left, vec![std::ffi::OsString::from(kept.as_str())]);
     let writer = f.store.stage(kept, kept_key).await.unwrap();
