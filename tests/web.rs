@@ -258,3 +258,66 @@ fn in_chromium_the_recipient_types_the_code_and_downloads() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn a_colleague_signs_in_instead_of_a_code_and_nobody_else_does() -> TestResult {
+    let mut s = Server::new(&[])?;
+    for (email, name) in [("kees@minvws.nl", "Kees"), ("marie@minvws.nl", "Marie")] {
+        let mut create = s
+            .command(&["account", "create", "--email", email, "--name", name, "--password-stdin"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()?;
+        if let Some(mut stdin) = create.stdin.take() {
+            std::io::Write::write_all(&mut stdin, format!("the password of {name}\n").as_bytes())?;
+        }
+        assert!(create.wait()?.success(), "account {email}");
+    }
+    std::fs::write(s.path().join("report.pdf"), PDF)?;
+    s.ok(&["send", "--from", "jan@minvws.nl", "--to", "Kees <kees@minvws.nl>", "--language", "en", "report.pdf"])?;
+    let prefix = s.url("/l/");
+    let mails = s.mails()?;
+    let notice = mails.iter().find(|m| m.contains("kees@minvws.nl") && m.contains(&prefix)).ok_or("no link mail")?;
+    let at = notice.find(&prefix).ok_or("no link")?;
+    let secret: String = notice[at + prefix.len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    let link = format!("{prefix}{secret}");
+    let sms_before = s.sms_count();
+    s.start()?;
+
+    // No code for a colleague: the link page asks them to sign in.
+    let b = Browser::new(&s, "kees");
+    let (status, _, page) = b.request(&[&link])?;
+    let text = String::from_utf8_lossy(&page);
+    assert_eq!(status, 200);
+    assert!(text.contains("Sign in to open the files") && !text.contains("Enter your code"), "{text}");
+    assert_eq!(s.sms_count(), sms_before, "a colleague gets no SMS");
+    let csrf = Browser::csrf(&page)?;
+    let sign_in = format!("{link}/sign-in");
+
+    // A wrong password, and another colleague with the right one, are refused alike.
+    let wrong = format!("csrf={csrf}&email=kees%40minvws.nl&password=not+it");
+    let (status, _, page) = b.request(&["-d", &wrong, &sign_in])?;
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&page).contains("The email address or password is not right"));
+    let m = Browser::new(&s, "marie");
+    let (_, _, page) = m.request(&[&link])?;
+    let marie_csrf = Browser::csrf(&page)?;
+    let other = format!("csrf={marie_csrf}&email=marie%40minvws.nl&password=the+password+of+Marie");
+    let (status, _, page) = m.request(&["-d", &other, &sign_in])?;
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&page));
+    assert_eq!(m.request(&[&format!("{link}/d/report.pdf")])?.0, 303, "marie has no session for this link");
+
+    // The recipient's own password opens the download page; the download is theirs.
+    let right = format!("csrf={csrf}&email=kees%40minvws.nl&password=the+password+of+Kees");
+    let (status, head, _) = b.request(&["-d", &right, &sign_in])?;
+    assert_eq!(status, 303, "{head}");
+    let out = s.path().join("got.pdf");
+    let (status, _, _) = b.request(&["-o", &out.to_string_lossy(), &format!("{link}/d/report.pdf")])?;
+    assert_eq!(status, 200);
+    assert_eq!(sha256(&out)?, sha256(&s.path().join("report.pdf"))?);
+    assert_eq!(s.number("SELECT count(*) FROM downloads WHERE who = 'kees@minvws.nl' AND door = 'web'")?, 1);
+    Ok(())
+}
