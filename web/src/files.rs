@@ -128,6 +128,17 @@ async fn grant_or(app: &App, secret: &str, headers: &HeaderMap) -> Result<Recipi
     }
 }
 
+/// The session's grant and the documents it opens, or the page that says why not.
+async fn granted_documents(
+    app: &App,
+    secret: &str,
+    headers: &HeaderMap,
+) -> Result<(RecipientGrant, Vec<DocumentInfo>), Response> {
+    let grant = grant_or(app, secret, headers).await?;
+    let docs = listed(app, secret, &grant).await?;
+    Ok((grant, docs))
+}
+
 async fn listed(app: &App, secret: &str, grant: &RecipientGrant) -> Result<Vec<DocumentInfo>, Response> {
     match app.gateway.recipient_view(grant).await {
         Ok((_, docs)) => Ok(docs.into_iter().filter(|d| d.state == "complete").collect()),
@@ -143,12 +154,8 @@ pub async fn document(
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    let grant = match grant_or(&app, &secret, &headers).await {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    let docs = match listed(&app, &secret, &grant).await {
-        Ok(d) => d,
+    let (grant, docs) = match granted_documents(&app, &secret, &headers).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
     let Some(doc) = docs.iter().find(|d| d.name == name) else {
@@ -220,12 +227,8 @@ pub async fn all(
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    let grant = match grant_or(&app, &secret, &headers).await {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
-    let docs = match listed(&app, &secret, &grant).await {
-        Ok(d) => d,
+    let (grant, docs) = match granted_documents(&app, &secret, &headers).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
     let entries: Vec<(String, u64)> = docs.iter().map(|d| (d.name.clone(), d.size)).collect();

@@ -221,6 +221,18 @@ impl App {
         page_for(self, &self.frame(language), err)
     }
 
+    /// What every POST on a link checks first: its CSRF token, then that the
+    /// secret could be one (anything else gets the unknown-link page).
+    fn refuse_post(&self, headers: &HeaderMap, csrf: &str, secret: &str, lang: Option<Language>) -> Option<Response> {
+        if !csrf_ok(headers, csrf) {
+            return Some(self.refused(lang));
+        }
+        if !plausible(secret) {
+            return Some(page_for(self, &self.frame(lang.unwrap_or_default()), &Error::NotFound));
+        }
+        None
+    }
+
     fn refused(&self, lang: Option<Language>) -> Response {
         let f = self.frame(lang.unwrap_or_default());
         self.pages.refusal(StatusCode::FORBIDDEN, &f, f.t.refused_title, f.t.refused_text)
@@ -259,11 +271,8 @@ async fn code(
     Form(form): Form<CodeForm>,
 ) -> Response {
     let lang = chosen(form.lang.as_deref());
-    if !csrf_ok(&headers, &form.csrf) {
-        return app.refused(lang);
-    }
-    if !plausible(&secret) {
-        return page_for(&app, &app.frame(lang.unwrap_or_default()), &Error::NotFound);
+    if let Some(refusal) = app.refuse_post(&headers, &form.csrf, &secret, lang) {
+        return refusal;
     }
     match app.gateway.redeem_with_code(&secret, &form.code, origin(peer)).await {
         Ok(grant) => app.start_session(&secret, &grant, lang).await,
@@ -280,11 +289,8 @@ async fn new_code(
     Form(form): Form<PlainForm>,
 ) -> Response {
     let lang = chosen(form.lang.as_deref());
-    if !csrf_ok(&headers, &form.csrf) {
-        return app.refused(lang);
-    }
-    if !plausible(&secret) {
-        return page_for(&app, &app.frame(lang.unwrap_or_default()), &Error::NotFound);
+    if let Some(refusal) = app.refuse_post(&headers, &form.csrf, &secret, lang) {
+        return refusal;
     }
     match app.gateway.request_new_code(&secret, origin(peer)).await {
         Ok(_) => app.link_page(&secret, lang, &headers, Note::CodeSent).await,
@@ -301,11 +307,8 @@ async fn sign_in(
     Form(form): Form<SignInForm>,
 ) -> Response {
     let lang = chosen(form.lang.as_deref());
-    if !csrf_ok(&headers, &form.csrf) {
-        return app.refused(lang);
-    }
-    if !plausible(&secret) {
-        return page_for(&app, &app.frame(lang.unwrap_or_default()), &Error::NotFound);
+    if let Some(refusal) = app.refuse_post(&headers, &form.csrf, &secret, lang) {
+        return refusal;
     }
     let session = match app.gateway.authenticate_password(&form.email, &form.password, origin(peer)).await {
         Ok(session) => session,
