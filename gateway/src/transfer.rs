@@ -265,17 +265,57 @@ pub(crate) fn load_own_draft(conn: &mut AnyConnection, session: &Session, id: &s
     }
 }
 
+/// The transfers of one folder of the caller's tree (only those named `name`,
+/// when given), sorted by name. Who sees what is still decided by [`access`].
+fn in_folder(
+    conn: &mut AnyConnection,
+    session: &Session,
+    folder: Folder,
+    name: Option<&str>,
+    window: std::time::Duration,
+) -> Result<Vec<TransferSummary>> {
+    Gateway::check_live(conn, session)?;
+    let mut query = transfers::table.select(TransferRow::as_select()).into_boxed();
+    query = match (&session.actor, folder) {
+        (Actor::Account { id, .. }, Folder::Outbox | Folder::Sent) => query.filter(transfers::owner_id.eq(id.clone())),
+        (Actor::Account { id, email, .. }, Folder::Inbox) => {
+            query.filter(transfers::recipient_id.eq(id.clone()).or(transfers::recipient_email.eq(email.clone())))
+        }
+        (Actor::RequestLink { request_id, .. }, _) => query.filter(transfers::upload_request_id.eq(request_id.clone())),
+    };
+    if let Some(name) = name {
+        query = query.filter(transfers::name.eq(name.to_owned()));
+    }
+    let candidates: Vec<TransferRow> =
+        query.order((transfers::name, transfers::created_at, transfers::id)).load(conn)?;
+    let mut out = Vec::new();
+    for row in candidates {
+        if access(session, &row)?.map(Access::folder) == Some(folder) {
+            out.push(summarize(conn, &row, folder, window)?);
+        }
+    }
+    // Byte order, whatever the database's collation.
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// `SUM(size)` of the documents selected, 0 for none, as a BIGINT on every
+/// backend (PostgreSQL sums a BIGINT into a NUMERIC).
+pub(crate) fn total_size() -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
+    diesel::dsl::sql::<diesel::sql_types::BigInt>("CAST(COALESCE(SUM(size), 0) AS BIGINT)")
+}
+
 pub(crate) fn summarize(
     conn: &mut AnyConnection,
     row: &TransferRow,
     folder: Folder,
     window: std::time::Duration,
 ) -> Result<TransferSummary> {
-    let sizes: Vec<i64> = documents::table
+    let (count, bytes): (i64, i64) = documents::table
         .filter(documents::transfer_id.eq(&row.id))
         .filter(documents::state.eq("complete").or(documents::state.eq("deleted")))
-        .select(documents::size)
-        .load(conn)?;
+        .select((diesel::dsl::count_star(), total_size()))
+        .first(conn)?;
     let recipient = row.recipient_email.as_ref().map(|email| match &row.recipient_name {
         Some(name) if !name.is_empty() => format!("{name} <{email}>"),
         _ => email.clone(),
@@ -295,8 +335,8 @@ pub(crate) fn summarize(
         sent_at: row.sent_at.map(Timestamp::from_millis),
         expires_at: row.expires_at.map(Timestamp::from_millis),
         send_problem: row.send_problem.clone(),
-        documents: sizes.len(),
-        bytes: sizes.iter().map(|s| u64::try_from(*s).unwrap_or(0)).sum(),
+        documents: usize::try_from(count).unwrap_or(0),
+        bytes: u64::try_from(bytes).unwrap_or(0),
     })
 }
 
@@ -305,38 +345,20 @@ impl Gateway {
     pub async fn list(&self, session: &Session, folder: Folder) -> Result<Vec<TransferSummary>> {
         let session = session.clone();
         let window = self.settings.rules.upload_window;
-        self.db
-            .read(move |conn| {
-                Gateway::check_live(conn, &session)?;
-                let candidates: Vec<TransferRow> = match (&session.actor, folder) {
-                    (Actor::Account { id, .. }, Folder::Outbox | Folder::Sent) => transfers::table
-                        .filter(transfers::owner_id.eq(id))
-                        .select(TransferRow::as_select())
-                        .load(conn)?,
-                    (Actor::Account { id, email, .. }, Folder::Inbox) => transfers::table
-                        .filter(transfers::recipient_id.eq(id).or(transfers::recipient_email.eq(email)))
-                        .select(TransferRow::as_select())
-                        .load(conn)?,
-                    (Actor::RequestLink { request_id, .. }, _) => transfers::table
-                        .filter(transfers::upload_request_id.eq(request_id))
-                        .select(TransferRow::as_select())
-                        .load(conn)?,
-                };
-                let mut out = Vec::new();
-                for row in candidates {
-                    if access(&session, &row)?.map(Access::folder) == Some(folder) {
-                        out.push(summarize(conn, &row, folder, window)?);
-                    }
-                }
-                out.sort_by(|a, b| a.name.cmp(&b.name));
-                Ok(out)
-            })
-            .await
+        self.db.read(move |conn| in_folder(conn, &session, folder, None, window)).await
     }
 
-    /// Find a transfer by its folder and name in the caller's tree.
+    /// Find a transfer by its folder and name in the caller's tree: one
+    /// lookup by name, whatever else the folder holds.
     pub async fn find(&self, session: &Session, folder: Folder, name: &str) -> Result<TransferSummary> {
-        self.list(session, folder).await?.into_iter().find(|t| t.name == name).ok_or(Error::NotFound)
+        let (session, name) = (session.clone(), name.to_owned());
+        let window = self.settings.rules.upload_window;
+        self.db
+            .read(move |conn| in_folder(conn, &session, folder, Some(&name), window))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(Error::NotFound)
     }
 
     /// One transfer the caller may see.

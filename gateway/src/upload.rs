@@ -71,6 +71,10 @@ pub struct Upload {
     window_started: bool,
     /// The complete document this upload replaces when it finishes.
     replaces: Option<String>,
+    /// The first bytes of the document as they went into the store, for the
+    /// content check; `None` after a resume, when they came in an earlier
+    /// connection and are read back from the store instead.
+    head: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Upload {
@@ -109,12 +113,12 @@ impl Gateway {
                     .first::<(String, String, Option<Vec<u8>>)>(conn)
                     .optional()?
                     .map(|(id, state, key_sealed)| Existing { id, state, key_sealed });
-                let sizes: Vec<i64> = documents::table
+                let used: i64 = documents::table
                     .filter(documents::transfer_id.eq(&id))
                     .filter(documents::name_key.ne(&key))
-                    .select(documents::size)
-                    .load(conn)?;
-                Ok((row, existing, sizes.iter().map(|s| u64::try_from(*s).unwrap_or(0)).sum::<u64>()))
+                    .select(crate::transfer::total_size())
+                    .first(conn)?;
+                Ok((row, existing, u64::try_from(used).unwrap_or(0)))
             })
             .await?;
         let closes_at = row.window_started_at.map(|t| Timestamp::from_millis(t).plus(window));
@@ -156,6 +160,7 @@ impl Gateway {
             limit,
             window_started: row.window_started_at.is_some(),
             replaces,
+            head: (position == 0).then(Vec::new),
         })
     }
 
@@ -215,11 +220,17 @@ impl Gateway {
         Ok((doc_id, key))
     }
 
-    /// Remove a document from a draft (complete or not).
+    /// Remove a document from a draft (complete or not), with a replacement
+    /// of it that is still being uploaded.
     pub async fn remove_document(&self, session: &Session, transfer_id: &str, name: &str) -> Result<()> {
-        let doc = self.documents(session, transfer_id).await?.into_iter().find(|d| d.name == name);
-        let doc = doc.ok_or(Error::NotFound)?;
-        self.delete_document_row(session, transfer_id, &doc.id).await
+        let docs = self.documents_named(session, transfer_id, name).await?;
+        if docs.is_empty() {
+            return Err(Error::NotFound);
+        }
+        for doc in docs {
+            self.delete_document_row(session, transfer_id, &doc.id).await?;
+        }
+        Ok(())
     }
 
     async fn delete_document_row(&self, session: &Session, transfer_id: &str, doc_id: &str) -> Result<()> {
@@ -248,25 +259,65 @@ impl Gateway {
             })
             .await
     }
+
+    /// The documents of a transfer the caller may see that carry exactly this
+    /// name: one indexed lookup, for doors that open one document of many.
+    /// (More than one while a replacement of that name is being uploaded.)
+    pub async fn documents_named(&self, session: &Session, transfer_id: &str, name: &str) -> Result<Vec<DocumentInfo>> {
+        let (s, t, n) = (session.clone(), transfer_id.to_owned(), name.to_owned());
+        self.db
+            .read(move |conn| {
+                crate::transfer::load_visible(conn, &s, &t)?;
+                select_documents(conn, &t, Pick::Named(&n))
+            })
+            .await
+    }
 }
 
 type DocRow = (String, String, String, i64, Option<Vec<u8>>, Option<String>, Option<i64>, Option<i64>);
 
 pub(crate) fn documents_of(conn: &mut crate::db::AnyConnection, transfer_id: &str) -> Result<Vec<DocumentInfo>> {
-    let rows: Vec<DocRow> = documents::table
-        .filter(documents::transfer_id.eq(transfer_id))
-        .order(documents::name)
-        .select((
-            documents::id,
-            documents::name,
-            documents::state,
-            documents::size,
-            documents::sha256,
-            documents::content_check,
-            documents::completed_at,
-            documents::deleted_at,
-        ))
-        .load(conn)?;
+    select_documents(conn, transfer_id, Pick::All)
+}
+
+/// What a [`DocumentInfo`] is made of.
+const DOC_COLUMNS: (
+    documents::id,
+    documents::name,
+    documents::state,
+    documents::size,
+    documents::sha256,
+    documents::content_check,
+    documents::completed_at,
+    documents::deleted_at,
+) = (
+    documents::id,
+    documents::name,
+    documents::state,
+    documents::size,
+    documents::sha256,
+    documents::content_check,
+    documents::completed_at,
+    documents::deleted_at,
+);
+
+/// Which documents of a transfer to read.
+enum Pick<'a> {
+    All,
+    Named(&'a str),
+    Id(&'a str),
+}
+
+/// Documents of a transfer, by name.
+fn select_documents(conn: &mut crate::db::AnyConnection, transfer_id: &str, pick: Pick) -> Result<Vec<DocumentInfo>> {
+    let of_transfer = documents::table.filter(documents::transfer_id.eq(transfer_id));
+    let rows: Vec<DocRow> = match pick {
+        Pick::All => of_transfer.order(documents::name).select(DOC_COLUMNS).load(conn)?,
+        Pick::Named(name) => {
+            of_transfer.filter(documents::name.eq(name)).order(documents::id).select(DOC_COLUMNS).load(conn)?
+        }
+        Pick::Id(id) => of_transfer.filter(documents::id.eq(id)).select(DOC_COLUMNS).load(conn)?,
+    };
     Ok(rows
         .into_iter()
         .map(|(id, name, state, size, sha, check, completed, deleted)| DocumentInfo {
@@ -327,6 +378,9 @@ impl Upload {
             return Err(Error::TooLarge { limit: self.gateway.settings.rules.max_message_bytes });
         }
         self.writer.write(data).await?;
+        if let Some(head) = self.head.as_mut().filter(|h| h.len() < content::HEAD_LEN) {
+            head.extend_from_slice(&data[..data.len().min(content::HEAD_LEN - head.len())]);
+        }
         self.position += data.len() as u64;
         Ok(())
     }
@@ -373,10 +427,13 @@ impl Upload {
         if now >= self.closes_at {
             return Err(Error::WindowClosed { closed_at: self.closes_at });
         }
-        let Upload { gateway, session, transfer_id, doc_id, name, writer, replaces, .. } = self;
+        let Upload { gateway, session, transfer_id, doc_id, name, writer, replaces, head, .. } = self;
         let committed = writer.commit().await?;
         let blob = BlobId::parse(&doc_id)?;
-        let check = gateway.check_content(&blob, &doc_id, &name, committed.size).await;
+        let check = match head {
+            Some(head) => gateway.check_head(&name, &head),
+            None => gateway.check_content(&blob, &doc_id, &name, committed.size).await,
+        };
         let check = match check {
             Ok(check) => check,
             Err(e) => {
@@ -412,8 +469,7 @@ impl Upload {
                     ))
                     .execute(conn)?;
                 event.record(conn)?;
-                let docs = documents_of(conn, &t)?;
-                docs.into_iter().find(|doc| doc.id == d).ok_or(Error::NotFound)
+                select_documents(conn, &t, Pick::Id(&d))?.into_iter().next().ok_or(Error::NotFound)
             })
             .await?;
         if let Some(old) = replaces {
@@ -441,8 +497,8 @@ enum Slot {
 }
 
 impl Gateway {
-    /// Read back the first bytes of a committed document and compare them with
-    /// what its extension promises.
+    /// Read back the first bytes of a committed document (an upload resumed in
+    /// another connection) and compare them with what its extension promises.
     async fn check_content(&self, blob: &BlobId, doc_id: &str, name: &FileName, size: u64) -> Result<ContentCheck> {
         let d = doc_id.to_owned();
         let sealed: Option<Vec<u8>> =
@@ -455,7 +511,12 @@ impl Gateway {
         while let Some(piece) = reader.next_chunk().await? {
             head.extend_from_slice(&piece);
         }
-        match content::check(&name.extension(), &head) {
+        self.check_head(name, &head)
+    }
+
+    /// Compare the first bytes of a document with what its extension promises.
+    fn check_head(&self, name: &FileName, head: &[u8]) -> Result<ContentCheck> {
+        match content::check(&name.extension(), head) {
             ContentCheck::Mismatch { expected, detected } => Err(Error::ContentMismatch {
                 name: name.as_str().to_owned(),
                 expected: content::describe(expected),

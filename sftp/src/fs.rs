@@ -155,14 +155,31 @@ impl Tree {
     /// unfinished ones (with what is stored), so that `reput` can resume.
     async fn documents(&self, t: &TransferSummary) -> OpResult<Vec<DocumentInfo>> {
         let docs = self.gateway.documents(&self.session, &t.id).await?;
-        Ok(docs
-            .into_iter()
-            .filter(|d| d.state == "complete" || (t.folder == Folder::Outbox && d.state == "uploading"))
-            .collect())
+        Ok(docs.into_iter().filter(|d| Self::shown(t, d)).collect())
+    }
+
+    /// The documents of a message named `file` that its folder shows: one
+    /// lookup, however many documents the message holds.
+    async fn documents_named(&self, t: &TransferSummary, file: &str) -> OpResult<Vec<DocumentInfo>> {
+        let docs = self.gateway.documents_named(&self.session, &t.id, file).await?;
+        Ok(docs.into_iter().filter(|d| Self::shown(t, d)).collect())
+    }
+
+    fn shown(t: &TransferSummary, d: &DocumentInfo) -> bool {
+        d.state == "complete" || (t.folder == Folder::Outbox && d.state == "uploading")
     }
 
     fn report_name(docs: &[DocumentInfo]) -> &'static str {
         if docs.iter().any(|d| d.name == REPORT_PDF) { REPORT_PDF_ALT } else { REPORT_PDF }
+    }
+
+    /// Whether `file`, which names no document, is where the report shows.
+    async fn is_report(&self, t: &TransferSummary, file: &str) -> OpResult<bool> {
+        Ok(match file {
+            REPORT_PDF => true,
+            REPORT_PDF_ALT => !self.documents_named(t, REPORT_PDF).await?.is_empty(),
+            _ => false,
+        })
     }
 
     /// Attributes of a path (STAT, LSTAT: there are no links).
@@ -184,11 +201,11 @@ impl Tree {
                     let text = self.gateway.message_txt(&self.session, &t.id).await?;
                     return Ok(file_attrs(writable, text.len() as u64, Some(message_time(&t))));
                 }
-                let docs = self.documents(&t).await?;
-                if let Some(d) = docs.iter().find(|d| d.name == file) {
+                let docs = self.documents_named(&t, &file).await?;
+                if let Some(d) = docs.iter().find(|d| d.state == "complete").or(docs.first()) {
                     return Ok(file_attrs(writable, d.size, d.completed_at.or(Some(t.created_at))));
                 }
-                if file == Self::report_name(&docs)
+                if self.is_report(&t, &file).await?
                     && let Some(pdf) = self.report(&t, false).await?
                 {
                     return Ok(file_attrs(false, pdf.len() as u64, Some(self.gateway_now())));
@@ -279,8 +296,8 @@ impl Tree {
             let text = self.gateway.message_txt(&self.session, &t.id).await?;
             return Ok(Opened::Bytes(Arc::new(text.into_bytes())));
         }
-        let docs = self.documents(&t).await?;
-        if let Some(d) = docs.iter().find(|d| d.name == file && d.state == "complete") {
+        let docs = self.documents_named(&t, &file).await?;
+        if let Some(d) = docs.iter().find(|d| d.state == "complete") {
             return Ok(Opened::Document(DocumentRead {
                 transfer_id: t.id,
                 name: d.name.clone(),
@@ -289,7 +306,8 @@ impl Tree {
                 pending: bytes::Bytes::new(),
             }));
         }
-        if file == Self::report_name(&docs)
+        if docs.is_empty()
+            && self.is_report(&t, &file).await?
             && let Some(pdf) = self.report(&t, true).await?
         {
             return Ok(Opened::Bytes(pdf));

@@ -1,0 +1,2 @@
+DROP INDEX transfers_owner_name;
+DROP INDEX documents_by_name;
