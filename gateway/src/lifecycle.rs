@@ -145,23 +145,22 @@ impl Gateway {
         // The store first, the records second (see `Store::listing`): an
         // upload that begins in between is not in the listing, so it stays.
         let listing = self.store.listing().await?;
-        let (complete, uploading) = self
+        // One statement, so one snapshot: read as two queries, a document
+        // finishing in between was in neither answer, and its blob was taken.
+        let live: HashSet<String> = self
             .db
             .read(|conn| {
-                let ids = |conn: &mut AnyConnection, state: &str| -> Result<HashSet<String>> {
-                    Ok(documents::table
-                        .filter(documents::state.eq(state))
-                        .select(documents::id)
-                        .load::<String>(conn)?
-                        .into_iter()
-                        .collect())
-                };
-                Ok((ids(conn, "complete")?, ids(conn, "uploading")?))
+                Ok(documents::table
+                    .filter(documents::state.eq_any(["complete", "uploading"]))
+                    .select(documents::id)
+                    .load::<String>(conn)?
+                    .into_iter()
+                    .collect())
             })
             .await?;
         // A committed blob of a document still marked uploading is the moment
         // between the store's commit and the database's: it is kept.
-        let keep = |id: &BlobId| uploading.contains(id.as_str()) || complete.contains(id.as_str());
+        let keep = |id: &BlobId| live.contains(id.as_str());
         Ok(self.store.sweep(listing, &keep).await?)
     }
 }

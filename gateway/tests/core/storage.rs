@@ -161,6 +161,38 @@ async fn an_interrupted_write_is_invisible_and_the_next_start_sweeps_orphans() -
     Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_finished_while_the_sweep_runs_are_never_taken() -> TestResult {
+    let bed = Bed::new().await?;
+    let jan = bed.staff("jan@minvws.nl").await?;
+    let draft = bed.gw.create_draft(&jan, "busy").await?;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sweeper = tokio::spawn({
+        let (gw, done) = (bed.gw.clone(), done.clone());
+        async move {
+            let mut runs = 0u32;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                gw.run_lifecycle().await?;
+                runs += 1;
+            }
+            Ok::<u32, gateway::Error>(runs)
+        }
+    });
+    for i in 0..300 {
+        let mut up = bed.gw.begin_upload(&jan, &draft.id, &format!("d{i}.pdf"), UploadMode::New).await?;
+        up.write(&marked(3_000 + i)).await?;
+        up.finish().await?;
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let runs = sweeper.await??;
+    assert!(runs > 10, "the sweep ran alongside the uploads ({runs} runs)");
+    for i in 0..300 {
+        let read = bed.gw.read_document(&jan, &draft.id, &format!("d{i}.pdf"), None).await?.read_all().await?;
+        assert_eq!(read, marked(3_000 + i), "d{i}.pdf");
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn expiry_refuses_access_at_once_and_the_purge_keeps_the_metadata() -> TestResult {
     let bed = Bed::new().await?;
