@@ -51,14 +51,11 @@ impl LocalBackend {
         // O_APPEND: every record lands at the end, even after a truncation.
         let mut options = OpenOptions::new();
         options.read(true).append(true);
+        // A new file's directory entry is made durable only when the upload
+        // is suspended (`keep_staging`) or committed (`publish`): a crash
+        // before either loses nothing the client was told is stored.
         let file = match options.open(&path) {
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                let file = options.create(true).open(&path)?;
-                // A suspended upload promises its offset survives a crash,
-                // which needs the directory entry to be durable too.
-                sync_dir(&self.staging)?;
-                file
-            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => options.create(true).open(&path)?,
             other => other?,
         };
         Ok(StagingFile(Arc::new(file)))
@@ -73,9 +70,16 @@ impl LocalBackend {
             sync_dir(&self.blobs)?;
         }
         fs::rename(self.staging_path(id), self.blob_path(id))?;
-        sync_dir(&shard)?;
-        // Not strictly needed for the blob, but keeps a crash from bringing
-        // the staging entry back next to its committed copy.
+        // The new name is what must survive. Should a crash bring the old
+        // staging name back as well, it belongs to a complete document, is
+        // never resumed from, and the sweep takes it with the document.
+        sync_dir(&shard)
+    }
+
+    /// Makes a staging file's bytes and its name durable: a suspended upload
+    /// promises its offset survives a crash.
+    pub(super) fn keep_staging(&self, file: &StagingFile) -> io::Result<()> {
+        file.sync_data()?;
         sync_dir(&self.staging)
     }
 

@@ -216,6 +216,12 @@ impl Backend {
         }
     }
 
+    fn keep_staging(&self, file: &StagingFile) -> io::Result<()> {
+        match self {
+            Self::Local(local) => local.keep_staging(file),
+        }
+    }
+
     fn open_blob(&self, id: &BlobId) -> io::Result<BlobFile> {
         match self {
             Self::Local(local) => local.open_blob(id),
