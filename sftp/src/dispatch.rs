@@ -26,8 +26,11 @@ pub(crate) const MAX_IO: u32 = MAX_PACKET - 1024;
 const MAX_HANDLES: usize = 64;
 /// Requests on paths in progress at once per connection.
 const CONCURRENT_REQUESTS: usize = 64;
-/// Requests queued per handle before the reader waits.
-const HANDLE_QUEUE: usize = 64;
+/// Requests queued per handle before the reader waits: with writes of up to
+/// [`MAX_IO`], 2 MiB of an upload waits here at most. A handle task never
+/// waits for the client's window (answers queue for the writer), so the
+/// reader's wait is short and the session loop keeps reading.
+const HANDLE_QUEUE: usize = 8;
 /// Entries per READDIR answer.
 const DIR_BATCH: usize = 100;
 

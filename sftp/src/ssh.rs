@@ -46,11 +46,15 @@ pub(crate) fn config(host_key: PrivateKey, idle_timeout: Duration) -> russh::ser
         },
         max_auth_attempts: 3,
         inactivity_timeout: Some(idle_timeout),
-        // Large windows and packets keep a pipelining client busy; a deep
-        // channel buffer keeps the session loop reading (see ARCHITECTURE.md).
+        // A large window and packets keep a pipelining client busy. russh
+        // grants window as data arrives, not as it is used, so what bounds an
+        // upload's memory is this buffer (32 messages of up to 64 KiB) and the
+        // handle queue behind it (see `dispatch.rs`). The session loop never
+        // waits on our writer: the reader that drains this buffer waits only
+        // for handle tasks, which do not wait for the client's window.
         window_size: 16 * 1024 * 1024,
         maximum_packet_size: 65535,
-        channel_buffer_size: 2048,
+        channel_buffer_size: 32,
         event_buffer_size: 64,
         nodelay: true,
         ..Default::default()
