@@ -223,7 +223,8 @@ impl Koerier {
         files
     }
 
-    /// Run a paramiko script (from tests/sftp/) with JSON arguments; its JSON answer.
+    /// Run a paramiko script (from tests/sftp/) with JSON arguments (the
+    /// server's port unless they name one); its JSON answer.
     pub fn paramiko(&self, script: &str, args: serde_json::Value) -> Result<serde_json::Value, Error> {
         let python = python()?;
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sftp").join(script);
@@ -234,7 +235,9 @@ impl Koerier {
             .stderr(Stdio::piped())
             .spawn()?;
         let mut args = args;
-        args["port"] = self.port.into();
+        if args.get("port").is_none() {
+            args["port"] = self.port.into();
+        }
         if let Some(mut input) = child.stdin.take() {
             input.write_all(args.to_string().as_bytes())?;
         }
