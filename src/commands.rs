@@ -91,6 +91,22 @@ pub struct SendArgs {
     files: Vec<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// The staff account that asks for the documents.
+    #[arg(long)]
+    from: String,
+    /// Who is asked: "Name <email>", an address outside the affiliated domains.
+    #[arg(long)]
+    to: String,
+    /// The language of the mail and of the upload page.
+    #[arg(long, default_value = "nl", value_parser = ["nl", "en"])]
+    language: String,
+    /// A file with the text of the request.
+    #[arg(long)]
+    text_file: Option<PathBuf>,
+}
+
 /// Open the core as every command does: the master key from the setting or the
 /// key file (made on first start, with a warning), migrations applied.
 pub async fn open(config: &Config) -> Result<Gateway> {
@@ -223,9 +239,17 @@ pub async fn purge(config: &Config) -> Result<()> {
     Ok(())
 }
 
+/// The session of the account a command acts as (`--from`).
+async fn acting_as(gw: &Gateway, from: &str) -> Result<gateway::Session> {
+    gw.console_session(&Admin::console(), from).await.map_err(|e| match e {
+        gateway::Error::NotFound => anyhow::anyhow!("--from: there is no account {from}"),
+        e => anyhow::anyhow!("--from {from}: {e}"),
+    })
+}
+
 pub async fn send(config: &Config, args: SendArgs) -> Result<()> {
     let gw = open(config).await?;
-    let session = gw.console_session(&Admin::console(), &args.from).await?;
+    let session = acting_as(&gw, &args.from).await?;
     let mut suffix = [0u8; 3];
     gateway::Random::fill(&SystemRandom, &mut suffix)?;
     let stamp = gateway::Timestamp::rfc3339(gw_now()).replace(':', "");
@@ -247,13 +271,33 @@ pub async fn send(config: &Config, args: SendArgs) -> Result<()> {
     Ok(())
 }
 
+/// Ask someone outside the organisation for documents, as a staff account.
+/// The secret goes out only in the mail the core queues; this prints what
+/// the operator may see: the user name and until when the request is valid.
+pub async fn request(config: &Config, args: RequestArgs) -> Result<()> {
+    let gw = open(config).await?;
+    let session = acting_as(&gw, &args.from).await?;
+    let to = Mailbox::parse(&args.to).map_err(|e| anyhow::anyhow!("--to: {e}"))?;
+    let text = match &args.text_file {
+        Some(f) => std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?,
+        None => String::new(),
+    };
+    let language = Language::parse(&args.language)?;
+    let info = gw.create_upload_request(&session, &to, &text, language).await?;
+    println!("requested documents from {}; the link goes by mail", to.email.normalized());
+    println!("user name (SFTP, WebDAV): {}", info.user_name);
+    println!("valid until {}", info.expires_at);
+    deliver_now(config, &gw).await;
+    Ok(())
+}
+
 /// How long `send` spends delivering before it leaves the rest to `serve`.
 const SEND_DELIVERY_TIME: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// `send` runs outside `serve`, perhaps with no server running at all: it
-/// delivers what is due itself, through the same deliverer, unless a running
+/// `send` and `request` run outside `serve`, perhaps with no server running at all: they
+/// deliver what is due itself, through the same deliverer, unless a running
 /// node holds the outbox lease and does so. Whatever is not delivered now
-/// stays queued for `serve`; the send itself has happened either way.
+/// stays queued for `serve`; the send or request itself has happened either way.
 async fn deliver_now(config: &Config, gw: &Gateway) {
     let outcome = async {
         let notifier = notify::Notifier::new(gw.clone(), config.notify_settings()?)?;

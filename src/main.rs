@@ -48,6 +48,9 @@ enum Command {
     Purge,
     /// Send documents as a staff account, through the same core as every door.
     Send(commands::SendArgs),
+    /// Ask someone outside the organisation for documents, as a staff account;
+    /// prints the request's SFTP/WebDAV user name, the secret goes only by mail.
+    Request(commands::RequestArgs),
     /// Reports: a message's report, an overview PDF, checking a signed proof, the signing key.
     Report {
         #[command(subcommand)]
@@ -96,6 +99,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Account { action } => commands::account(&config, action).await,
         Command::Purge => commands::purge(&config).await,
         Command::Send(args) => commands::send(&config, args).await,
+        Command::Request(args) => commands::request(&config, args).await,
         Command::Report { action } => report_cmd::report(&config, action).await,
     }
 }

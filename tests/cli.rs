@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 mod binary;
 
-use binary::{TestResult, koerier, ok};
+use binary::{TestResult, koerier, mail, ok};
 
 #[test]
 fn help_lists_the_commands_of_the_contract() -> TestResult {
@@ -91,5 +91,62 @@ fn an_operator_sets_up_and_sends_from_the_command_line() -> TestResult {
     assert!(ok(&koerier(d, &["purge"])?).contains("aborted"));
     assert!(ok(&koerier(d, &["config", "check"])?).contains("configuration is valid"));
     ok(&koerier(d, &["migrate"])?);
+    Ok(())
+}
+
+#[test]
+fn an_operator_requests_documents_and_only_the_mail_carries_the_secret() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let d = dir.path();
+    assert!(ok(&koerier(d, &["--help"])?).contains("request"), "request is in --help");
+    ok(&koerier(d, &["domain", "add", "minvws.nl"])?);
+    ok(&koerier(d, &["account", "create", "--email", "jan@minvws.nl", "--name", "Jan Jansen"])?);
+    std::fs::write(d.join("ask.txt"), "Please send the signed contract.\n")?;
+
+    let said = ok(&koerier(
+        d,
+        &[
+            "request",
+            "--from",
+            "jan@minvws.nl",
+            "--to",
+            "Piet Pieters <piet@example.org>",
+            "--language",
+            "en",
+            "--text-file",
+            "ask.txt",
+        ],
+    )?);
+    let user = said
+        .lines()
+        .find_map(|l| l.strip_prefix("user name (SFTP, WebDAV): "))
+        .ok_or(format!("no user name printed: {said}"))?;
+    assert!(user.starts_with("request-") && user.len() > 20, "{said}");
+    assert!(said.lines().any(|l| l.starts_with("valid until 20")), "the expiry: {said}");
+
+    // The core wrote the mail: to the requested person, in English, with the
+    // text, the user name and the link whose secret is the password.
+    let mails = mail::mails(&d.join("data/mail"))?;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let m = &mails[0];
+    assert_eq!(mail::header(m, "To"), Some("piet@example.org"));
+    assert_eq!(mail::header(m, "Subject"), Some("Jan Jansen asks you to send files"));
+    assert!(m.contains("Please send the signed contract.") && m.contains(&format!("user name {user}")), "{m}");
+    let secret = mail::secret_after(m, "/r/").ok_or("no request link in the mail")?;
+    assert!(secret.len() >= 40, "{secret}");
+    assert!(!said.contains(&secret), "the secret is never printed: {said}");
+
+    // Refusals: an unknown sender, and a colleague (the core's rule).
+    let unknown = koerier(d, &["request", "--from", "nobody@minvws.nl", "--to", "piet@example.org"])?;
+    assert!(!unknown.status.success());
+    let why = String::from_utf8_lossy(&unknown.stderr);
+    assert!(why.contains("there is no account nobody@minvws.nl"), "{why}");
+    let inside = koerier(d, &["request", "--from", "jan@minvws.nl", "--to", "Kees <kees@minvws.nl>"])?;
+    assert!(!inside.status.success());
+    let why = String::from_utf8_lossy(&inside.stderr);
+    assert!(why.contains("outside the organisation"), "{why}");
+    let sub = koerier(d, &["request", "--from", "jan@minvws.nl", "--to", "kees@zorg.minvws.nl"])?;
+    assert!(!sub.status.success(), "a subdomain is inside too");
+    assert_eq!(mail::listing(&d.join("data/mail")).len(), 1, "a refused request sends nothing");
     Ok(())
 }

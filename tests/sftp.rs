@@ -3,11 +3,14 @@
 
 #[path = "sftp/mod.rs"]
 mod door;
+#[path = "binary/mail.rs"]
+mod mail;
 
 use std::process::Command;
 use std::time::Duration;
 
 use door::{Koerier, TestResult, need, pdf, text, wait_until};
+use serde_json::json;
 
 const MESSAGE: &str = "To: Piet Pieters <piet@example.org>\nPhone: 06 12345678\nSubject: Dossier 12\n\
                        Reference: K-12\nLanguage: en\n\nHere are the documents.\n";
@@ -219,6 +222,84 @@ fn scp_rclone_and_lftp_work_unmodified_and_reput_resumes() -> TestResult {
     let out = k.sftp_batch(&jan, w, "reput big.pdf outbox/big/big.pdf\nget outbox/big/big.pdf big-back.pdf\n")?;
     assert!(out.status.success(), "reput: {}", text(&out));
     assert_eq!(std::fs::read(w.join("big-back.pdf"))?, big, "resumed and complete");
+    k.stop()
+}
+
+/// What an upload request's mail tells the person asked: where the SFTP door
+/// is, the user name, and the secret (the last part of the link).
+struct RequestMail {
+    host: String,
+    port: u16,
+    user: String,
+    secret: String,
+}
+
+fn request_mail(k: &Koerier, to: &str) -> Result<RequestMail, door::Error> {
+    let mails = mail::mails(&k.path().join("data/mail"))?;
+    let m = mails
+        .iter()
+        .find(|m| mail::header(m, "To") == Some(to) && m.contains("/r/"))
+        .ok_or(format!("no request mail to {to}"))?;
+    // The text part: "SFTP: 127.0.0.1, port 2222, user name request-…".
+    let line = m.lines().find_map(|l| l.trim().strip_prefix("SFTP: ")).ok_or("no SFTP line in the mail")?;
+    let mut parts = line.split(", ");
+    let host = parts.next().ok_or("no host")?.to_owned();
+    let port = parts.next().and_then(|p| p.strip_prefix("port ")).ok_or("no port")?.parse()?;
+    let user = parts.next().and_then(|p| p.strip_prefix("user name ")).ok_or("no user name")?.to_owned();
+    let secret = mail::secret_after(m, "/r/").ok_or("no request link in the mail")?;
+    Ok(RequestMail { host, port, user, secret })
+}
+
+#[test]
+fn a_request_link_signs_in_over_sftp_and_the_answer_goes_to_the_requester() -> TestResult {
+    let mut k = Koerier::new()?;
+    let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
+    k.start()?;
+    let said =
+        k.ok(&["request", "--from", &jan.email, "--to", "Piet Pieters <piet@example.org>", "--language", "en"], None)?;
+    let user = said.lines().find_map(|l| l.strip_prefix("user name (SFTP, WebDAV): ")).ok_or(said.clone())?;
+    assert!(wait_until(Duration::from_secs(30), || request_mail(&k, "piet@example.org").is_ok()), "the request mail");
+    let asked = request_mail(&k, "piet@example.org")?;
+    assert_eq!(asked.user, user, "the mail names the user name the command printed");
+    assert_eq!((asked.host.as_str(), asked.port), ("127.0.0.1", k.port), "the mail says where the door is");
+
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let doc = pdf("the answer to jan's request");
+    std::fs::write(w.join("answer.pdf"), &doc)?;
+    let seen = k.paramiko(
+        "client.py",
+        json!({"host": asked.host, "port": asked.port, "user": asked.user, "password": asked.secret,
+               "action": "request-answer", "file": w.join("answer.pdf"), "name": "answer.pdf"}),
+    )?;
+    // Only the request's draft and /sent: no inbox, no other message.
+    assert_eq!(seen["root"], json!(["outbox", "sent"]), "{seen}");
+    assert_eq!(seen["outbox"].as_array().map(Vec::len), Some(1), "one draft: {seen}");
+    assert_eq!(seen["sent_before"], json!([]), "{seen}");
+    assert_eq!(seen["inbox"], "FileNotFoundError 2", "{seen}");
+    let message = seen["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("To: Jan Jansen <jan@minvws.nl>\n"), "addressed to the requester: {message:?}");
+    // The document went in, and the move into /sent sent the draft.
+    assert_eq!(seen["draft"], json!(["answer.pdf", "message.txt"]), "{seen}");
+    assert_eq!(seen["outbox_after"], json!([]), "{seen}");
+    assert_eq!(seen["sent"], seen["outbox"], "{seen}");
+    let sent_files = seen["sent_files"].as_array().cloned().unwrap_or_default();
+    assert!(sent_files.contains(&json!("answer.pdf")), "{seen}");
+    // The secret is the password of this user name only.
+    assert_eq!(seen["wrong_secret"], "refused", "{seen}");
+    assert_eq!(seen["other_user"], "refused", "{seen}");
+
+    // The requester is told by mail and finds the document in the inbox.
+    let told = wait_until(Duration::from_secs(30), || {
+        mail::mails(&k.path().join("data/mail")).unwrap_or_default().iter().any(|m| {
+            mail::header(m, "To") == Some("jan@minvws.nl")
+                && mail::header(m, "Subject").is_some_and(|s| s.contains("answered your request"))
+        })
+    });
+    assert!(told, "a mail to jan: {:?}", mail::mails(&k.path().join("data/mail")));
+    let out = k.sftp_batch(&jan, w, "get inbox/*/answer.pdf got.pdf\n")?;
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(std::fs::read(w.join("got.pdf"))?, doc, "the answer arrives intact");
     k.stop()
 }
 

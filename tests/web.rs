@@ -3,8 +3,14 @@
 //! real SMS file, and real clients (curl; headless Chromium through
 //! Playwright in `tests/browser/`).
 
+#[path = "binary/browser.rs"]
+mod browser;
+#[path = "binary/mail.rs"]
+mod mail;
 #[path = "web/server.rs"]
 mod server;
+#[path = "binary/sms.rs"]
+mod sms;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -30,7 +36,7 @@ fn served_with_documents() -> Result<(Server, server::Sent), server::Error> {
 #[test]
 fn the_link_code_and_downloads_with_curl() -> TestResult {
     let (s, sent) = served_with_documents()?;
-    let b = Browser::new(&s, "piet");
+    let b = Browser::new(s.path(), "piet");
 
     // Opening the link shows the code form with the secure headers.
     let (status, head, page) = b.request(&[&sent.link])?;
@@ -54,7 +60,7 @@ fn the_link_code_and_downloads_with_curl() -> TestResult {
     let forged = format!("csrf={}&code=123456", "0".repeat(64));
     let (status, _, _) = b.request(&["-d", &forged, &format!("{}/code", sent.link)])?;
     assert_eq!(status, 403);
-    let stranger = Browser::new(&s, "stranger");
+    let stranger = Browser::new(s.path(), "stranger");
     let (status, _, _) = stranger.request(&["-d", &format!("csrf={csrf}&code=1"), &format!("{}/code", sent.link)])?;
     assert_eq!(status, 403, "a token without its cookie");
     assert_eq!(s.state()?, before, "refused POSTs change nothing");
@@ -158,7 +164,7 @@ fn opening_a_link_a_thousand_times_writes_nothing_and_sends_nothing() -> TestRes
 fn ten_thousand_guesses_lock_the_link_and_alert_the_sender() -> TestResult {
     let (s, sent) = served_with_documents()?;
     let code = s.latest_code()?;
-    let b = Browser::new(&s, "guesser");
+    let b = Browser::new(s.path(), "guesser");
     let (_, _, page) = b.request(&[&sent.link])?;
     let csrf = Browser::csrf(&page)?;
     let jar = b.jar.to_string_lossy().into_owned();
@@ -208,7 +214,7 @@ fn an_unknown_link_and_an_expired_link_are_the_same_page() -> TestResult {
     std::fs::write(s.path().join("report.pdf"), PDF)?;
     let sent = s.send("nl", &["report.pdf"], &[("KOERIER_RETENTION", "2s")])?;
     s.start()?;
-    let b = Browser::new(&s, "late");
+    let b = Browser::new(s.path(), "late");
     let (status, _, _) = b.request(&[&sent.link])?;
     assert_eq!(status, 200, "live at first");
     std::thread::sleep(Duration::from_millis(2500));
@@ -278,17 +284,13 @@ fn a_colleague_signs_in_instead_of_a_code_and_nobody_else_does() -> TestResult {
     let prefix = s.url("/l/");
     let mails = s.mails()?;
     let notice = mails.iter().find(|m| m.contains("kees@minvws.nl") && m.contains(&prefix)).ok_or("no link mail")?;
-    let at = notice.find(&prefix).ok_or("no link")?;
-    let secret: String = notice[at + prefix.len()..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect();
+    let secret = mail::secret_after(notice, &prefix).ok_or("no link")?;
     let link = format!("{prefix}{secret}");
     let sms_before = s.sms_count();
     s.start()?;
 
     // No code for a colleague: the link page asks them to sign in.
-    let b = Browser::new(&s, "kees");
+    let b = Browser::new(s.path(), "kees");
     let (status, _, page) = b.request(&[&link])?;
     let text = String::from_utf8_lossy(&page);
     assert_eq!(status, 200);
@@ -302,7 +304,7 @@ fn a_colleague_signs_in_instead_of_a_code_and_nobody_else_does() -> TestResult {
     let (status, _, page) = b.request(&["-d", &wrong, &sign_in])?;
     assert_eq!(status, 400);
     assert!(String::from_utf8_lossy(&page).contains("The email address or password is not right"));
-    let m = Browser::new(&s, "marie");
+    let m = Browser::new(s.path(), "marie");
     let (_, _, page) = m.request(&[&link])?;
     let marie_csrf = Browser::csrf(&page)?;
     let other = format!("csrf={marie_csrf}&email=marie%40minvws.nl&password=the+password+of+Marie");

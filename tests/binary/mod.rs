@@ -1,6 +1,8 @@
 //! Running the real binary in a test: the embedded default in a folder of the
 //! test's own, whatever the environment of the test run says.
 
+pub mod mail;
+
 use std::path::Path;
 use std::process::{Command, Output};
 

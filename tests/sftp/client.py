@@ -9,11 +9,12 @@ import sys
 import paramiko
 
 args = json.load(sys.stdin)
+HOST = args.get("host", "127.0.0.1")
 PORT = args["port"]
 
 
 def connect(user=args["user"], password=args["password"]):
-    t = paramiko.Transport(("127.0.0.1", PORT))
+    t = paramiko.Transport((HOST, PORT))
     t.connect(username=user, password=password)
     return t, paramiko.SFTPClient.from_transport(t)
 
@@ -126,10 +127,36 @@ def disable_between():
     return {"before": before, "after": after}
 
 
+def request_answer():
+    """Signed in with a request's user name and secret: what the tree shows,
+    a document put into the draft, the draft moved into /sent."""
+    t, s = connect()
+    out = {"root": sorted(s.listdir("/")), "outbox": s.listdir("/outbox"), "sent_before": s.listdir("/sent")}
+    try:
+        s.listdir("/inbox")
+        out["inbox"] = "listed"
+    except IOError as e:
+        out["inbox"] = "%s %s" % (type(e).__name__, e.errno)
+    draft = "/outbox/" + out["outbox"][0]
+    with s.open(draft + "/message.txt") as f:
+        out["message"] = f.read().decode()
+    s.put(args["file"], draft + "/" + args["name"])
+    out["draft"] = sorted(s.listdir(draft))
+    s.rename(draft, "/sent/" + out["outbox"][0])
+    out["outbox_after"] = s.listdir("/outbox")
+    out["sent"] = s.listdir("/sent")
+    out["sent_files"] = sorted(s.listdir("/sent/" + out["outbox"][0]))
+    t.close()
+    out["wrong_secret"] = refused(lambda: connect(password=args["password"][::-1]))
+    out["other_user"] = refused(lambda: connect(user="request-aaaaaaaaaaaaaaaaaaaaaaaaaa"))
+    return out
+
+
 ACTIONS = {
     "cut-upload": cut_upload,
     "mkdir": mkdir,
     "probe": probe,
+    "request-answer": request_answer,
     "ssh-refusals": ssh_refusals,
     "disable-between": disable_between,
 }

@@ -65,7 +65,10 @@ fn database_for(dir: &Path) -> Result<Option<String>, Error> {
 /// A running `koerier serve` with its folder.
 pub struct Koerier {
     pub dir: tempfile::TempDir,
+    /// The SFTP listener's port.
     pub port: u16,
+    /// The HTTPS listener's port (the web and WebDAV under `/dav/`).
+    pub https: u16,
     database: Option<String>,
     child: Option<Child>,
 }
@@ -82,7 +85,7 @@ impl Koerier {
     pub fn new() -> Result<Koerier, Error> {
         let dir = tempfile::tempdir()?;
         let database = database_for(dir.path())?;
-        let k = Koerier { dir, port: free_port()?, database, child: None };
+        let k = Koerier { dir, port: free_port()?, https: free_port()?, database, child: None };
         k.ok(&["domain", "add", "minvws.nl"], None)?;
         Ok(k)
     }
@@ -99,9 +102,10 @@ impl Koerier {
             .env_remove("KOERIER_DATA_DIR")
             .env_remove("KOERIER_SMTP_URL")
             .env_remove("KOERIER_SMS_URL")
+            .env_remove("KOERIER_PUBLIC_URL")
             .env("KOERIER_LOG", "warn")
             .env("KOERIER_SFTP_LISTEN", format!("127.0.0.1:{}", self.port))
-            .env("KOERIER_HTTPS_LISTEN", "127.0.0.1:0")
+            .env("KOERIER_HTTPS_LISTEN", format!("127.0.0.1:{}", self.https))
             .env("KOERIER_OUTBOX_INTERVAL", "1s")
             .env("KOERIER_RULES__AUTH_FAILURE_DELAY", "0s");
         if let Some(url) = &self.database {
@@ -155,18 +159,24 @@ impl Koerier {
         Ok(User { email: email.to_owned(), password, key })
     }
 
-    /// Start `koerier serve` and wait until SFTP answers.
+    /// Start `koerier serve` and wait until SFTP and HTTPS answer.
     pub fn start(&mut self) -> Result<(), Error> {
         let child = self.command(&["serve"]).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn()?;
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            let open = |port: u16| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+            if open(self.port) && open(self.https) {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Err("koerier serve did not open its SFTP port within 60 s".into())
+        Err("koerier serve did not open its SFTP and HTTPS ports within 60 s".into())
+    }
+
+    /// A URL on the HTTPS listener, as the links in the mail begin.
+    pub fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.https)
     }
 
     /// Stop with SIGTERM and wait.
@@ -223,7 +233,8 @@ impl Koerier {
         files
     }
 
-    /// Run a paramiko script (from tests/sftp/) with JSON arguments; its JSON answer.
+    /// Run a paramiko script (from tests/sftp/) with JSON arguments (the
+    /// server's port unless they name one); its JSON answer.
     pub fn paramiko(&self, script: &str, args: serde_json::Value) -> Result<serde_json::Value, Error> {
         let python = python()?;
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sftp").join(script);
@@ -234,7 +245,9 @@ impl Koerier {
             .stderr(Stdio::piped())
             .spawn()?;
         let mut args = args;
-        args["port"] = self.port.into();
+        if args.get("port").is_none() {
+            args["port"] = self.port.into();
+        }
         if let Some(mut input) = child.stdin.take() {
             input.write_all(args.to_string().as_bytes())?;
         }

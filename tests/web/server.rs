@@ -5,14 +5,16 @@
 //! `scripts/setup`; nothing is skipped.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use diesel::Connection;
 use diesel::RunQueryDsl;
 
-pub type Error = Box<dyn std::error::Error>;
+pub use crate::browser::{Browser, Error, header, sha256};
+use crate::{browser, mail, sms};
+
 pub type TestResult = Result<(), Error>;
 
 pub fn free_port() -> Result<u16, Error> {
@@ -121,12 +123,12 @@ impl Server {
 
     /// A real curl against the self-signed certificate (`-k`).
     pub fn curl(&self, args: &[&str]) -> Result<Output, Error> {
-        Ok(Command::new("curl").args(["-sk", "--max-time", "120"]).args(args).output()?)
+        browser::curl(args)
     }
 
     /// Send `files` (in the folder) from jan@minvws.nl to an external recipient.
     pub fn send(&self, language: &str, files: &[&str], extra: &[(&str, &str)]) -> Result<Sent, Error> {
-        let before = listing(&self.path().join("data/mail"));
+        let before = mail::listing(&self.path().join("data/mail"));
         let mut args = vec![
             "send",
             "--from",
@@ -153,13 +155,8 @@ impl Server {
             return Err(format!("koerier send failed: {}", String::from_utf8_lossy(&out.stderr)).into());
         }
         let prefix = format!("https://127.0.0.1:{}/l/", self.port);
-        for mail in listing(&self.path().join("data/mail")).iter().filter(|m| !before.contains(m)) {
-            let text = unfold_quoted_printable(&std::fs::read_to_string(mail)?);
-            if let Some(at) = text.find(&prefix) {
-                let secret: String = text[at + prefix.len()..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-                    .collect();
+        for file in mail::listing(&self.path().join("data/mail")).iter().filter(|m| !before.contains(m)) {
+            if let Some(secret) = mail::secret_after(&mail::unfold(&std::fs::read_to_string(file)?), &prefix) {
                 return Ok(Sent { link: format!("{prefix}{secret}"), secret });
             }
         }
@@ -168,33 +165,15 @@ impl Server {
 
     /// The newest code in `<data>/sms`.
     pub fn latest_code(&self) -> Result<String, Error> {
-        let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
-        for f in listing(&self.path().join("data/sms")) {
-            let at = std::fs::metadata(&f)?.modified()?;
-            if newest.as_ref().is_none_or(|(t, _)| at >= *t) {
-                newest = Some((at, f));
-            }
-        }
-        let (_, file) = newest.ok_or("no SMS file")?;
-        let text = std::fs::read_to_string(file)?;
-        let (_, body) = text.split_once("\n\n").ok_or("an SMS file has a blank line after To:")?;
-        let digits: String = body.chars().filter(char::is_ascii_digit).collect();
-        if digits.len() != 6 {
-            return Err(format!("no six-digit code in {body:?}").into());
-        }
-        Ok(digits)
+        Ok(sms::latest_code(&self.path().join("data/sms"))?.0)
     }
 
     pub fn sms_count(&self) -> usize {
-        listing(&self.path().join("data/sms")).len()
+        sms::count(&self.path().join("data/sms"))
     }
 
     pub fn mails(&self) -> Result<Vec<String>, Error> {
-        let mut out = Vec::new();
-        for f in listing(&self.path().join("data/mail")) {
-            out.push(unfold_quoted_printable(&std::fs::read_to_string(f)?));
-        }
-        Ok(out)
+        Ok(mail::mails(&self.path().join("data/mail"))?)
     }
 
     /// One number from the database.
@@ -251,62 +230,4 @@ impl Drop for Server {
 pub struct Sent {
     pub link: String,
     pub secret: String,
-}
-
-pub fn listing(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> =
-        std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
-    out.sort();
-    out
-}
-
-/// Soft line breaks of quoted-printable joined, so a link reads in one piece.
-fn unfold_quoted_printable(text: &str) -> String {
-    text.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
-}
-
-/// A header's value from `curl -i`/`-D` output (case-insensitive).
-pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-    })
-}
-
-/// SHA-256 of a file, by `sha256sum`.
-pub fn sha256(path: &Path) -> Result<String, Error> {
-    let out = Command::new("sha256sum").arg(path).output()?;
-    Ok(String::from_utf8(out.stdout)?.split_whitespace().next().unwrap_or_default().to_owned())
-}
-
-/// A recipient's browser session, driven by curl: a cookie jar in the folder.
-pub struct Browser<'a> {
-    pub server: &'a Server,
-    pub jar: PathBuf,
-}
-
-impl<'a> Browser<'a> {
-    pub fn new(server: &'a Server, name: &str) -> Browser<'a> {
-        Browser { server, jar: server.path().join(format!("{name}.cookies")) }
-    }
-
-    /// A request with the jar; returns (status, headers, body).
-    pub fn request(&self, args: &[&str]) -> Result<(u16, String, Vec<u8>), Error> {
-        let head = self.server.path().join("head.txt");
-        let jar = self.jar.to_string_lossy().into_owned();
-        let head_s = head.to_string_lossy().into_owned();
-        let mut all = vec!["-b", &jar, "-c", &jar, "-D", &head_s];
-        all.extend_from_slice(args);
-        let out = self.server.curl(&all)?;
-        let head = std::fs::read_to_string(&head)?;
-        let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-        Ok((status, head, out.stdout))
-    }
-
-    /// The CSRF token in the last page (the hidden field).
-    pub fn csrf(page: &[u8]) -> Result<String, Error> {
-        let page = String::from_utf8_lossy(page);
-        let at = page.find("name=\"csrf\" value=\"").ok_or("no CSRF field on the page")?;
-        Ok(page[at + 19..].chars().take_while(|c| c.is_ascii_hexdigit()).collect())
-    }
 }

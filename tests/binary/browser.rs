@@ -1,0 +1,92 @@
+//! A recipient's browser, played by curl against the real HTTPS listener: a
+//! cookie jar of its own, the CSRF token of the page it was given, the code
+//! posted as the form posts it, downloads to files. Shared by the tests that
+//! end on the web (`tests/web.rs`, the cross-door scenarios).
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// A real curl against the self-signed certificate (`-k`). A missing curl
+/// fails with what to do.
+pub fn curl(args: &[&str]) -> Result<Output, Error> {
+    match Command::new("curl").args(["-sk", "--max-time", "120"]).args(args).output() {
+        Ok(out) => Ok(out),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err("curl is needed by the tests that use the web and is not installed: run scripts/setup".into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A header's value from `curl -i`/`-D` output (case-insensitive).
+pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// SHA-256 of a file, by `sha256sum`.
+pub fn sha256(path: &Path) -> Result<String, Error> {
+    let out = Command::new("sha256sum").arg(path).output()?;
+    if !out.status.success() {
+        return Err(format!("sha256sum {}: {}", path.display(), String::from_utf8_lossy(&out.stderr)).into());
+    }
+    Ok(String::from_utf8(out.stdout)?.split_whitespace().next().unwrap_or_default().to_owned())
+}
+
+/// One browser: its cookie jar and the headers of its last answer, in `dir`.
+pub struct Browser {
+    pub jar: PathBuf,
+    head: PathBuf,
+}
+
+impl Browser {
+    pub fn new(dir: &Path, name: &str) -> Browser {
+        Browser { jar: dir.join(format!("{name}.cookies")), head: dir.join(format!("{name}.head")) }
+    }
+
+    /// A request with the jar; returns (status, headers, body).
+    pub fn request(&self, args: &[&str]) -> Result<(u16, String, Vec<u8>), Error> {
+        let jar = self.jar.to_string_lossy().into_owned();
+        let head = self.head.to_string_lossy().into_owned();
+        let mut all = vec!["-b", &jar, "-c", &jar, "-D", &head];
+        all.extend_from_slice(args);
+        let out = curl(&all)?;
+        let head = std::fs::read_to_string(&self.head)?;
+        let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        Ok((status, head, out.stdout))
+    }
+
+    /// The CSRF token in a page (the hidden field).
+    pub fn csrf(page: &[u8]) -> Result<String, Error> {
+        let page = String::from_utf8_lossy(page);
+        let at = page.find("name=\"csrf\" value=\"").ok_or("no CSRF field on the page")?;
+        Ok(page[at + 19..].chars().take_while(|c| c.is_ascii_hexdigit()).collect())
+    }
+
+    /// Open `link`, and post `code` with the page's CSRF token as its form
+    /// does: the session that opens the documents, or why not.
+    pub fn redeem(&self, link: &str, code: &str) -> Result<(), Error> {
+        let (status, _, page) = self.request(&[link])?;
+        if status != 200 {
+            return Err(format!("{link} answered {status}: {}", String::from_utf8_lossy(&page)).into());
+        }
+        let form = format!("csrf={}&code={code}", Browser::csrf(&page)?);
+        let (status, head, page) = self.request(&["-d", &form, &format!("{link}/code")])?;
+        if status != 303 {
+            return Err(format!("the code was not taken ({status}): {head}{}", String::from_utf8_lossy(&page)).into());
+        }
+        Ok(())
+    }
+
+    /// Download `name` from a redeemed link into `to`; the status.
+    pub fn download(&self, link: &str, name: &str, to: &Path) -> Result<u16, Error> {
+        let url = format!("{link}/d/{}", name.replace(' ', "%20"));
+        Ok(self.request(&["-o", &to.to_string_lossy(), &url])?.0)
+    }
+}
