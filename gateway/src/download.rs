@@ -179,39 +179,42 @@ impl Gateway {
     ) -> Result<DocumentReader> {
         let (s, t, n) = (session.clone(), transfer_id.to_owned(), name.to_owned());
         let now = self.now();
-        let download_id = self.random.id()?;
-        let opened = self
+        let (opened, range, access) = self
             .db
-            .write(move |conn| {
+            .read(move |conn| {
                 let (row, access) = load_visible(conn, &s, &t)?;
                 check_readable(&row, now)?;
                 let opened = open_row(conn, &t, &n)?;
                 let range = clamp(range, opened.size)?;
-                match access {
-                    Access::Sender(Folder::Outbox) => {}
-                    Access::Sender(_) if opened.scheme == KeyScheme::Link => {
-                        return Err(Error::Forbidden(
-                            "documents sent outside the organisation can only be opened with the recipient's link",
-                        ));
-                    }
-                    Access::Sender(_) => {}
-                    Access::Recipient if range.start == 0 => {
-                        let who = s.audit_actor();
-                        let d = Download {
-                            transfer_id: &t,
-                            doc_id: &opened.doc_id,
-                            who: &who,
-                            proof: Proof::Account,
-                            origin: &s.origin,
-                        };
-                        record_download(conn, download_id, now, d)?;
-                    }
-                    Access::Recipient => {}
+                if matches!(access, Access::Sender(f) if f != Folder::Outbox) && opened.scheme == KeyScheme::Link {
+                    return Err(Error::Forbidden(
+                        "documents sent outside the organisation can only be opened with the recipient's link",
+                    ));
                 }
-                Ok((opened, range))
+                Ok((opened, range, access))
             })
-            .await;
-        let (opened, range) = opened?;
+            .await?;
+        // Only the recipient's read from the start is a download: recorded in
+        // a write of its own, which checks again that they may still see it.
+        if access == Access::Recipient && range.start == 0 {
+            let (s, t, doc_id) = (session.clone(), transfer_id.to_owned(), opened.doc_id.clone());
+            let download_id = self.random.id()?;
+            self.db
+                .write(move |conn| {
+                    let (row, _) = load_visible(conn, &s, &t)?;
+                    check_readable(&row, now)?;
+                    let who = s.audit_actor();
+                    let d = Download {
+                        transfer_id: &t,
+                        doc_id: &doc_id,
+                        who: &who,
+                        proof: Proof::Account,
+                        origin: &s.origin,
+                    };
+                    record_download(conn, download_id, now, d)
+                })
+                .await?;
+        }
         self.open_reader(opened, range, None).await
     }
 
