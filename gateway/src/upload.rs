@@ -208,8 +208,11 @@ impl Gateway {
             documents::created_at.eq(self.now().as_millis()),
         );
         let duplicate_name = name.as_str().to_owned();
+        // Visible at once (the sweep must see it before the staging file
+        // exists), flushed with the commit that finishes the document: a row
+        // a crash takes leaves a staging file the sweep removes.
         self.db
-            .write(move |conn| match diesel::insert_into(documents::table).values(values).execute(conn) {
+            .write_unflushed(move |conn| match diesel::insert_into(documents::table).values(values).execute(conn) {
                 Ok(_) => Ok(()),
                 Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
                     Err(crate::policy::name::NameRefusal::Duplicate { name: duplicate_name }.into())

@@ -172,8 +172,30 @@ impl Db {
     }
 
     /// Run work in one transaction, off the async runtime. Everything the work
-    /// writes (the event and the mail it causes) commits together or not at all.
+    /// writes (the event and the mail it causes) commits together or not at all,
+    /// and is on disk when this returns.
     pub async fn write<T, F>(&self, work: F) -> Result<T>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.transaction(Flush::AtCommit, work).await
+    }
+
+    /// Like [`Db::write`], for a change that must be visible to everyone at
+    /// once but need not survive a crash on its own: it is not flushed to
+    /// disk at commit, and the next flushed commit takes it along. What a
+    /// crash may lose here must be nothing a client was promised: the row of
+    /// an upload that has not finished, whose staging file the sweep removes.
+    pub async fn write_unflushed<T, F>(&self, work: F) -> Result<T>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.transaction(Flush::Later, work).await
+    }
+
+    async fn transaction<T, F>(&self, flush: Flush, work: F) -> Result<T>
     where
         F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
         T: Send + 'static,
@@ -188,10 +210,36 @@ impl Db {
             };
             let mut pooled = checkout(&pool)?;
             let conn: &mut AnyConnection = &mut pooled;
-            conn.transaction(work)
+            match conn {
+                // A connection setting, outside the transaction: set on every
+                // write, so that no connection keeps the other one by mistake.
+                AnyConnection::Sqlite(_) => {
+                    let level = match flush {
+                        Flush::AtCommit => "PRAGMA synchronous = FULL",
+                        Flush::Later => "PRAGMA synchronous = NORMAL",
+                    };
+                    diesel::sql_query(level).execute(conn)?;
+                    conn.transaction(work)
+                }
+                AnyConnection::Postgresql(_) => conn.transaction(|conn| {
+                    if flush == Flush::Later {
+                        diesel::sql_query("SET LOCAL synchronous_commit = off").execute(conn)?;
+                    }
+                    work(conn)
+                }),
+            }
         })
         .await
     }
+}
+
+/// When a write reaches the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flush {
+    /// Before the write returns.
+    AtCommit,
+    /// With the next write that flushes.
+    Later,
 }
 
 fn checkout(pool: &Pool<Manager>) -> Result<Conn> {
