@@ -64,7 +64,23 @@ enum ConfigAction {
     Check,
 }
 
+/// glibc raises its mmap threshold to the largest mmapped block freed so far
+/// (up to 32 MiB). The Argon2id hash made at start (19 MiB, the decoy for
+/// unknown accounts) would so put every later hash in the heap of the thread
+/// that ran it, which keeps those pages after the hash; with the threshold
+/// fixed, blocks of 4 MiB and more are mmapped and given back when freed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn return_large_blocks() {
+    // SAFETY: mallopt only sets a parameter of the allocator, which takes its
+    // own lock; no other thread exists yet.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
+    }
+}
+
 fn main() -> std::process::ExitCode {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    return_large_blocks();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

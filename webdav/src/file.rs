@@ -14,6 +14,7 @@ use gateway::upload::Upload;
 use gateway::{Gateway, Session, Timestamp};
 
 use crate::error::Refusal;
+use crate::tree::Seen;
 
 /// The largest `message.txt` accepted.
 pub const MAX_MESSAGE_TXT: usize = 64 * 1024;
@@ -203,6 +204,7 @@ pub struct UploadFile {
     pub written: u64,
     pub expected: Option<u64>,
     pub refusal: Refusal,
+    pub seen: Seen,
     pub meta: Meta,
 }
 
@@ -255,6 +257,7 @@ impl DavFile for UploadFile {
                 return Ok(());
             }
             let Some(upload) = self.upload.take() else { return Ok(()) };
+            self.seen.forget();
             match upload.finish().await {
                 Ok(info) => {
                     self.meta.len = info.size;
@@ -291,6 +294,7 @@ pub struct MessageFile {
     pub text: Vec<u8>,
     pub expected: Option<u64>,
     pub refusal: Refusal,
+    pub seen: Seen,
     pub meta: Meta,
 }
 
@@ -338,6 +342,7 @@ impl DavFile for MessageFile {
             let text = String::from_utf8(std::mem::take(&mut self.text))
                 .map_err(|_| self.refusal.keep(gateway::Error::Invalid("message.txt must be text in UTF-8".into())))?;
             self.meta.len = text.len() as u64;
+            self.seen.forget();
             self.gateway
                 .write_message_txt(&self.session, &self.transfer_id, &text)
                 .await

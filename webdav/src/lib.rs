@@ -172,6 +172,7 @@ async fn handle(State(door): State<Door>, req: Request) -> Response {
         refusal: refusal.clone(),
         props: door.props.clone(),
         started: SystemTime::now(),
+        seen: tree::Seen::default(),
     };
     let mut methods = DavMethodSet::all();
     methods.remove(DavMethod::Patch);

@@ -4,7 +4,12 @@
 //! the outbox, when the core lets the caller read it) `report.pdf`. Every
 //! operation is one call of the core; this file decides no rule, it only says
 //! which call a WebDAV method on a path is.
+//!
+//! dav-server asks about one path several times per method (a GET: its
+//! metadata, then open; a PUT: its metadata, then open), so the answers of
+//! one request are kept in [`Seen`] for that request only.
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use axum::http::StatusCode;
@@ -15,7 +20,7 @@ use dav_server::fs::{
     ReadDirMeta,
 };
 use futures_util::FutureExt;
-use gateway::upload::UploadMode;
+use gateway::upload::{DocumentInfo, UploadMode};
 use gateway::{Folder, Gateway, Session, TransferSummary};
 
 use crate::error::Refusal;
@@ -37,6 +42,55 @@ pub struct Tree {
     pub refusal: Refusal,
     pub props: Props,
     pub started: SystemTime,
+    pub seen: Seen,
+}
+
+/// An entry of a message folder, as the core described it.
+#[derive(Debug, Clone)]
+enum Found {
+    /// `message.txt`, with its text.
+    Envelope(Bytes),
+    /// A complete document.
+    Document,
+    /// The report, made for this request.
+    Report(Bytes),
+}
+
+/// What the core answered earlier in this request: the messages found by
+/// name and the entries looked up. It belongs to one request's tree and is
+/// emptied by every change that tree makes, so no answer outlives the request
+/// or a change: the next request asks the core again, which checks every rule
+/// (a disabled account, a draft sent meanwhile) afresh.
+#[derive(Debug, Clone, Default)]
+pub struct Seen(Arc<Mutex<Answers>>);
+
+#[derive(Debug, Default)]
+struct Answers {
+    messages: Vec<(Folder, String, TransferSummary)>,
+    entries: Vec<(Node, Meta, Found)>,
+}
+
+impl Seen {
+    fn answers(&self) -> std::sync::MutexGuard<'_, Answers> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn message(&self, folder: Folder, name: &str) -> Option<TransferSummary> {
+        let answers = self.answers();
+        answers.messages.iter().find(|(f, n, _)| *f == folder && n == name).map(|(_, _, t)| t.clone())
+    }
+
+    fn entry(&self, node: &Node) -> Option<(Meta, Found)> {
+        let answers = self.answers();
+        answers.entries.iter().find(|(n, ..)| n == node).map(|(_, meta, found)| (meta.clone(), found.clone()))
+    }
+
+    /// Forget everything: the tree has just changed.
+    pub fn forget(&self) {
+        let mut answers = self.answers();
+        answers.messages.clear();
+        answers.entries.clear();
+    }
 }
 
 /// A path of the tree, parsed.
@@ -82,6 +136,12 @@ fn message_meta(t: &TransferSummary) -> Meta {
     Meta::dir(created, t.sent_at.map(time).unwrap_or(created))
 }
 
+fn document_meta(d: &DocumentInfo, t: &TransferSummary) -> Meta {
+    let modified = d.completed_at.map(time).unwrap_or_else(|| time(t.created_at));
+    let etag = d.sha256.as_deref().map(|s| s.chars().take(32).collect());
+    Meta::file(d.size, modified, modified, etag)
+}
+
 impl Tree {
     fn keep(&self, e: gateway::Error) -> FsError {
         self.refusal.keep(e)
@@ -92,7 +152,39 @@ impl Tree {
     }
 
     async fn message(&self, folder: Folder, name: &str) -> FsResult<TransferSummary> {
-        self.gateway.find(&self.session, folder, name).await.map_err(|e| self.keep(e))
+        if let Some(t) = self.seen.message(folder, name) {
+            return Ok(t);
+        }
+        let t = self.gateway.find(&self.session, folder, name).await.map_err(|e| self.keep(e))?;
+        self.seen.answers().messages.push((folder, name.to_owned(), t.clone()));
+        Ok(t)
+    }
+
+    /// One entry of a message folder: `message.txt`, a complete document
+    /// (looked up by its name alone) or the report.
+    async fn entry(&self, folder: Folder, message: &str, name: &str) -> FsResult<(Meta, Found)> {
+        let node = Node::Entry(folder, message.to_owned(), name.to_owned());
+        if let Some(hit) = self.seen.entry(&node) {
+            return Ok(hit);
+        }
+        let t = self.message(folder, message).await?;
+        let now = self.started;
+        let (meta, found) = if name == MESSAGE_TXT {
+            let text = self.gateway.message_txt(&self.session, &t.id).await.map_err(|e| self.keep(e))?;
+            (Meta::file(text.len() as u64, time(t.created_at), now, None), Found::Envelope(Bytes::from(text)))
+        } else {
+            let docs = self.gateway.documents_named(&self.session, &t.id, name).await.map_err(|e| self.keep(e))?;
+            match docs.iter().find(|d| d.state == "complete") {
+                Some(d) => (document_meta(d, &t), Found::Document),
+                None if name == REPORT_PDF && folder != Folder::Outbox => match self.report(&t).await {
+                    Ok(pdf) => (Meta::file(pdf.len() as u64, now, now, None), Found::Report(pdf)),
+                    Err(_) => return Err(FsError::NotFound),
+                },
+                None => return Err(FsError::NotFound),
+            }
+        };
+        self.seen.answers().entries.push((node, meta.clone(), found.clone()));
+        Ok((meta, found))
     }
 
     /// The report of a message, when the core lets the caller read it.
@@ -121,9 +213,8 @@ impl Tree {
                 out.push(Entry { name: MESSAGE_TXT.into(), meta: Meta::file(text.len() as u64, created, now, None) });
                 let docs = self.gateway.documents(&self.session, &t.id).await.map_err(|e| self.keep(e))?;
                 for d in docs.into_iter().filter(|d| d.state == "complete") {
-                    let modified = d.completed_at.map(time).unwrap_or(created);
-                    let etag = d.sha256.as_deref().map(|s| s.chars().take(32).collect());
-                    out.push(Entry { name: d.name, meta: Meta::file(d.size, modified, modified, etag) });
+                    let meta = document_meta(&d, &t);
+                    out.push(Entry { name: d.name, meta });
                 }
                 if *folder != Folder::Outbox
                     && !out.iter().any(|e| e.name == REPORT_PDF)
@@ -141,15 +232,7 @@ impl Tree {
         match node {
             Node::Root | Node::Folder(_) => Ok(Meta::dir(self.started, self.started)),
             Node::Message(folder, name) => Ok(message_meta(&self.message(*folder, name).await?)),
-            Node::Entry(folder, message, name) => {
-                let parent = Node::Message(*folder, message.clone());
-                self.entries(&parent)
-                    .await?
-                    .into_iter()
-                    .find(|e| e.name == *name)
-                    .map(|e| e.meta)
-                    .ok_or(FsError::NotFound)
-            }
+            Node::Entry(folder, message, name) => Ok(self.entry(*folder, message, name).await?.0),
         }
     }
 
@@ -161,6 +244,7 @@ impl Tree {
         let t = self.message(*folder, message).await?;
         let now = SystemTime::now();
         if name == MESSAGE_TXT {
+            self.seen.forget();
             return Ok(Box::new(MessageFile {
                 gateway: self.gateway.clone(),
                 session: self.session.clone(),
@@ -168,12 +252,14 @@ impl Tree {
                 text: Vec::new(),
                 expected: options.size,
                 refusal: self.refusal.clone(),
+                seen: self.seen.clone(),
                 meta: Meta::file(0, now, now, None),
             }));
         }
         if options.create_new && self.meta(node).await.is_ok() {
             return Err(FsError::Exists);
         }
+        self.seen.forget();
         let upload = self
             .gateway
             .begin_upload(&self.session, &t.id, name, UploadMode::Replace)
@@ -184,35 +270,28 @@ impl Tree {
             written: 0,
             expected: options.size,
             refusal: self.refusal.clone(),
+            seen: self.seen.clone(),
             meta: Meta::file(0, now, now, None),
         }))
     }
 
     async fn open_read(&self, node: &Node) -> FsResult<Box<dyn DavFile>> {
         let Node::Entry(folder, message, name) = node else { return Err(FsError::Forbidden) };
-        let t = self.message(*folder, message).await?;
-        let meta = self.meta(node).await?;
-        if name == MESSAGE_TXT {
-            let text = self.gateway.message_txt(&self.session, &t.id).await.map_err(|e| self.keep(e))?;
-            return Ok(Box::new(MemFile { data: Bytes::from(text), pos: 0, meta }));
+        let (meta, found) = self.entry(*folder, message, name).await?;
+        match found {
+            Found::Envelope(data) | Found::Report(data) => Ok(Box::new(MemFile { data, pos: 0, meta })),
+            Found::Document => Ok(Box::new(ReadFile {
+                gateway: self.gateway.clone(),
+                session: self.session.clone(),
+                transfer_id: self.message(*folder, message).await?.id,
+                name: name.clone(),
+                meta,
+                pos: 0,
+                reader: None,
+                pending: Bytes::new(),
+                refusal: self.refusal.clone(),
+            })),
         }
-        let docs = self.gateway.documents(&self.session, &t.id).await.map_err(|e| self.keep(e))?;
-        if name == REPORT_PDF && !docs.iter().any(|d| d.name == REPORT_PDF) {
-            let data = self.report(&t).await.map_err(|e| self.keep(e))?;
-            let meta = Meta { len: data.len() as u64, ..meta };
-            return Ok(Box::new(MemFile { data, pos: 0, meta }));
-        }
-        Ok(Box::new(ReadFile {
-            gateway: self.gateway.clone(),
-            session: self.session.clone(),
-            transfer_id: t.id,
-            name: name.clone(),
-            meta,
-            pos: 0,
-            reader: None,
-            pending: Bytes::new(),
-            refusal: self.refusal.clone(),
-        }))
     }
 
     /// Copy a document into a draft, through the core (read, then a new upload).
@@ -253,6 +332,16 @@ impl Tree {
         upload.finish().await.map(|_| ()).map_err(|e| self.keep(e))
     }
 
+    /// Run a change to the tree, then forget what this request saw of it.
+    fn changing<'a, T: Send + 'a>(&'a self, work: impl Future<Output = FsResult<T>> + Send + 'a) -> FsFuture<'a, T> {
+        async move {
+            let result = work.await;
+            self.seen.forget();
+            result
+        }
+        .boxed()
+    }
+
     fn prop_key(&self, path: &DavPath) -> String {
         format!("{}\n{}", self.session.email(), String::from_utf8_lossy(path.as_bytes()).trim_end_matches('/'))
     }
@@ -290,7 +379,7 @@ impl DavFileSystem for Tree {
     }
 
     fn create_dir<'a>(&'a self, path: &'a DavPath) -> FsFuture<'a, ()> {
-        async move {
+        self.changing(async move {
             match parse(path)? {
                 Node::Message(Folder::Outbox, name) => {
                     self.gateway.create_draft(&self.session, &name).await.map(|_| ()).map_err(|e| self.keep(e))
@@ -302,12 +391,11 @@ impl DavFileSystem for Tree {
                 Node::Root | Node::Folder(_) => Err(FsError::Exists),
                 _ => Err(self.read_only()),
             }
-        }
-        .boxed()
+        })
     }
 
     fn remove_dir<'a>(&'a self, path: &'a DavPath) -> FsFuture<'a, ()> {
-        async move {
+        self.changing(async move {
             match parse(path)? {
                 Node::Message(Folder::Outbox, name) => {
                     let t = self.message(Folder::Outbox, &name).await?;
@@ -317,12 +405,11 @@ impl DavFileSystem for Tree {
                 }
                 _ => Err(self.read_only()),
             }
-        }
-        .boxed()
+        })
     }
 
     fn remove_file<'a>(&'a self, path: &'a DavPath) -> FsFuture<'a, ()> {
-        async move {
+        self.changing(async move {
             match parse(path)? {
                 // message.txt always exists: deleting it empties the envelope
                 // (and lets a client delete a whole draft file by file).
@@ -338,12 +425,11 @@ impl DavFileSystem for Tree {
                 }
                 _ => Err(self.read_only()),
             }
-        }
-        .boxed()
+        })
     }
 
     fn rename<'a>(&'a self, from: &'a DavPath, to: &'a DavPath) -> FsFuture<'a, ()> {
-        async move {
+        self.changing(async move {
             let (source, target) = (parse(from)?, parse(to)?);
             match (&source, &target) {
                 (Node::Message(Folder::Outbox, name), Node::Message(Folder::Sent, _)) => {
@@ -369,17 +455,15 @@ impl DavFileSystem for Tree {
             }
             self.props.rename(&self.prop_key(from), &self.prop_key(to));
             Ok(())
-        }
-        .boxed()
+        })
     }
 
     fn copy<'a>(&'a self, from: &'a DavPath, to: &'a DavPath) -> FsFuture<'a, ()> {
-        async move {
+        self.changing(async move {
             self.copy_document(&parse(from)?, &parse(to)?).await?;
             self.props.copy(&self.prop_key(from), &self.prop_key(to));
             Ok(())
-        }
-        .boxed()
+        })
     }
 
     fn have_props<'a>(&'a self, _path: &'a DavPath) -> std::pin::Pin<Box<dyn Future<Output = bool> + Send + 'a>> {
