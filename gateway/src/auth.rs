@@ -238,7 +238,10 @@ impl Gateway {
     /// Re-check that an account behind a session may still act (not disabled since sign-in).
     pub(crate) fn check_live(conn: &mut AnyConnection, session: &Session) -> Result<()> {
         if let Some(id) = session.account_id() {
-            let disabled: bool = accounts::table.find(id).select(accounts::disabled).first(conn)?;
+            // get_result, not first: SQLite re-prepares a statement whose
+            // LIMIT is a bound parameter on every run, and this one runs
+            // with every request of every door.
+            let disabled: bool = accounts::table.find(id).select(accounts::disabled).get_result(conn)?;
             if disabled {
                 return Err(Error::Forbidden("this account is disabled"));
             }

@@ -112,7 +112,7 @@ pub(crate) fn open_row(conn: &mut AnyConnection, transfer_id: &str, name: &str) 
             documents::key_sealed,
             documents::key_scheme,
         ))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let (doc_id, name, state, size, sha, sealed, scheme) = found.ok_or(Error::NotFound)?;
     match state.as_str() {

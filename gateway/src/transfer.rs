@@ -242,14 +242,15 @@ impl Access {
 }
 
 pub(crate) fn load(conn: &mut AnyConnection, id: &str) -> Result<TransferRow> {
-    Ok(transfers::table.find(id).select(TransferRow::as_select()).first(conn)?)
+    Ok(transfers::table.find(id).select(TransferRow::as_select()).get_result(conn)?)
 }
 
 /// Load a transfer the caller may see, with how they relate to it. A transfer
 /// the caller may not see is "not found", never "forbidden": no oracle.
 pub(crate) fn load_visible(conn: &mut AnyConnection, session: &Session, id: &str) -> Result<(TransferRow, Access)> {
     Gateway::check_live(conn, session)?;
-    let row = transfers::table.find(id).select(TransferRow::as_select()).first(conn).optional()?;
+    // By its key, so without a LIMIT (see `Gateway::check_live`).
+    let row = transfers::table.find(id).select(TransferRow::as_select()).get_result(conn).optional()?;
     let row = row.ok_or(Error::NotFound)?;
     let access = access(session, &row)?.ok_or(Error::NotFound)?;
     Ok((row, access))
