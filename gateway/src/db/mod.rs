@@ -130,6 +130,11 @@ impl Db {
         let pool = Pool::builder()
             .max_size(max_size)
             .min_idle(Some(1))
+            // A server can drop a PostgreSQL connection, so each is tested
+            // (`SELECT 1`) before use; an SQLite connection is a file handle
+            // that does not go away, and testing it compiled that statement
+            // anew for every database call.
+            .test_on_check_out(backend == Backend::Postgres)
             .connection_timeout(Duration::from_secs(10))
             .connection_customizer(Box::new(SqlitePragmas))
             .build(Manager { backend, target })
