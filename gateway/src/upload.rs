@@ -277,32 +277,38 @@ impl Gateway {
     }
 }
 
-type DocRow = (String, String, String, i64, Option<Vec<u8>>, Option<String>, Option<i64>, Option<i64>);
+/// A document's row as a [`DocumentInfo`] is made of it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = documents)]
+struct DocRow {
+    id: String,
+    name: String,
+    state: String,
+    size: i64,
+    sha256: Option<Vec<u8>>,
+    content_check: Option<String>,
+    completed_at: Option<i64>,
+    deleted_at: Option<i64>,
+}
+
+impl From<DocRow> for DocumentInfo {
+    fn from(row: DocRow) -> DocumentInfo {
+        DocumentInfo {
+            id: row.id,
+            name: row.name,
+            state: row.state,
+            size: u64::try_from(row.size).unwrap_or(0),
+            sha256: row.sha256.map(|s| data_encoding::HEXLOWER.encode(&s)),
+            content_check: row.content_check,
+            completed_at: row.completed_at.map(Timestamp::from_millis),
+            deleted_at: row.deleted_at.map(Timestamp::from_millis),
+        }
+    }
+}
 
 pub(crate) fn documents_of(conn: &mut crate::db::AnyConnection, transfer_id: &str) -> Result<Vec<DocumentInfo>> {
     select_documents(conn, transfer_id, Pick::All)
 }
-
-/// What a [`DocumentInfo`] is made of.
-const DOC_COLUMNS: (
-    documents::id,
-    documents::name,
-    documents::state,
-    documents::size,
-    documents::sha256,
-    documents::content_check,
-    documents::completed_at,
-    documents::deleted_at,
-) = (
-    documents::id,
-    documents::name,
-    documents::state,
-    documents::size,
-    documents::sha256,
-    documents::content_check,
-    documents::completed_at,
-    documents::deleted_at,
-);
 
 /// Which documents of a transfer to read.
 enum Pick<'a> {
@@ -311,29 +317,15 @@ enum Pick<'a> {
     Id(&'a str),
 }
 
-/// Documents of a transfer, by name.
+/// Documents of a transfer, in name order.
 fn select_documents(conn: &mut crate::db::AnyConnection, transfer_id: &str, pick: Pick) -> Result<Vec<DocumentInfo>> {
-    let of_transfer = documents::table.filter(documents::transfer_id.eq(transfer_id));
+    let of_transfer = documents::table.filter(documents::transfer_id.eq(transfer_id)).select(DocRow::as_select());
     let rows: Vec<DocRow> = match pick {
-        Pick::All => of_transfer.order(documents::name).select(DOC_COLUMNS).load(conn)?,
-        Pick::Named(name) => {
-            of_transfer.filter(documents::name.eq(name)).order(documents::id).select(DOC_COLUMNS).load(conn)?
-        }
-        Pick::Id(id) => of_transfer.filter(documents::id.eq(id)).select(DOC_COLUMNS).load(conn)?,
+        Pick::All => of_transfer.order(documents::name).load(conn)?,
+        Pick::Named(name) => of_transfer.filter(documents::name.eq(name)).order(documents::id).load(conn)?,
+        Pick::Id(id) => of_transfer.filter(documents::id.eq(id)).load(conn)?,
     };
-    Ok(rows
-        .into_iter()
-        .map(|(id, name, state, size, sha, check, completed, deleted)| DocumentInfo {
-            id,
-            name,
-            state,
-            size: u64::try_from(size).unwrap_or(0),
-            sha256: sha.map(|s| data_encoding::HEXLOWER.encode(&s)),
-            content_check: check,
-            completed_at: completed.map(Timestamp::from_millis),
-            deleted_at: deleted.map(Timestamp::from_millis),
-        })
-        .collect())
+    Ok(rows.into_iter().map(DocumentInfo::from).collect())
 }
 
 impl Upload {

@@ -190,3 +190,28 @@ async fn a_document_must_be_what_its_extension_says() -> TestResult {
     assert_eq!(ok.content_check.as_deref(), Some("matches"));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_resumed_upload_is_checked_on_the_bytes_stored_before_the_break() -> TestResult {
+    let bed = Bed::new().await?;
+    let jan = bed.staff("jan@minvws.nl").await?;
+    let draft = bed.gw.create_draft(&jan, "resumed").await?;
+    // A program named .pdf, its head sent in a first connection that broke.
+    let mut exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00".to_vec();
+    exe.resize(200_000, 0);
+    let mut first = bed.gw.begin_upload(&jan, &draft.id, "invoice.pdf", UploadMode::New).await?;
+    first.write(&exe[..150_000]).await?;
+    let offset = first.suspend().await?;
+    assert!(offset > 0, "whole chunks were kept");
+    // The second connection sends only the tail: the head must be read back.
+    let mut second = bed.gw.begin_upload(&jan, &draft.id, "invoice.pdf", UploadMode::Resume).await?;
+    assert_eq!(second.offset(), offset);
+    second.write_at(offset, &exe[usize::try_from(offset)?..]).await?;
+    let refused = second.finish().await;
+    assert!(
+        matches!(refused, Err(Error::ContentMismatch { detected, .. }) if detected.contains("Windows program")),
+        "{refused:?}"
+    );
+    assert!(bed.gw.documents(&jan, &draft.id).await?.is_empty(), "a refused document is not kept");
+    Ok(())
+}
