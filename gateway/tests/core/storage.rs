@@ -194,6 +194,25 @@ async fn documents_finished_while_the_sweep_runs_are_never_taken() -> TestResult
 }
 
 #[tokio::test]
+async fn removing_a_document_takes_its_unfinished_replacement_too() -> TestResult {
+    let bed = Bed::new().await?;
+    let jan = bed.staff("jan@minvws.nl").await?;
+    let draft = bed.gw.create_draft(&jan, "replaced").await?;
+    bed.put(&jan, &draft.id, "a.pdf", &pdf("first")).await?;
+    let mut replacement = bed.gw.begin_upload(&jan, &draft.id, "a.pdf", UploadMode::Replace).await?;
+    replacement.write(&marked(100_000)).await?;
+    replacement.suspend().await?;
+    assert_eq!(bed.gw.documents_named(&jan, &draft.id, "a.pdf").await?.len(), 2, "the document and its replacement");
+    assert_eq!(bed.blob_files().len(), 2);
+
+    bed.gw.remove_document(&jan, &draft.id, "a.pdf").await?;
+    assert!(bed.gw.documents(&jan, &draft.id).await?.is_empty());
+    assert!(bed.blob_files().is_empty(), "neither the blob nor the staged replacement is left");
+    assert!(matches!(bed.gw.remove_document(&jan, &draft.id, "a.pdf").await, Err(Error::NotFound)));
+    Ok(())
+}
+
+#[tokio::test]
 async fn expiry_refuses_access_at_once_and_the_purge_keeps_the_metadata() -> TestResult {
     let bed = Bed::new().await?;
     let jan = bed.staff("jan@minvws.nl").await?;
