@@ -141,3 +141,40 @@ fn curl_composes_refuses_sends_by_move_and_reads_the_inbox() -> TestResult {
     assert_eq!(status, 207);
     Ok(())
 }
+
+#[test]
+fn a_lock_past_the_cap_is_refused_with_the_rule_not_as_a_conflict() -> TestResult {
+    server::need("curl")?;
+    let s = Server::start(&[])?;
+    assert_eq!(s.curl(JAN, "MKCOL", "/dav/outbox/locks/", &[])?.0, 201);
+    let doc = tempfile::NamedTempFile::new()?;
+    std::fs::write(doc.path(), pdf("locked"))?;
+    assert_eq!(s.curl(JAN, "PUT", "/dav/outbox/locks/a.pdf", &["-T", &doc.path().to_string_lossy()])?.0, 201);
+
+    // Shared locks on one document never conflict, so only the cap can stop
+    // them: every one up to it is granted, the next is refused with the rule.
+    let cap = usize::try_from(gateway::lock::MAX_LOCKS_PER_OWNER)?;
+    let url = s.url("/dav/outbox/locks/a.pdf");
+    let last = tempfile::NamedTempFile::new()?;
+    let mut config = String::new();
+    for _ in 0..cap {
+        config.push_str(&format!("url = \"{url}\"\noutput = \"/dev/null\"\n"));
+    }
+    config.push_str(&format!("url = \"{url}\"\noutput = \"{}\"\n", last.path().display()));
+    let config_file = tempfile::NamedTempFile::new()?;
+    std::fs::write(config_file.path(), config)?;
+    let lockinfo = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:lockinfo xmlns:D=\"DAV:\"><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>";
+    let out = std::process::Command::new("curl")
+        .args(["-sk", "--max-time", "120", "-u", &format!("{JAN}:{}", server::PASSWORD), "-X", "LOCK"])
+        .args(["-H", "Content-Type: application/xml", "-H", "Timeout: Second-600", "--data-binary", lockinfo])
+        .args(["-w", "%{http_code}\n", "-K"])
+        .arg(config_file.path())
+        .output()?;
+    let codes: Vec<String> = text(&out.stdout).lines().map(str::to_owned).collect();
+    assert_eq!(codes.len(), cap + 1, "{}", text(&out.stderr));
+    assert!(codes[..cap].iter().all(|c| c == "200"), "{:?}", &codes[..cap].iter().find(|c| *c != "200"));
+    assert_eq!(codes[cap], "403");
+    let body = text(&std::fs::read(last.path())?);
+    assert!(body.contains("too many locks"), "{body}");
+    Ok(())
+}

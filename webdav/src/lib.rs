@@ -178,7 +178,11 @@ async fn handle(State(door): State<Door>, req: Request) -> Response {
     methods.remove(DavMethod::Patch);
     let dav = DavHandler::builder()
         .filesystem(Box::new(tree))
-        .locksystem(Box::new(locks::DbLocks { gateway: door.gateway.clone(), session: session.clone() }))
+        .locksystem(Box::new(locks::DbLocks {
+            gateway: door.gateway.clone(),
+            session: session.clone(),
+            refusal: refusal.clone(),
+        }))
         .strip_prefix(PREFIX)
         .methods(methods)
         .principal(session.email())

@@ -12,12 +12,15 @@ use gateway::{Gateway, Session};
 use xmltree::{Element, EmitterConfig};
 
 use crate::PREFIX;
+use crate::error::Refusal;
 
 /// The caller's locks.
 #[derive(Clone)]
 pub struct DbLocks {
     pub gateway: Gateway,
     pub session: Session,
+    /// Where a refusal's reason goes, so the answer names the rule.
+    pub refusal: Refusal,
 }
 
 impl std::fmt::Debug for DbLocks {
@@ -106,8 +109,10 @@ impl DavLockSystem for DbLocks {
                 Ok(Err(conflict)) => Err(to_dav(conflict, principal.as_deref(), &path)),
                 Err(e) => {
                     // Refused (too many locks, or the account was disabled):
-                    // answered as a conflict, which clients show as "locked".
+                    // dav-server can only answer 423, so the reason is kept
+                    // and the answer becomes the core's status and words.
                     tracing::info!(error = %e, "lock refused");
+                    self.refusal.keep(e);
                     let now = SystemTime::now();
                     Err(DavLock {
                         token: String::new(),
