@@ -529,3 +529,23 @@ fn the_final_flag_is_part_of_the_nonce() {
     assert_eq!(cipher.open_in_place(4, true, &mut record).unwrap(), plain.len());
     assert!(record[..plain.len()] == plain);
 }
+
+#[tokio::test]
+async fn every_shard_exists_before_the_first_commit_and_commits_make_no_directory() {
+    let f = fixture();
+    let dirs =
+        |root: &Path| fs::read_dir(root.join("blobs")).unwrap().filter(|e| e.as_ref().unwrap().path().is_dir()).count();
+    assert_eq!(dirs(&f.root), 1024);
+    for _ in 0..50 {
+        let id = BlobId::generate().unwrap();
+        assert!(blob_path(&f.root, &id).parent().unwrap().is_dir(), "{id}");
+    }
+    for _ in 0..20 {
+        let (id, key, _) = upload(&f.store, b"%PDF-1.7 a document").await;
+        assert_eq!(read_range(&f.store, &id, &key, 19, 0..19).await.unwrap(), b"%PDF-1.7 a document");
+    }
+    assert_eq!(dirs(&f.root), 1024);
+    // Opening again finds them all and makes nothing new.
+    drop(Store::open_local(&f.root).unwrap());
+    assert_eq!(dirs(&f.root), 1024);
+}
