@@ -5,6 +5,8 @@
 mod clients;
 #[path = "webdav/litmus.rs"]
 mod litmus;
+#[path = "webdav/props.rs"]
+mod props;
 #[path = "webdav/security.rs"]
 mod security;
 #[path = "webdav/server.rs"]

@@ -28,6 +28,7 @@ pub mod link;
 pub mod lock;
 pub mod outbox;
 pub mod policy;
+pub mod properties;
 pub mod random;
 pub mod report;
 pub mod request;

@@ -166,8 +166,10 @@ impl Gateway {
 }
 
 /// Crypto-shred the documents of a transfer: the wrapped keys go first, in the
-/// transaction; the blobs follow in the sweep.
+/// transaction; the blobs follow in the sweep. The properties a client kept on
+/// the message and its documents go with them.
 pub(crate) fn destroy_documents(conn: &mut AnyConnection, transfer_id: &str, now: Timestamp) -> Result<usize> {
+    crate::properties::delete_all(conn, transfer_id)?;
     Ok(diesel::update(
         documents::table.filter(documents::transfer_id.eq(transfer_id)).filter(documents::state.ne("deleted")),
     )

@@ -15,7 +15,7 @@ use crate::db::AnyConnection;
 use crate::db::schema::dav_locks;
 use crate::error::{Error, Result};
 use crate::random::RandomExt;
-use crate::session::{Actor, Session};
+use crate::session::Session;
 use crate::{Gateway, Timestamp};
 
 /// The longest a lock lasts without a refresh.
@@ -106,14 +106,6 @@ pub fn check_locks(locks: &[Lock], path: &str, deep: bool, tokens: &[String], sh
     Ok(())
 }
 
-/// The key that scopes locks to one caller's tree.
-fn owner_key(session: &Session) -> String {
-    match &session.actor {
-        Actor::Account { id, .. } => format!("account:{id}"),
-        Actor::RequestLink { request_id, .. } => format!("request:{request_id}"),
-    }
-}
-
 type LockRow = (String, String, Option<String>, bool, bool, i64, i64);
 
 fn live_locks(conn: &mut AnyConnection, owner: &str, now: Timestamp) -> Result<Vec<Lock>> {
@@ -160,7 +152,7 @@ impl Gateway {
         if request.owner.as_ref().is_some_and(|o| o.len() > 4096) {
             return Err(Error::Invalid("the lock's owner description is too long".into()));
         }
-        let owner = owner_key(session);
+        let owner = session.tree_key();
         let now = self.now();
         let timeout = granted_time(request.timeout);
         let token = format!("opaquelocktoken:{}", self.random.id()?);
@@ -211,7 +203,7 @@ impl Gateway {
         token: &str,
         timeout: Option<Duration>,
     ) -> Result<Option<Lock>> {
-        let (owner, path, token) = (owner_key(session), normalize_path(path), token.to_owned());
+        let (owner, path, token) = (session.tree_key(), normalize_path(path), token.to_owned());
         let now = self.now();
         let timeout = granted_time(timeout);
         self.db
@@ -235,7 +227,7 @@ impl Gateway {
     /// Release a lock the caller holds on `path` (or above it); `false` when
     /// there is no such live lock.
     pub async fn unlock(&self, session: &Session, path: &str, token: &str) -> Result<bool> {
-        let (owner, path, token) = (owner_key(session), normalize_path(path), token.to_owned());
+        let (owner, path, token) = (session.tree_key(), normalize_path(path), token.to_owned());
         let now = self.now();
         self.db
             .write(move |conn| {
@@ -252,14 +244,14 @@ impl Gateway {
 
     /// Every live lock of the caller's tree.
     pub async fn locks(&self, session: &Session) -> Result<Vec<Lock>> {
-        let owner = owner_key(session);
+        let owner = session.tree_key();
         let now = self.now();
         self.db.read(move |conn| live_locks(conn, &owner, now)).await
     }
 
     /// Drop the locks on `path` and below (after it was moved or deleted).
     pub async fn delete_locks(&self, session: &Session, path: &str) -> Result<()> {
-        let (owner, path) = (owner_key(session), normalize_path(path));
+        let (owner, path) = (session.tree_key(), normalize_path(path));
         let now = self.now();
         self.db
             .write(move |conn| {

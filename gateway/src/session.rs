@@ -106,6 +106,15 @@ impl Session {
         }
     }
 
+    /// The key of the caller's own tree, which WebDAV locks and dead
+    /// properties are counted and scoped by: an account, or one request.
+    pub(crate) fn tree_key(&self) -> String {
+        match &self.actor {
+            Actor::Account { id, .. } => format!("account:{id}"),
+            Actor::RequestLink { request_id, .. } => format!("request:{request_id}"),
+        }
+    }
+
     /// A short description for audit records.
     pub(crate) fn audit_actor(&self) -> String {
         match &self.actor {

@@ -451,6 +451,8 @@ impl Upload {
             .write(move |conn| {
                 load_own_draft(conn, &s, &t)?;
                 if let Some(old) = &old {
+                    // A new version of a document keeps what a client noted on it.
+                    crate::properties::pass_on(conn, &t, old, &d)?;
                     diesel::delete(documents::table.find(old).filter(documents::transfer_id.eq(&t))).execute(conn)?;
                 }
                 diesel::update(documents::table.find(&d))

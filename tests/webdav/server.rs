@@ -34,6 +34,8 @@ pub fn need(program: &str) -> Result<(), Error> {
 pub struct Server {
     pub dir: tempfile::TempDir,
     pub port: u16,
+    sftp: u16,
+    settings: Vec<(String, String)>,
     child: Child,
 }
 
@@ -54,19 +56,36 @@ impl Server {
         let dir = tempfile::tempdir()?;
         let port = free_port()?;
         let sftp = free_port()?;
-        let server = Server { child: Self::spawn(dir.path(), port, sftp, settings)?, dir, port };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                return Err("koerier serve did not open its HTTPS port".into());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let child = Self::spawn(dir.path(), port, sftp, settings)?;
+        let settings = settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let server = Server { child, dir, port, sftp, settings };
+        server.wait_for_port()?;
         server.cli(&["domain", "add", "minvws.nl"])?;
         for who in [JAN, KEES] {
             server.cli_stdin(&["account", "create", "--email", who, "--name", who, "--password-stdin"], PASSWORD)?;
         }
         Ok(server)
+    }
+
+    fn wait_for_port(&self) -> Result<(), Error> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if Instant::now() > deadline {
+                return Err("koerier serve did not open its HTTPS port".into());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(())
+    }
+
+    /// Stop the server (killed, as a crash would) and start it again on the
+    /// same ports, folder and settings.
+    pub fn restart(&mut self) -> Result<(), Error> {
+        let _ = self.child.kill();
+        self.child.wait()?;
+        let settings: Vec<(&str, &str)> = self.settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.child = Self::spawn(self.dir.path(), self.port, self.sftp, &settings)?;
+        self.wait_for_port()
     }
 
     fn env(cmd: &mut Command, dir: &Path, port: u16, sftp: u16, settings: &[(&str, &str)]) {

@@ -42,13 +42,12 @@ pub const MAX_XML_BODY: usize = 64 * 1024;
 #[derive(Clone)]
 struct Door {
     gateway: Gateway,
-    props: props::Props,
     sign_ins: auth::SignIns,
 }
 
 /// The WebDAV door: `/dav`, `/dav/` and everything below, with full paths.
 pub fn router(gateway: Gateway) -> Router {
-    let door = Door { gateway, props: props::Props::default(), sign_ins: auth::SignIns::default() };
+    let door = Door { gateway, sign_ins: auth::SignIns::default() };
     Router::new()
         .route(PREFIX, any(handle))
         .route("/dav/", any(handle))
@@ -170,7 +169,6 @@ async fn handle(State(door): State<Door>, req: Request) -> Response {
         gateway: door.gateway.clone(),
         session: session.clone(),
         refusal: refusal.clone(),
-        props: door.props.clone(),
         started: SystemTime::now(),
         seen: tree::Seen::default(),
     };

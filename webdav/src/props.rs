@@ -1,109 +1,92 @@
-//! Dead properties (PROPPATCH): kept in memory by the door, per caller and
-//! path, for as long as the process runs. Windows writes its Win32 times and
-//! attributes this way and reads them back within a session; nothing of a
-//! message depends on them, so they are not worth a table. Bounded: at most
-//! [`MAX_NODES`] paths and [`MAX_PER_NODE`] properties of [`MAX_VALUE`] bytes
-//! each.
-
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+//! Dead properties between dav-server and the core: a PROPPATCH's changes
+//! into the core's terms, the core's properties and outcomes back. The core
+//! keeps them (`gateway::properties`) and decides who may read or change
+//! them; this file only translates.
 
 use axum::http::StatusCode;
 use dav_server::fs::DavProp;
+use gateway::properties::{DeadProperty, PropertyChange, PropertyOutcome};
 
-const MAX_NODES: usize = 20_000;
-const MAX_PER_NODE: usize = 32;
-const MAX_VALUE: usize = 4096;
-
-/// The dead properties of every caller's tree.
-#[derive(Debug, Clone, Default)]
-pub struct Props(Arc<Mutex<HashMap<String, Vec<DavProp>>>>);
-
-fn same(a: &DavProp, b: &DavProp) -> bool {
-    a.name == b.name && a.namespace == b.namespace
+/// A PROPPATCH item (`true` sets) as a change for the core.
+pub fn change((set, prop): (bool, DavProp)) -> PropertyChange {
+    let namespace = prop.namespace.unwrap_or_default();
+    match set {
+        true => PropertyChange::Set(DeadProperty { namespace, name: prop.name, value: prop.xml.unwrap_or_default() }),
+        false => PropertyChange::Remove { namespace, name: prop.name },
+    }
 }
 
-impl Props {
-    fn with<T>(&self, f: impl FnOnce(&mut HashMap<String, Vec<DavProp>>) -> T) -> T {
-        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(&mut map)
+/// A property for dav-server, with its value or (`content` false) by name only.
+pub fn dav_prop(p: &DeadProperty, content: bool) -> DavProp {
+    DavProp {
+        name: p.name.clone(),
+        prefix: None,
+        namespace: (!p.namespace.is_empty()).then(|| p.namespace.clone()),
+        xml: content.then(|| p.value.clone()),
+    }
+}
+
+/// Whether a property is the one dav-server asks for.
+pub fn is(p: &DeadProperty, asked: &DavProp) -> bool {
+    p.name == asked.name && p.namespace == asked.namespace.as_deref().unwrap_or_default()
+}
+
+/// The status of one change in the PROPPATCH's answer.
+pub fn status_of(outcome: PropertyOutcome) -> StatusCode {
+    match outcome {
+        PropertyOutcome::Done => StatusCode::OK,
+        PropertyOutcome::TooLarge | PropertyOutcome::NoRoom => StatusCode::INSUFFICIENT_STORAGE,
+        PropertyOutcome::NotMade => StatusCode::FAILED_DEPENDENCY,
+    }
+}
+
+/// A property as named in the answer (the value is not repeated).
+pub fn named(prop: DavProp) -> DavProp {
+    DavProp { xml: None, ..prop }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prop(namespace: Option<&str>, xml: Option<&[u8]>) -> DavProp {
+        DavProp {
+            name: "colour".into(),
+            prefix: Some("x".into()),
+            namespace: namespace.map(str::to_owned),
+            xml: xml.map(<[u8]>::to_vec),
+        }
     }
 
-    /// Set (`true`) or remove properties; each gets its own status.
-    pub fn patch(&self, key: &str, patch: Vec<(bool, DavProp)>) -> Vec<(StatusCode, DavProp)> {
-        self.with(|map| {
-            let full = map.len() >= MAX_NODES && !map.contains_key(key);
-            let mut out = Vec::new();
-            for (set, prop) in patch {
-                let shown = DavProp { xml: None, ..prop.clone() };
-                if !set {
-                    if let Some(list) = map.get_mut(key) {
-                        list.retain(|p| !same(p, &prop));
-                    }
-                    out.push((StatusCode::OK, shown));
-                    continue;
-                }
-                let too_big = prop.xml.as_ref().is_some_and(|x| x.len() > MAX_VALUE);
-                if full || too_big {
-                    out.push((StatusCode::INSUFFICIENT_STORAGE, shown));
-                    continue;
-                }
-                let list = map.entry(key.to_owned()).or_default();
-                list.retain(|p| !same(p, &prop));
-                if list.len() >= MAX_PER_NODE {
-                    out.push((StatusCode::INSUFFICIENT_STORAGE, shown));
-                    continue;
-                }
-                list.push(prop);
-                out.push((StatusCode::OK, shown));
-            }
-            out
-        })
+    #[test]
+    fn every_outcome_has_a_status() {
+        let cases = [
+            (PropertyOutcome::Done, StatusCode::OK),
+            (PropertyOutcome::TooLarge, StatusCode::INSUFFICIENT_STORAGE),
+            (PropertyOutcome::NoRoom, StatusCode::INSUFFICIENT_STORAGE),
+            (PropertyOutcome::NotMade, StatusCode::FAILED_DEPENDENCY),
+        ];
+        for (outcome, status) in cases {
+            assert_eq!(status_of(outcome), status, "{outcome:?}");
+        }
     }
 
-    /// Every property of a node (names only unless `content`).
-    pub fn get_all(&self, key: &str, content: bool) -> Vec<DavProp> {
-        self.with(|map| {
-            map.get(key)
-                .map(|list| {
-                    list.iter().map(|p| if content { p.clone() } else { DavProp { xml: None, ..p.clone() } }).collect()
-                })
-                .unwrap_or_default()
-        })
-    }
+    #[test]
+    fn properties_go_to_the_core_and_come_back_the_same() {
+        let xml = b"<x:colour xmlns:x=\"urn:x\">blue</x:colour>";
+        let PropertyChange::Set(kept) = change((true, prop(Some("urn:x"), Some(xml)))) else {
+            panic!("a set became a removal")
+        };
+        assert_eq!((kept.namespace.as_str(), kept.name.as_str(), kept.value.as_slice()), ("urn:x", "colour", &xml[..]));
+        let back = dav_prop(&kept, true);
+        assert_eq!((back.namespace.as_deref(), back.xml.as_deref()), (Some("urn:x"), Some(&xml[..])));
+        assert!(is(&kept, &prop(Some("urn:x"), None)));
+        assert!(!is(&kept, &prop(None, None)), "no namespace is another property");
+        assert_eq!(dav_prop(&kept, false).xml, None);
 
-    /// One property's value.
-    pub fn get(&self, key: &str, prop: &DavProp) -> Option<Vec<u8>> {
-        self.with(|map| map.get(key)?.iter().find(|p| same(p, prop)).and_then(|p| p.xml.clone()))
-    }
-
-    /// After a MOVE: the properties go along.
-    pub fn rename(&self, from: &str, to: &str) {
-        self.with(|map| {
-            let below = format!("{from}/");
-            let keys: Vec<String> = map.keys().filter(|k| *k == from || k.starts_with(&below)).cloned().collect();
-            for k in keys {
-                if let Some(v) = map.remove(&k) {
-                    map.insert(format!("{to}{}", &k[from.len()..]), v);
-                }
-            }
-        })
-    }
-
-    /// After a COPY of one document.
-    pub fn copy(&self, from: &str, to: &str) {
-        self.with(|map| {
-            if let Some(v) = map.get(from).cloned() {
-                map.insert(to.to_owned(), v);
-            }
-        })
-    }
-
-    /// After a DELETE.
-    pub fn remove_below(&self, key: &str) {
-        self.with(|map| {
-            let below = format!("{key}/");
-            map.retain(|k, _| k != key && !k.starts_with(&below));
-        })
+        let removal = change((false, prop(None, None)));
+        assert_eq!(removal, PropertyChange::Remove { namespace: String::new(), name: "colour".into() });
+        let bare = DeadProperty { namespace: String::new(), name: "colour".into(), value: Vec::new() };
+        assert_eq!(dav_prop(&bare, true).namespace, None, "the empty namespace is none");
     }
 }

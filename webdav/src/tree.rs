@@ -6,8 +6,13 @@
 //! which call a WebDAV method on a path is.
 //!
 //! dav-server asks about one path several times per method (a GET: its
-//! metadata, then open; a PUT: its metadata, then open), so the answers of
-//! one request are kept in [`Seen`] for that request only.
+//! metadata, then open; a PUT: its metadata, then open; a PROPFIND: a node's
+//! dead properties once per property asked for), so the answers of one
+//! request are kept in [`Seen`] for that request only.
+//!
+//! Dead properties are the core's too (`gateway::properties`): a message's
+//! folder, its `message.txt` and its documents carry them; the fixed folders
+//! (`/`, `/outbox`, `/sent`, `/inbox`) carry none and refuse each with a 403.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
@@ -20,12 +25,13 @@ use dav_server::fs::{
     ReadDirMeta,
 };
 use futures_util::FutureExt;
+use gateway::properties::{DeadProperty, PropertyNode};
 use gateway::upload::{DocumentInfo, UploadMode};
 use gateway::{Folder, Gateway, Session, TransferSummary};
 
 use crate::error::Refusal;
 use crate::file::{MemFile, MessageFile, Meta, ReadFile, UploadFile, time};
-use crate::props::Props;
+use crate::props;
 
 /// The envelope of a message, in every message folder.
 pub const MESSAGE_TXT: &str = "message.txt";
@@ -40,7 +46,6 @@ pub struct Tree {
     pub gateway: Gateway,
     pub session: Session,
     pub refusal: Refusal,
-    pub props: Props,
     pub started: SystemTime,
     pub seen: Seen,
 }
@@ -57,10 +62,11 @@ enum Found {
 }
 
 /// What the core answered earlier in this request: the messages found by
-/// name and the entries looked up. It belongs to one request's tree and is
-/// emptied by every change that tree makes, so no answer outlives the request
-/// or a change: the next request asks the core again, which checks every rule
-/// (a disabled account, a draft sent meanwhile) afresh.
+/// name, the entries looked up and the dead properties read. It belongs to
+/// one request's tree and is emptied by every change that tree makes, so no
+/// answer outlives the request or a change: the next request asks the core
+/// again, which checks every rule (a disabled account, a draft sent
+/// meanwhile) afresh.
 #[derive(Debug, Clone, Default)]
 pub struct Seen(Arc<Mutex<Answers>>);
 
@@ -68,6 +74,7 @@ pub struct Seen(Arc<Mutex<Answers>>);
 struct Answers {
     messages: Vec<(Folder, String, TransferSummary)>,
     entries: Vec<(Node, Meta, Found)>,
+    props: Vec<(Node, Vec<DeadProperty>)>,
 }
 
 impl Seen {
@@ -85,11 +92,17 @@ impl Seen {
         answers.entries.iter().find(|(n, ..)| n == node).map(|(_, meta, found)| (meta.clone(), found.clone()))
     }
 
+    fn props(&self, node: &Node) -> Option<Vec<DeadProperty>> {
+        let answers = self.answers();
+        answers.props.iter().find(|(n, _)| n == node).map(|(_, props)| props.clone())
+    }
+
     /// Forget everything: the tree has just changed.
     pub fn forget(&self) {
         let mut answers = self.answers();
         answers.messages.clear();
         answers.entries.clear();
+        answers.props.clear();
     }
 }
 
@@ -100,6 +113,21 @@ pub enum Node {
     Folder(Folder),
     Message(Folder, String),
     Entry(Folder, String, String),
+}
+
+impl Node {
+    /// The message and the node in it that dead properties are kept on;
+    /// `None` for the root and the fixed folders.
+    fn property_node(&self) -> Option<(Folder, &str, PropertyNode)> {
+        match self {
+            Node::Root | Node::Folder(_) => None,
+            Node::Message(folder, message) => Some((*folder, message, PropertyNode::Folder)),
+            Node::Entry(folder, message, name) if name == MESSAGE_TXT => {
+                Some((*folder, message, PropertyNode::Envelope))
+            }
+            Node::Entry(folder, message, name) => Some((*folder, message, PropertyNode::Document(name.clone()))),
+        }
+    }
 }
 
 /// Parse a decoded path. Anything that is not a node of the tree is `NotFound`.
@@ -329,7 +357,11 @@ impl Tree {
                 }
             }
         }
-        upload.finish().await.map(|_| ()).map_err(|e| self.keep(e))
+        upload.finish().await.map_err(|e| self.keep(e))?;
+        self.gateway
+            .copy_dead_properties(&self.session, &source.id, fname, &target.id, tname)
+            .await
+            .map_err(|e| self.keep(e))
     }
 
     /// Run a change to the tree, then forget what this request saw of it.
@@ -342,8 +374,17 @@ impl Tree {
         .boxed()
     }
 
-    fn prop_key(&self, path: &DavPath) -> String {
-        format!("{}\n{}", self.session.email(), String::from_utf8_lossy(path.as_bytes()).trim_end_matches('/'))
+    /// The dead properties of a node (none for a fixed folder), read from
+    /// the core once per request.
+    async fn props(&self, node: &Node) -> FsResult<Vec<DeadProperty>> {
+        let Some((folder, message, at)) = node.property_node() else { return Ok(Vec::new()) };
+        if let Some(hit) = self.seen.props(node) {
+            return Ok(hit);
+        }
+        let t = self.message(folder, message).await?;
+        let props = self.gateway.dead_properties(&self.session, &t.id, &at).await.map_err(|e| self.keep(e))?;
+        self.seen.answers().props.push((node.clone(), props.clone()));
+        Ok(props)
     }
 }
 
@@ -399,9 +440,7 @@ impl DavFileSystem for Tree {
             match parse(path)? {
                 Node::Message(Folder::Outbox, name) => {
                     let t = self.message(Folder::Outbox, &name).await?;
-                    self.gateway.discard_draft(&self.session, &t.id).await.map_err(|e| self.keep(e))?;
-                    self.props.remove_below(&self.prop_key(path));
-                    Ok(())
+                    self.gateway.discard_draft(&self.session, &t.id).await.map_err(|e| self.keep(e))
                 }
                 _ => Err(self.read_only()),
             }
@@ -419,9 +458,7 @@ impl DavFileSystem for Tree {
                 }
                 Node::Entry(Folder::Outbox, message, name) => {
                     let t = self.message(Folder::Outbox, &message).await?;
-                    self.gateway.remove_document(&self.session, &t.id, &name).await.map_err(|e| self.keep(e))?;
-                    self.props.remove_below(&self.prop_key(path));
-                    Ok(())
+                    self.gateway.remove_document(&self.session, &t.id, &name).await.map_err(|e| self.keep(e))
                 }
                 _ => Err(self.read_only()),
             }
@@ -453,21 +490,18 @@ impl DavFileSystem for Tree {
                 }
                 _ => return Err(self.read_only()),
             }
-            self.props.rename(&self.prop_key(from), &self.prop_key(to));
             Ok(())
         })
     }
 
     fn copy<'a>(&'a self, from: &'a DavPath, to: &'a DavPath) -> FsFuture<'a, ()> {
-        self.changing(async move {
-            self.copy_document(&parse(from)?, &parse(to)?).await?;
-            self.props.copy(&self.prop_key(from), &self.prop_key(to));
-            Ok(())
-        })
+        self.changing(async move { self.copy_document(&parse(from)?, &parse(to)?).await })
     }
 
-    fn have_props<'a>(&'a self, _path: &'a DavPath) -> std::pin::Pin<Box<dyn Future<Output = bool> + Send + 'a>> {
-        Box::pin(std::future::ready(true))
+    /// Without asking the core: only whether the path is a node that can carry any.
+    fn have_props<'a>(&'a self, path: &'a DavPath) -> std::pin::Pin<Box<dyn Future<Output = bool> + Send + 'a>> {
+        let can = parse(path).is_ok_and(|node| node.property_node().is_some());
+        Box::pin(std::future::ready(can))
     }
 
     fn patch_props<'a>(
@@ -475,21 +509,37 @@ impl DavFileSystem for Tree {
         path: &'a DavPath,
         patch: Vec<(bool, DavProp)>,
     ) -> FsFuture<'a, Vec<(StatusCode, DavProp)>> {
+        self.changing(async move {
+            let node = parse(path)?;
+            let Some((folder, message, at)) = node.property_node() else {
+                return Ok(patch.into_iter().map(|(_, p)| (StatusCode::FORBIDDEN, props::named(p))).collect());
+            };
+            let t = self.message(folder, message).await?;
+            let names: Vec<DavProp> = patch.iter().map(|(_, p)| props::named(p.clone())).collect();
+            let changes = patch.into_iter().map(props::change).collect();
+            let outcomes = self
+                .gateway
+                .patch_dead_properties(&self.session, &t.id, &at, changes)
+                .await
+                .map_err(|e| self.keep(e))?;
+            Ok(outcomes.into_iter().map(props::status_of).zip(names).collect())
+        })
+    }
+
+    fn get_props<'a>(&'a self, path: &'a DavPath, do_content: bool) -> FsFuture<'a, Vec<DavProp>> {
         async move {
-            self.meta(&parse(path)?).await?;
-            Ok(self.props.patch(&self.prop_key(path), patch))
+            let found = self.props(&parse(path)?).await?;
+            Ok(found.iter().map(|p| props::dav_prop(p, do_content)).collect())
         }
         .boxed()
     }
 
-    fn get_props<'a>(&'a self, path: &'a DavPath, do_content: bool) -> FsFuture<'a, Vec<DavProp>> {
-        let props = self.props.get_all(&self.prop_key(path), do_content);
-        async move { Ok(props) }.boxed()
-    }
-
     fn get_prop<'a>(&'a self, path: &'a DavPath, prop: DavProp) -> FsFuture<'a, Vec<u8>> {
-        let found = self.props.get(&self.prop_key(path), &prop);
-        async move { found.ok_or(FsError::NotFound) }.boxed()
+        async move {
+            let found = self.props(&parse(path)?).await?;
+            found.into_iter().find(|p| props::is(p, &prop)).map(|p| p.value).ok_or(FsError::NotFound)
+        }
+        .boxed()
     }
 
     fn get_quota(&self) -> FsFuture<'_, (u64, Option<u64>)> {

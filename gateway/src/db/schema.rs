@@ -233,6 +233,7 @@ diesel::joinable!(ssh_keys -> accounts (account_id));
 diesel::joinable!(downloads -> transfers (transfer_id));
 diesel::joinable!(downloads -> documents (document_id));
 diesel::joinable!(app_passwords -> accounts (account_id));
+diesel::joinable!(dead_properties -> transfers (transfer_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -253,6 +254,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     web_sessions,
     app_passwords,
     dav_locks,
+    dead_properties,
 );
 
 diesel::table! {
@@ -276,5 +278,17 @@ diesel::table! {
         deep -> Bool,
         timeout_s -> BigInt,
         expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    dead_properties (transfer_id, node, namespace, name) {
+        transfer_id -> Text,
+        node -> Text,
+        document_id -> Nullable<Text>,
+        owner_key -> Text,
+        namespace -> Text,
+        name -> Text,
+        value -> Binary,
     }
 }

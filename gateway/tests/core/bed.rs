@@ -78,6 +78,18 @@ impl Bed {
         Ok(Gateway::open(settings, master, Arc::new(self.clock.clone()), Arc::new(SystemRandom)).await?)
     }
 
+    /// How many rows a table holds, read from the database itself: what the
+    /// core keeps, not what it shows.
+    pub fn rows(&self, table: &str) -> Result<i64, Box<dyn std::error::Error>> {
+        let count =
+            diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!("(SELECT COUNT(*) FROM {table})")));
+        Ok(if self.database_url.starts_with("postgres://") {
+            count.get_result(&mut diesel::PgConnection::establish(&self.database_url)?)?
+        } else {
+            count.get_result(&mut diesel::SqliteConnection::establish(&self.database_url)?)?
+        })
+    }
+
     pub fn advance(&self, d: Duration) {
         self.clock.advance(d);
     }

@@ -8,6 +8,7 @@ mod bed;
 mod links;
 mod names;
 mod outbox;
+mod properties;
 mod reports;
 mod rules;
 mod storage;
