@@ -89,6 +89,44 @@ struct Existing {
     key_sealed: Option<Vec<u8>>,
 }
 
+/// A new document's row and key, before it is inserted. Its row must be in
+/// the database before its staging file exists: the sweep takes a file
+/// without a row.
+struct FreshDocument {
+    id: String,
+    key: DocumentKey,
+    transfer_id: String,
+    name: String,
+    name_key: String,
+    key_sealed: Vec<u8>,
+    created_at: i64,
+}
+
+impl FreshDocument {
+    /// Insert the row (an upload under way, empty); a name taken meanwhile
+    /// is refused as a duplicate.
+    fn insert(self, conn: &mut crate::db::AnyConnection) -> Result<(String, DocumentKey)> {
+        let values = (
+            documents::id.eq(&self.id),
+            documents::transfer_id.eq(&self.transfer_id),
+            documents::name.eq(&self.name),
+            documents::name_key.eq(&self.name_key),
+            documents::state.eq("uploading"),
+            documents::size.eq(0i64),
+            documents::key_scheme.eq(KeyScheme::Server.as_str()),
+            documents::key_sealed.eq(Some(&self.key_sealed)),
+            documents::created_at.eq(self.created_at),
+        );
+        match diesel::insert_into(documents::table).values(values).execute(conn) {
+            Ok(_) => Ok((self.id, self.key)),
+            Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+                Err(crate::policy::name::NameRefusal::Duplicate { name: self.name }.into())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 impl Gateway {
     /// Begin (or resume) adding a document to a draft.
     pub async fn begin_upload(
@@ -99,13 +137,20 @@ impl Gateway {
         mode: UploadMode,
     ) -> Result<Upload> {
         let name = FileName::parse(name, &self.names)?;
-        let (s, id, key) = (session.clone(), transfer_id.to_owned(), name.collation_key());
         let window = self.settings.rules.upload_window;
         let now = self.now();
-        let (row, existing, used) = self
+        // The common case, no document of that name yet, is one transaction:
+        // the row it would need is made ready first and inserted only then.
+        let fresh = self.fresh_document(transfer_id, &name, Slot::Named)?;
+        let (s, id, key) = (session.clone(), transfer_id.to_owned(), name.collation_key());
+        let (row, existing, used, fresh) = self
             .db
-            .read(move |conn| {
+            .write_unflushed(move |conn| {
                 let row = load_own_draft(conn, &s, &id)?;
+                let closes_at = row.window_started_at.map(|t| Timestamp::from_millis(t).plus(window));
+                if let Some(closed_at) = closes_at.filter(|c| now >= *c) {
+                    return Err(Error::WindowClosed { closed_at });
+                }
                 let existing = documents::table
                     .filter(documents::transfer_id.eq(&id))
                     .filter(documents::name_key.eq(&key))
@@ -118,31 +163,33 @@ impl Gateway {
                     .filter(documents::name_key.ne(&key))
                     .select(crate::transfer::total_size())
                     .first(conn)?;
-                Ok((row, existing, u64::try_from(used).unwrap_or(0)))
+                let fresh = match existing {
+                    Some(_) => None,
+                    None => Some(fresh.insert(conn)?),
+                };
+                Ok((row, existing, u64::try_from(used).unwrap_or(0), fresh))
             })
             .await?;
         let closes_at = row.window_started_at.map(|t| Timestamp::from_millis(t).plus(window));
-        if let Some(closed_at) = closes_at.filter(|c| now >= *c) {
-            return Err(Error::WindowClosed { closed_at });
-        }
-        let ((doc_id, key), replaces) = match (existing, mode) {
-            (Some(e), _) if e.state == "uploading" && mode == UploadMode::Resume => {
+        let ((doc_id, key), replaces) = match (existing, fresh, mode) {
+            (None, Some(fresh), _) => (fresh, None),
+            (Some(e), _, _) if e.state == "uploading" && mode == UploadMode::Resume => {
                 let sealed = e.key_sealed.ok_or_else(|| Error::Internal("unfinished document without key".into()))?;
                 let key = self.keys.unwrap_document_key(&sealed, &e.id, None)?;
                 ((e.id, key), None)
             }
-            (Some(e), UploadMode::New) if e.state != "uploading" => {
+            (Some(e), _, UploadMode::New) if e.state != "uploading" => {
                 return Err(crate::policy::name::NameRefusal::Duplicate { name: name.as_str().to_owned() }.into());
             }
-            (Some(e), UploadMode::Replace) if e.state == "complete" => {
+            (Some(e), _, UploadMode::Replace) if e.state == "complete" => {
                 self.drop_replacements(session, transfer_id, &name).await?;
                 (self.new_document(transfer_id, &name, Slot::Replacement).await?, Some(e.id))
             }
-            (Some(e), _) => {
+            (Some(e), _, _) => {
                 self.delete_document_row(session, transfer_id, &e.id).await?;
                 (self.new_document(transfer_id, &name, Slot::Named).await?, None)
             }
-            (None, _) => (self.new_document(transfer_id, &name, Slot::Named).await?, None),
+            (None, None, _) => return Err(Error::Internal("a new document was neither found nor made".into())),
         };
         let blob = BlobId::parse(&doc_id)?;
         let writer = self.store.stage(&blob, &key).await?;
@@ -187,40 +234,33 @@ impl Gateway {
     }
 
     async fn new_document(&self, transfer_id: &str, name: &FileName, slot: Slot) -> Result<(String, DocumentKey)> {
-        let doc_id = self.random.id()?;
+        let fresh = self.fresh_document(transfer_id, name, slot)?;
+        // Visible at once (the sweep must see it before the staging file
+        // exists), flushed with the commit that finishes the document: a row
+        // a crash takes leaves a staging file the sweep removes.
+        self.db.write_unflushed(move |conn| fresh.insert(conn)).await
+    }
+
+    /// The row and key of a new document, not yet in the database.
+    fn fresh_document(&self, transfer_id: &str, name: &FileName, slot: Slot) -> Result<FreshDocument> {
+        let id = self.random.id()?;
         // A replacement holds a key of its own until it finishes, so the
         // document it replaces keeps its name meanwhile.
         let name_key = match slot {
             Slot::Named => name.collation_key(),
-            Slot::Replacement => format!("replacing:{doc_id}"),
+            Slot::Replacement => format!("replacing:{id}"),
         };
         let key = DocumentKey::generate()?;
-        let sealed = self.keys.wrap_document_key(&key, &doc_id, self.random.as_ref())?;
-        let values = (
-            documents::id.eq(doc_id.clone()),
-            documents::transfer_id.eq(transfer_id.to_owned()),
-            documents::name.eq(name.as_str().to_owned()),
-            documents::name_key.eq(name_key),
-            documents::state.eq("uploading"),
-            documents::size.eq(0i64),
-            documents::key_scheme.eq(KeyScheme::Server.as_str()),
-            documents::key_sealed.eq(Some(sealed)),
-            documents::created_at.eq(self.now().as_millis()),
-        );
-        let duplicate_name = name.as_str().to_owned();
-        // Visible at once (the sweep must see it before the staging file
-        // exists), flushed with the commit that finishes the document: a row
-        // a crash takes leaves a staging file the sweep removes.
-        self.db
-            .write_unflushed(move |conn| match diesel::insert_into(documents::table).values(values).execute(conn) {
-                Ok(_) => Ok(()),
-                Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
-                    Err(crate::policy::name::NameRefusal::Duplicate { name: duplicate_name }.into())
-                }
-                Err(e) => Err(e.into()),
-            })
-            .await?;
-        Ok((doc_id, key))
+        let key_sealed = self.keys.wrap_document_key(&key, &id, self.random.as_ref())?;
+        Ok(FreshDocument {
+            id,
+            key,
+            transfer_id: transfer_id.to_owned(),
+            name: name.as_str().to_owned(),
+            name_key,
+            key_sealed,
+            created_at: self.now().as_millis(),
+        })
     }
 
     /// Remove a document from a draft (complete or not), with a replacement
