@@ -54,6 +54,7 @@ impl Backend {
 }
 
 /// Connection establishment with explicit per-backend errors.
+#[derive(Clone)]
 struct Manager {
     backend: Backend,
     target: String,
@@ -106,9 +107,18 @@ impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for SqlitePragmas {
 pub struct Db {
     pool: Pool<Manager>,
     backend: Backend,
-    /// SQLite has one writer: writers of this process queue here instead of
-    /// failing with `SQLITE_BUSY` when a read transaction upgrades.
-    sqlite_writer: Arc<Mutex<()>>,
+    /// SQLite has one writer, so this process writes through one connection
+    /// of its own: writers queue here instead of failing with `SQLITE_BUSY`
+    /// when a read transaction upgrades. Made on the first write.
+    sqlite_writer: Arc<Mutex<Option<Writer>>>,
+    manager: Manager,
+}
+
+/// The SQLite writer connection and the flush level it is set to, so the
+/// setting is sent only when it changes.
+struct Writer {
+    conn: AnyConnection,
+    flush: Flush,
 }
 
 impl std::fmt::Debug for Db {
@@ -137,11 +147,11 @@ impl Db {
             .test_on_check_out(backend == Backend::Postgres)
             .connection_timeout(Duration::from_secs(10))
             .connection_customizer(Box::new(SqlitePragmas))
-            .build(Manager { backend, target })
+            .build(Manager { backend, target: target.clone() })
             .map_err(|e| {
                 Error::Internal(format!("cannot open the database ({backend:?}): {}", redact(&e.to_string())))
             })?;
-        Ok(Db { pool, backend, sqlite_writer: Arc::new(Mutex::new(())) })
+        Ok(Db { pool, backend, sqlite_writer: Arc::new(Mutex::new(None)), manager: Manager { backend, target } })
     }
 
     /// Which backend this is.
@@ -205,36 +215,62 @@ impl Db {
         F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
-        let writer = self.sqlite_writer.clone();
-        let backend = self.backend;
-        blocking(move || {
-            let _turn = match backend {
-                Backend::Sqlite => Some(writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner)),
-                Backend::Postgres => None,
-            };
-            let mut pooled = checkout(&pool)?;
-            let conn: &mut AnyConnection = &mut pooled;
-            match conn {
-                // A connection setting, outside the transaction: set on every
-                // write, so that no connection keeps the other one by mistake.
-                AnyConnection::Sqlite(_) => {
-                    let level = match flush {
-                        Flush::AtCommit => "PRAGMA synchronous = FULL",
-                        Flush::Later => "PRAGMA synchronous = NORMAL",
+        match self.backend {
+            Backend::Sqlite => {
+                let (writer, manager) = (self.sqlite_writer.clone(), self.manager.clone());
+                blocking(move || {
+                    // A writer that panicked may have left its transaction
+                    // open: its connection is dropped and a new one made.
+                    let mut slot = writer.lock().unwrap_or_else(|poisoned| {
+                        let mut slot = poisoned.into_inner();
+                        *slot = None;
+                        slot
+                    });
+                    let writer = match &mut *slot {
+                        Some(writer) => writer,
+                        empty => empty.insert(Writer::open(&manager)?),
                     };
-                    diesel::sql_query(level).execute(conn)?;
-                    conn.transaction(work)
-                }
-                AnyConnection::Postgresql(_) => conn.transaction(|conn| {
-                    if flush == Flush::Later {
-                        diesel::sql_query("SET LOCAL synchronous_commit = off").execute(conn)?;
+                    // A connection setting, outside the transaction.
+                    if writer.flush != flush {
+                        let level = match flush {
+                            Flush::AtCommit => "PRAGMA synchronous = FULL",
+                            Flush::Later => "PRAGMA synchronous = NORMAL",
+                        };
+                        diesel::sql_query(level).execute(&mut writer.conn)?;
+                        writer.flush = flush;
                     }
-                    work(conn)
-                }),
+                    writer.conn.transaction(work)
+                })
+                .await
             }
-        })
-        .await
+            Backend::Postgres => {
+                let pool = self.pool.clone();
+                blocking(move || {
+                    let mut pooled = checkout(&pool)?;
+                    pooled.transaction(|conn| {
+                        if flush == Flush::Later {
+                            diesel::sql_query("SET LOCAL synchronous_commit = off").execute(conn)?;
+                        }
+                        work(conn)
+                    })
+                })
+                .await
+            }
+        }
+    }
+}
+
+impl Writer {
+    fn open(manager: &Manager) -> Result<Writer> {
+        use diesel::r2d2::ManageConnection as _;
+        let mut conn = manager
+            .connect()
+            .map_err(|e| Error::internal("cannot open the database for writing", redact(&e.to_string())))?;
+        SqlitePragmas
+            .on_acquire(&mut conn)
+            .map_err(|e| Error::internal("cannot set up the database connection", redact(&e.to_string())))?;
+        // The pragmas leave every connection at FULL.
+        Ok(Writer { conn, flush: Flush::AtCommit })
     }
 }
 

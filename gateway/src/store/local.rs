@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! root/staging/<id>       uploads in progress, appended to in place
-//! root/blobs/<ab>/<id>    committed blobs, sharded by the id's first two characters
+//! root/blobs/<a>/<id>     committed blobs, in 32 shards by the id's first character
 //! ```
 //!
 //! Every function here blocks; the store calls them on the blocking pool.
@@ -31,23 +31,24 @@ impl LocalBackend {
         fs::create_dir_all(&staging)?;
         // Every shard is made once, here, so that no commit has to make a
         // directory (on ext4 that costs more than the commit itself).
-        let mut made = false;
-        for shard in shard_names() {
-            match fs::create_dir(blobs.join(shard)) {
-                Ok(()) => made = true,
+        let mut changed = false;
+        for shard in SHARDS.chars() {
+            match fs::create_dir(blobs.join(String::from(shard))) {
+                Ok(()) => changed = true,
                 Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(err) => return Err(err),
             }
         }
-        if made {
+        changed |= move_two_character_shards(&blobs)?;
+        if changed {
             sync_dir(&blobs)?;
         }
         Ok(Self { blobs, staging })
     }
 
     fn shard_dir(&self, id: &BlobId) -> PathBuf {
-        // Ids are ASCII by construction, so the two-byte prefix is a char boundary.
-        self.blobs.join(&id.as_str()[..2])
+        // Ids are ASCII by construction, so the one-byte prefix is a char boundary.
+        self.blobs.join(&id.as_str()[..1])
     }
 
     fn blob_path(&self, id: &BlobId) -> PathBuf {
@@ -78,10 +79,6 @@ impl LocalBackend {
     /// tree. Ids are fresh per upload, so the target never exists already.
     pub(super) fn publish(&self, id: &BlobId) -> io::Result<()> {
         let shard = self.shard_dir(id);
-        if !shard.exists() {
-            fs::create_dir_all(&shard)?;
-            sync_dir(&self.blobs)?;
-        }
         fs::rename(self.staging_path(id), self.blob_path(id))?;
         // The new name is what must survive. Should a crash bring the old
         // staging name back as well, it belongs to a complete document, is
@@ -131,7 +128,7 @@ impl LocalBackend {
                 let name = entry?.file_name();
                 let id = name.to_str().and_then(|name| BlobId::parse(name).ok());
                 match id {
-                    Some(id) if shard_name.to_str() == id.as_str().get(..2) => {
+                    Some(id) if shard_name.to_str() == id.as_str().get(..1) => {
                         ids.push(id);
                     }
                     _ => tracing::warn!(?name, "ignoring unexpected file among committed blobs"),
@@ -142,10 +139,36 @@ impl LocalBackend {
     }
 }
 
-/// The 1,024 shard names: every pair of the id alphabet (`a-z`, `2-7`).
-fn shard_names() -> impl Iterator<Item = String> {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
-    ALPHABET.iter().flat_map(|&a| ALPHABET.iter().map(move |&b| String::from_utf8_lossy(&[a, b]).into_owned()))
+/// The shard names: the id alphabet. Documents are kept days, not years, so
+/// 32 folders keep every folder small.
+const SHARDS: &str = "abcdefghijklmnopqrstuvwxyz234567";
+
+/// Blobs of a store written with two-character shards (`blobs/<ab>/<id>`)
+/// move to their one-character shard; the emptied folders go. Returns whether
+/// anything moved.
+fn move_two_character_shards(blobs: &Path) -> io::Result<bool> {
+    let mut moved = false;
+    for shard in fs::read_dir(blobs)? {
+        let shard = shard?;
+        let name = shard.file_name();
+        let old = name.to_str().filter(|n| n.len() == 2 && n.chars().all(|c| SHARDS.contains(c)));
+        let (Some(old), true) = (old, shard.file_type()?.is_dir()) else { continue };
+        for entry in fs::read_dir(shard.path())? {
+            let entry = entry?;
+            let id = entry.file_name().to_str().and_then(|n| BlobId::parse(n).ok());
+            if let Some(id) = id.filter(|id| id.as_str().starts_with(old)) {
+                let target = blobs.join(&id.as_str()[..1]);
+                fs::rename(entry.path(), target.join(id.as_str()))?;
+                sync_dir(&target)?;
+                moved = true;
+            }
+        }
+        // Only an emptied folder goes; anything else in it stays, untouched.
+        if fs::remove_dir(shard.path()).is_ok() {
+            moved = true;
+        }
+    }
+    Ok(moved)
 }
 
 /// A staging file open for appending. Clones share one descriptor so a

@@ -76,7 +76,7 @@ async fn read_range(
 }
 
 fn blob_path(root: &Path, id: &BlobId) -> PathBuf {
-    root.join("blobs").join(&id.as_str()[..2]).join(id.as_str())
+    root.join("blobs").join(&id.as_str()[..1]).join(id.as_str())
 }
 
 fn staging_path(root: &Path, id: &BlobId) -> PathBuf {
@@ -535,7 +535,7 @@ async fn every_shard_exists_before_the_first_commit_and_commits_make_no_director
     let f = fixture();
     let dirs =
         |root: &Path| fs::read_dir(root.join("blobs")).unwrap().filter(|e| e.as_ref().unwrap().path().is_dir()).count();
-    assert_eq!(dirs(&f.root), 1024);
+    assert_eq!(dirs(&f.root), 32);
     for _ in 0..50 {
         let id = BlobId::generate().unwrap();
         assert!(blob_path(&f.root, &id).parent().unwrap().is_dir(), "{id}");
@@ -544,8 +544,24 @@ async fn every_shard_exists_before_the_first_commit_and_commits_make_no_director
         let (id, key, _) = upload(&f.store, b"%PDF-1.7 a document").await;
         assert_eq!(read_range(&f.store, &id, &key, 19, 0..19).await.unwrap(), b"%PDF-1.7 a document");
     }
-    assert_eq!(dirs(&f.root), 1024);
-    // Opening again finds them all and makes nothing new.
-    drop(Store::open_local(&f.root).unwrap());
-    assert_eq!(dirs(&f.root), 1024);
+    assert_eq!(dirs(&f.root), 32);
+}
+
+#[tokio::test]
+async fn blobs_of_the_two_character_layout_are_moved_and_read() {
+    let f = fixture();
+    let (id, key, _) = upload(&f.store, b"%PDF-1.7 written before").await;
+    // Put it where the earlier layout kept it, with a stranger beside it.
+    let old_shard = f.root.join("blobs").join(&id.as_str()[..2]);
+    fs::create_dir(&old_shard).unwrap();
+    fs::rename(blob_path(&f.root, &id), old_shard.join(id.as_str())).unwrap();
+    let other = f.root.join("blobs").join("zz");
+    fs::create_dir(&other).unwrap();
+    fs::write(other.join("notes.txt"), b"not a blob").unwrap();
+    drop(f.store);
+
+    let store = Store::open_local(&f.root).unwrap();
+    assert_eq!(read_range(&store, &id, &key, 23, 0..23).await.unwrap(), b"%PDF-1.7 written before");
+    assert!(!old_shard.exists(), "the emptied folder goes");
+    assert_eq!(fs::read(other.join("notes.txt")).unwrap(), b"not a blob", "what is not a blob stays");
 }
