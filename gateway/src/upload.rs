@@ -87,6 +87,7 @@ struct Existing {
     id: String,
     state: String,
     key_sealed: Option<Vec<u8>>,
+    size: i64,
 }
 
 /// A new document's row and key, before it is inserted. Its row must be in
@@ -154,15 +155,17 @@ impl Gateway {
                 let existing = documents::table
                     .filter(documents::transfer_id.eq(&id))
                     .filter(documents::name_key.eq(&key))
-                    .select((documents::id, documents::state, documents::key_sealed))
-                    .first::<(String, String, Option<Vec<u8>>)>(conn)
+                    .select((documents::id, documents::state, documents::key_sealed, documents::size))
+                    .first::<(String, String, Option<Vec<u8>>, i64)>(conn)
                     .optional()?
-                    .map(|(id, state, key_sealed)| Existing { id, state, key_sealed });
-                let used: i64 = documents::table
+                    .map(|(id, state, key_sealed, size)| Existing { id, state, key_sealed, size });
+                // What the rest of the message holds: all of it (read from
+                // an index alone), less the document this upload takes over.
+                let all: i64 = documents::table
                     .filter(documents::transfer_id.eq(&id))
-                    .filter(documents::name_key.ne(&key))
                     .select(crate::transfer::total_size())
                     .first(conn)?;
+                let used = all - existing.as_ref().map_or(0, |e| e.size);
                 let fresh = match existing {
                     Some(_) => None,
                     None => Some(fresh.insert(conn)?),

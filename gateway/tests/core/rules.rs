@@ -64,6 +64,32 @@ async fn the_size_cap_counts_the_whole_message() -> TestResult {
 }
 
 #[tokio::test]
+async fn a_document_being_replaced_does_not_count_against_the_cap() -> TestResult {
+    let bed = Bed::with_rules(Rules { max_message_bytes: 100_000, ..test_rules() }).await?;
+    let jan = bed.staff("jan@minvws.nl").await?;
+    let draft = bed.gw.create_draft(&jan, "again").await?;
+    let mut first = pdf("x");
+    first.resize(60_000, b' ');
+    bed.put(&jan, &draft.id, "a.pdf", &first).await?;
+    let mut other = pdf("y");
+    other.resize(30_000, b' ');
+    bed.put(&jan, &draft.id, "b.pdf", &other).await?;
+    // 60,000 replaced by 70,000 beside 30,000: exactly the cap.
+    let mut second = pdf("x2");
+    second.resize(70_000, b' ');
+    let mut upload = bed.gw.begin_upload(&jan, &draft.id, "a.pdf", UploadMode::Replace).await?;
+    upload.write(&second).await?;
+    let over = upload.write(b"!").await;
+    assert!(matches!(over, Err(Error::TooLarge { limit: 100_000 })), "{over:?}");
+    let mut upload = bed.gw.begin_upload(&jan, &draft.id, "a.pdf", UploadMode::Replace).await?;
+    upload.write(&second).await?;
+    upload.finish().await?;
+    let summary = bed.gw.transfer(&jan, &draft.id).await?;
+    assert_eq!((summary.documents, summary.bytes), (2, 100_000));
+    Ok(())
+}
+
+#[tokio::test]
 async fn one_recipient_per_message() -> TestResult {
     let two = gateway::Envelope::parse("To: a@example.org, b@example.org\n");
     assert!(matches!(two, Err(Error::Invalid(ref m)) if m.contains("one recipient")), "{two:?}");
