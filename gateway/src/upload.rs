@@ -90,6 +90,13 @@ struct Existing {
     size: i64,
 }
 
+/// What `begin_upload` found under the name: a document, or nothing, in
+/// which case the new one was inserted (its id and key).
+enum Found {
+    Existing(Existing),
+    Inserted((String, DocumentKey)),
+}
+
 /// A new document's row and key, before it is inserted. Its row must be in
 /// the database before its staging file exists: the sweep takes a file
 /// without a row.
@@ -144,7 +151,7 @@ impl Gateway {
         // the row it would need is made ready first and inserted only then.
         let fresh = self.fresh_document(transfer_id, &name, Slot::Named)?;
         let (s, id, key) = (session.clone(), transfer_id.to_owned(), name.collation_key());
-        let (row, existing, used, fresh) = self
+        let (row, found, used) = self
             .db
             .write_unflushed(move |conn| {
                 let row = load_own_draft(conn, &s, &id)?;
@@ -166,33 +173,32 @@ impl Gateway {
                     .select(crate::transfer::total_size())
                     .first(conn)?;
                 let used = all - existing.as_ref().map_or(0, |e| e.size);
-                let fresh = match existing {
-                    Some(_) => None,
-                    None => Some(fresh.insert(conn)?),
+                let found = match existing {
+                    Some(e) => Found::Existing(e),
+                    None => Found::Inserted(fresh.insert(conn)?),
                 };
-                Ok((row, existing, u64::try_from(used).unwrap_or(0), fresh))
+                Ok((row, found, u64::try_from(used).unwrap_or(0)))
             })
             .await?;
         let closes_at = row.window_started_at.map(|t| Timestamp::from_millis(t).plus(window));
-        let ((doc_id, key), replaces) = match (existing, fresh, mode) {
-            (None, Some(fresh), _) => (fresh, None),
-            (Some(e), _, _) if e.state == "uploading" && mode == UploadMode::Resume => {
+        let ((doc_id, key), replaces) = match (found, mode) {
+            (Found::Inserted(fresh), _) => (fresh, None),
+            (Found::Existing(e), _) if e.state == "uploading" && mode == UploadMode::Resume => {
                 let sealed = e.key_sealed.ok_or_else(|| Error::Internal("unfinished document without key".into()))?;
                 let key = self.keys.unwrap_document_key(&sealed, &e.id, None)?;
                 ((e.id, key), None)
             }
-            (Some(e), _, UploadMode::New) if e.state != "uploading" => {
+            (Found::Existing(e), UploadMode::New) if e.state != "uploading" => {
                 return Err(crate::policy::name::NameRefusal::Duplicate { name: name.as_str().to_owned() }.into());
             }
-            (Some(e), _, UploadMode::Replace) if e.state == "complete" => {
+            (Found::Existing(e), UploadMode::Replace) if e.state == "complete" => {
                 self.drop_replacements(session, transfer_id, &name).await?;
                 (self.new_document(transfer_id, &name, Slot::Replacement).await?, Some(e.id))
             }
-            (Some(e), _, _) => {
+            (Found::Existing(e), _) => {
                 self.delete_document_row(session, transfer_id, &e.id).await?;
                 (self.new_document(transfer_id, &name, Slot::Named).await?, None)
             }
-            (None, None, _) => return Err(Error::Internal("a new document was neither found nor made".into())),
         };
         let blob = BlobId::parse(&doc_id)?;
         let writer = self.store.stage(&blob, &key).await?;
