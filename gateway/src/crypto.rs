@@ -53,6 +53,8 @@ impl MasterKey {
     }
 
     /// Read the key file, or create it (mode 0600) with a fresh key when it does not exist.
+    /// Two processes starting at once (`serve` and a command) agree on one key:
+    /// the one that loses the race reads the winner's file.
     pub fn load_or_generate(path: &Path, random: &dyn Random) -> Result<(MasterKey, KeyOrigin)> {
         match std::fs::read_to_string(path) {
             Ok(text) => Ok((MasterKey::from_base64(&text)?, KeyOrigin::Loaded)),
@@ -60,9 +62,9 @@ impl MasterKey {
                 let mut key = Zeroizing::new([0u8; 32]);
                 random.fill(key.as_mut())?;
                 let text = Zeroizing::new(BASE64.encode(key.as_ref()));
-                write_private(path, text.as_bytes())
+                let made = create_private(path, text.as_bytes())
                     .map_err(|e| Error::internal("cannot write the master key file", e))?;
-                Ok((MasterKey(key), KeyOrigin::Generated))
+                if made { Ok((MasterKey(key), KeyOrigin::Generated)) } else { Self::load_or_generate(path, random) }
             }
             Err(e) => Err(Error::internal("cannot read the master key file", e)),
         }
@@ -224,9 +226,9 @@ impl SigningKey {
                 }
                 pem.push_str(PEM_END);
                 pem.push('\n');
-                write_private(path, pem.as_bytes())
+                let made = create_private(path, pem.as_bytes())
                     .map_err(|e| Error::internal("cannot write the report signing key file", e))?;
-                Ok((SigningKey(pair), KeyOrigin::Generated))
+                if made { Ok((SigningKey(pair), KeyOrigin::Generated)) } else { Self::load_or_generate(path, random) }
             }
             Err(e) => Err(Error::internal("cannot read the report signing key file", e)),
         }
@@ -283,19 +285,38 @@ fn open_with(key: &LessSafeKey, sealed: &[u8], aad: &str) -> Result<Zeroizing<Ve
     Ok(Zeroizing::new(plain.to_vec()))
 }
 
-/// Write a file readable by its owner only.
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Create a file readable by its owner only, unless it exists; whether this
+/// call made it (`false`: another process did first, read theirs).
+///
+/// The bytes are written and synced beside it under a name of this call's own,
+/// then linked into place, which fails if the file is there: so a reader finds
+/// no file or the whole of it, never a half-written key.
+pub fn create_private(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
     use std::io::Write;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static ASIDE: AtomicU64 = AtomicU64::new(0);
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let aside = dir.join(format!(".{name}.{}.{}", std::process::id(), ASIDE.fetch_add(1, Ordering::Relaxed)));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
+    let written = options.open(&aside).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| std::fs::hard_link(&aside, path));
+    let _ = std::fs::remove_file(&aside);
+    match linked {
+        Ok(()) => {
+            std::fs::File::open(dir)?.sync_all()?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
@@ -305,6 +326,31 @@ mod tests {
 
     fn keys() -> Result<Keys> {
         Ok(Keys::new(MasterKey::from_base64("S29lcmllciB0ZXN0IG1hc3RlciBrZXkgMzIgYnl0ZXM=")?))
+    }
+
+    #[test]
+    fn processes_starting_at_once_agree_on_one_master_key() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::internal("tempdir", e))?;
+        let path = dir.path().join("keys/master.key");
+        let made: Vec<(Vec<u8>, KeyOrigin)> = std::thread::scope(|scope| {
+            let racers: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        MasterKey::load_or_generate(&path, &SystemRandom).map(|(key, origin)| (key.0.to_vec(), origin))
+                    })
+                })
+                .collect();
+            racers.into_iter().map(|r| r.join().unwrap_or(Err(Error::Corrupt))).collect::<Result<_>>()
+        })?;
+        let generated = made.iter().filter(|(_, origin)| *origin == KeyOrigin::Generated).count();
+        assert_eq!(generated, 1, "exactly one racer makes the key");
+        assert!(made.iter().all(|(key, _)| *key == made[0].0), "every racer has the same key");
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("keys"))
+            .map_err(|e| Error::internal("read_dir", e))?
+            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("master.key")], "nothing left aside");
+        Ok(())
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! The server's SSH host key: Ed25519, made on first start and kept in the
 //! data folder (owner-only), so that clients see the same key after a restart.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use russh::keys::PrivateKey;
@@ -39,16 +38,10 @@ pub fn load_or_generate(data_dir: &Path) -> Result<PrivateKey, HostKeyError> {
             let text = key
                 .to_openssh(LineEnding::LF)
                 .map_err(|e| HostKeyError::Format { path: path.clone(), reason: e.to_string() })?;
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(io)?;
+            if !gateway::crypto::create_private(&path, text.as_bytes()).map_err(io)? {
+                // Another process made it first: use theirs.
+                return load_or_generate(data_dir);
             }
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(&path).map_err(io)?;
-            file.write_all(text.as_bytes()).map_err(io)?;
-            file.sync_all().map_err(io)?;
             tracing::info!(path = %path.display(), "generated the SSH host key");
             Ok(key)
         }
