@@ -12,6 +12,7 @@ mod browser;
 mod door;
 #[path = "binary/mail.rs"]
 mod mail;
+mod ports;
 #[path = "binary/sms.rs"]
 mod sms;
 

@@ -5,6 +5,7 @@
 //! doubles nothing once `koerier serve` runs.
 
 mod peers;
+mod ports;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -5,6 +5,7 @@
 mod door;
 #[path = "binary/mail.rs"]
 mod mail;
+mod ports;
 
 use std::process::Command;
 use std::time::Duration;

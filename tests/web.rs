@@ -7,6 +7,7 @@
 mod browser;
 #[path = "binary/mail.rs"]
 mod mail;
+mod ports;
 #[path = "web/server.rs"]
 mod server;
 #[path = "binary/sms.rs"]

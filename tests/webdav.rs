@@ -5,6 +5,7 @@
 mod clients;
 #[path = "webdav/litmus.rs"]
 mod litmus;
+mod ports;
 #[path = "webdav/props.rs"]
 mod props;
 #[path = "webdav/security.rs"]

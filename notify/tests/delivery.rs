@@ -5,6 +5,8 @@
 
 #[path = "../../tests/peers/mod.rs"]
 mod peers;
+#[path = "../../tests/ports/mod.rs"]
+mod ports;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -36,10 +36,7 @@ pub fn python() -> Result<String, Error> {
     }
 }
 
-/// A free loopback port (free now; the peer binds it right after).
-pub fn free_port() -> Result<u16, Error> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
+pub use crate::ports::free_port;
 
 /// Wait until `check` holds or `timeout` passes; whether it held.
 pub fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {

@@ -41,9 +41,7 @@ pub fn python() -> Result<String, Error> {
     }
 }
 
-pub fn free_port() -> Result<u16, Error> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
+pub use crate::ports::free_port;
 
 /// The database for one server: SQLite in its folder, or a new PostgreSQL database.
 fn database_for(dir: &Path) -> Result<Option<String>, Error> {

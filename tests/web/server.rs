@@ -4,7 +4,6 @@
 //! against it. A missing client fails the test with a pointer to
 //! `scripts/setup`; nothing is skipped.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -17,9 +16,7 @@ use crate::{browser, mail, sms};
 
 pub type TestResult = Result<(), Error>;
 
-pub fn free_port() -> Result<u16, Error> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
+pub use crate::ports::free_port;
 
 /// A peer program the tests need, or an error that says how to get it.
 pub fn need(program: &str) -> Result<(), Error> {

@@ -46,9 +46,7 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> Result<u16, Error> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
+pub use crate::ports::free_port;
 
 impl Server {
     /// Start with two staff accounts and extra `KOERIER_*` settings.
@@ -58,7 +56,7 @@ impl Server {
         let sftp = free_port()?;
         let child = Self::spawn(dir.path(), port, sftp, settings)?;
         let settings = settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        let server = Server { child, dir, port, sftp, settings };
+        let mut server = Server { child, dir, port, sftp, settings };
         server.wait_for_port()?;
         server.cli(&["domain", "add", "minvws.nl"])?;
         for who in [JAN, KEES] {
@@ -67,9 +65,12 @@ impl Server {
         Ok(server)
     }
 
-    fn wait_for_port(&self) -> Result<(), Error> {
+    fn wait_for_port(&mut self) -> Result<(), Error> {
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Some(status) = self.child.try_wait()? {
+                return Err(format!("koerier serve stopped before opening its HTTPS port: {status}").into());
+            }
             if Instant::now() > deadline {
                 return Err("koerier serve did not open its HTTPS port".into());
             }
