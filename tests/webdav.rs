@@ -67,6 +67,13 @@ fn curl_composes_refuses_sends_by_move_and_reads_the_inbox() -> TestResult {
     let message = "To: Piet <piet@example.org>\nPhone: 06 12345678\nSubject: Dossier 12\n\nHierbij.\n";
     assert!(matches!(s.curl(JAN, "PUT", "/dav/outbox/x/message.txt", &["--data-binary", message])?.0, 201 | 204));
 
+    // The drive (its root) shows what the drafts hold (RFC 4331), message.txt not counted.
+    let quota = r#"<?xml version="1.0"?><propfind xmlns="DAV:"><prop><quota-used-bytes/></prop></propfind>"#;
+    let (status, body) = s.curl(JAN, "PROPFIND", "/dav/", &["-H", "Depth: 0", "--data-binary", quota])?;
+    let used = format!("quota-used-bytes>{}<", pdf("the first version").len());
+    assert_eq!(status, 207);
+    assert!(text(&body).contains(&used), "{used} in {}", text(&body));
+
     // Refusals carry the rule.
     let (status, body) = s.curl(JAN, "PUT", "/dav/outbox/x/evil.exe", &["--data-binary", "MZ"])?;
     assert_eq!(status, 403);

@@ -109,7 +109,7 @@ impl Gateway {
                 };
                 diesel::insert_into(transfers::table).values(&row).execute(conn)?;
                 event.record(conn)?;
-                summarize(conn, &row, Folder::Outbox, window)
+                summarize(&row, Folder::Outbox, window)
             })
             .await
     }

@@ -185,10 +185,6 @@ pub struct TransferSummary {
     pub expires_at: Option<Timestamp>,
     /// Why the last attempt to send it failed, for the sender to fix.
     pub send_problem: Option<String>,
-    /// Complete documents and their total size.
-    pub documents: usize,
-    /// Total bytes of the complete documents.
-    pub bytes: u64,
 }
 
 /// How the caller relates to a transfer. Decided in exactly one place.
@@ -268,6 +264,9 @@ pub(crate) fn load_own_draft(conn: &mut AnyConnection, session: &Session, id: &s
 
 /// The transfers of one folder of the caller's tree (only those named `name`,
 /// when given), sorted by name. Who sees what is still decided by [`access`].
+///
+/// Every query here has a type of its own, with no boxed or literal part, so
+/// Diesel keeps each prepared: a door resolves a path on every request.
 fn in_folder(
     conn: &mut AnyConnection,
     session: &Session,
@@ -276,23 +275,30 @@ fn in_folder(
     window: std::time::Duration,
 ) -> Result<Vec<TransferSummary>> {
     Gateway::check_live(conn, session)?;
-    let mut query = transfers::table.select(TransferRow::as_select()).into_boxed();
-    query = match (&session.actor, folder) {
-        (Actor::Account { id, .. }, Folder::Outbox | Folder::Sent) => query.filter(transfers::owner_id.eq(id.clone())),
-        (Actor::Account { id, email, .. }, Folder::Inbox) => {
-            query.filter(transfers::recipient_id.eq(id.clone()).or(transfers::recipient_email.eq(email.clone())))
-        }
-        (Actor::RequestLink { request_id, .. }, _) => query.filter(transfers::upload_request_id.eq(request_id.clone())),
-    };
-    if let Some(name) = name {
-        query = query.filter(transfers::name.eq(name.to_owned()));
+    let all = transfers::table.select(TransferRow::as_select()).order((
+        transfers::name,
+        transfers::created_at,
+        transfers::id,
+    ));
+    macro_rules! load {
+        ($query:expr) => {
+            match name {
+                Some(name) => $query.filter(transfers::name.eq(name)).load::<TransferRow>(conn)?,
+                None => $query.load::<TransferRow>(conn)?,
+            }
+        };
     }
-    let candidates: Vec<TransferRow> =
-        query.order((transfers::name, transfers::created_at, transfers::id)).load(conn)?;
+    let candidates = match (&session.actor, folder) {
+        (Actor::Account { id, .. }, Folder::Outbox | Folder::Sent) => load!(all.filter(transfers::owner_id.eq(id))),
+        (Actor::Account { id, email, .. }, Folder::Inbox) => {
+            load!(all.filter(transfers::recipient_id.eq(id).or(transfers::recipient_email.eq(email))))
+        }
+        (Actor::RequestLink { request_id, .. }, _) => load!(all.filter(transfers::upload_request_id.eq(request_id))),
+    };
     let mut out = Vec::new();
     for row in candidates {
         if access(session, &row)?.map(Access::folder) == Some(folder) {
-            out.push(summarize(conn, &row, folder, window)?);
+            out.push(summarize(&row, folder, window)?);
         }
     }
     // Byte order, whatever the database's collation.
@@ -301,22 +307,40 @@ fn in_folder(
 }
 
 /// `SUM(size)` of the documents selected, 0 for none, as a BIGINT on every
-/// backend (PostgreSQL sums a BIGINT into a NUMERIC).
-pub(crate) fn total_size() -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
-    diesel::dsl::sql::<diesel::sql_types::BigInt>("CAST(COALESCE(SUM(size), 0) AS BIGINT)")
+/// backend (PostgreSQL sums a BIGINT into a NUMERIC). A type of its own rather
+/// than an SQL literal, so that Diesel caches the statements that use it.
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+pub(crate) struct TotalSize;
+
+impl diesel::Expression for TotalSize {
+    type SqlType = diesel::sql_types::BigInt;
 }
 
-pub(crate) fn summarize(
-    conn: &mut AnyConnection,
-    row: &TransferRow,
-    folder: Folder,
-    window: std::time::Duration,
-) -> Result<TransferSummary> {
+impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for TotalSize {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, DB>) -> diesel::QueryResult<()> {
+        out.push_sql("CAST(COALESCE(SUM(size), 0) AS BIGINT)");
+        Ok(())
+    }
+}
+
+impl diesel::SelectableExpression<documents::table> for TotalSize {}
+impl diesel::AppearsOnTable<documents::table> for TotalSize {}
+impl diesel::expression::ValidGrouping<()> for TotalSize {
+    type IsAggregate = diesel::expression::is_aggregate::Yes;
+}
+
+/// How many documents a transfer holds and their bytes: those complete, and
+/// those deleted at expiry (a report still counts what was sent).
+pub(crate) fn document_totals(conn: &mut AnyConnection, transfer_id: &str) -> Result<(usize, u64)> {
     let (count, bytes): (i64, i64) = documents::table
-        .filter(documents::transfer_id.eq(&row.id))
-        .filter(documents::state.eq("complete").or(documents::state.eq("deleted")))
-        .select((diesel::dsl::count_star(), total_size()))
-        .first(conn)?;
+        .filter(documents::transfer_id.eq(transfer_id))
+        .filter(documents::state.eq_any(["complete", "deleted"]))
+        .select((diesel::dsl::count_star(), TotalSize))
+        .get_result(conn)?;
+    Ok((usize::try_from(count).unwrap_or(0), u64::try_from(bytes).unwrap_or(0)))
+}
+
+pub(crate) fn summarize(row: &TransferRow, folder: Folder, window: std::time::Duration) -> Result<TransferSummary> {
     let recipient = row.recipient_email.as_ref().map(|email| match &row.recipient_name {
         Some(name) if !name.is_empty() => format!("{name} <{email}>"),
         _ => email.clone(),
@@ -336,8 +360,6 @@ pub(crate) fn summarize(
         sent_at: row.sent_at.map(Timestamp::from_millis),
         expires_at: row.expires_at.map(Timestamp::from_millis),
         send_problem: row.send_problem.clone(),
-        documents: usize::try_from(count).unwrap_or(0),
-        bytes: u64::try_from(bytes).unwrap_or(0),
     })
 }
 
@@ -347,6 +369,25 @@ impl Gateway {
         let session = session.clone();
         let window = self.settings.rules.upload_window;
         self.db.read(move |conn| in_folder(conn, &session, folder, None, window)).await
+    }
+
+    /// The bytes of complete documents in the caller's drafts: what their
+    /// outbox holds, as a drive shows it used.
+    pub async fn outbox_bytes(&self, session: &Session) -> Result<u64> {
+        let session = session.clone();
+        let window = self.settings.rules.upload_window;
+        self.db
+            .read(move |conn| {
+                let drafts: Vec<String> =
+                    in_folder(conn, &session, Folder::Outbox, None, window)?.into_iter().map(|t| t.id).collect();
+                let bytes: i64 = documents::table
+                    .filter(documents::transfer_id.eq_any(&drafts))
+                    .filter(documents::state.eq("complete"))
+                    .select(TotalSize)
+                    .get_result(conn)?;
+                Ok(u64::try_from(bytes).unwrap_or(0))
+            })
+            .await
     }
 
     /// Find a transfer by its folder and name in the caller's tree: one
@@ -369,7 +410,7 @@ impl Gateway {
         self.db
             .read(move |conn| {
                 let (row, access) = load_visible(conn, &session, &id)?;
-                summarize(conn, &row, access.folder(), window)
+                summarize(&row, access.folder(), window)
             })
             .await
     }

@@ -170,8 +170,8 @@ impl Gateway {
                 // an index alone), less the document this upload takes over.
                 let all: i64 = documents::table
                     .filter(documents::transfer_id.eq(&id))
-                    .select(crate::transfer::total_size())
-                    .first(conn)?;
+                    .select(crate::transfer::TotalSize)
+                    .get_result(conn)?;
                 let used = all - existing.as_ref().map_or(0, |e| e.size);
                 let found = match existing {
                     Some(e) => Found::Existing(e),

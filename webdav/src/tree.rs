@@ -544,8 +544,7 @@ impl DavFileSystem for Tree {
 
     fn get_quota(&self) -> FsFuture<'_, (u64, Option<u64>)> {
         async move {
-            let drafts = self.gateway.list(&self.session, Folder::Outbox).await.map_err(|e| self.keep(e))?;
-            let used: u64 = drafts.iter().map(|t| t.bytes).sum();
+            let used = self.gateway.outbox_bytes(&self.session).await.map_err(|e| self.keep(e))?;
             let room = self.gateway.settings().rules.max_message_bytes;
             Ok((used, Some(used.saturating_add(room))))
         }

@@ -166,7 +166,7 @@ fn collect(
     window: std::time::Duration,
     now: Timestamp,
 ) -> Result<ReportData> {
-    let transfer = summarize(conn, row, folder, window)?;
+    let transfer = summarize(row, folder, window)?;
     let documents = documents_of(conn, &row.id)?;
     let names: HashMap<String, String> = documents.iter().map(|d| (d.id.clone(), d.name.clone())).collect();
     type Row = (i64, Option<String>, String, String, String, Option<String>);

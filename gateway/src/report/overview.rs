@@ -11,7 +11,7 @@ use crate::db::AnyConnection;
 use crate::db::schema::{downloads, transfers};
 use crate::error::{Error, Result};
 use crate::session::Session;
-use crate::transfer::{Folder, TransferRow, summarize};
+use crate::transfer::{Folder, TransferRow, document_totals, summarize};
 use crate::{Gateway, Language, Timestamp, TransferState};
 
 /// From `from` (inclusive) to `to` (exclusive), by the moment of sending.
@@ -173,7 +173,8 @@ fn entry(
     window: std::time::Duration,
 ) -> Result<OverviewEntry> {
     let folder = if direction == Direction::Sent { Folder::Sent } else { Folder::Inbox };
-    let summary = summarize(conn, row, folder, window)?;
+    let summary = summarize(row, folder, window)?;
+    let (documents, bytes) = document_totals(conn, &row.id)?;
     let count: i64 = downloads::table.filter(downloads::transfer_id.eq(&row.id)).count().get_result(conn)?;
     Ok(OverviewEntry {
         direction,
@@ -187,8 +188,8 @@ fn entry(
         sent_at: summary.sent_at.unwrap_or(summary.created_at),
         expires_at: summary.expires_at,
         state: summary.state,
-        documents: summary.documents,
-        bytes: summary.bytes,
+        documents,
+        bytes,
         downloads: u64::try_from(count).unwrap_or(0),
     })
 }

@@ -84,8 +84,10 @@ async fn a_document_being_replaced_does_not_count_against_the_cap() -> TestResul
     let mut upload = bed.gw.begin_upload(&jan, &draft.id, "a.pdf", UploadMode::Replace).await?;
     upload.write(&second).await?;
     upload.finish().await?;
-    let summary = bed.gw.transfer(&jan, &draft.id).await?;
-    assert_eq!((summary.documents, summary.bytes), (2, 100_000));
+    let docs = bed.gw.documents(&jan, &draft.id).await?;
+    let complete: Vec<u64> = docs.iter().filter(|d| d.state == "complete").map(|d| d.size).collect();
+    assert_eq!((complete.len(), complete.iter().sum::<u64>()), (2, 100_000));
+    assert_eq!(bed.gw.outbox_bytes(&jan).await?, 100_000, "what the drive shows used");
     Ok(())
 }
 
