@@ -159,11 +159,13 @@ impl Gateway {
                 if let Some(closed_at) = closes_at.filter(|c| now >= *c) {
                     return Err(Error::WindowClosed { closed_at });
                 }
+                // Unique (transfer, name key): get_result, so no LIMIT that
+                // SQLite would re-prepare the statement for on every run.
                 let existing = documents::table
                     .filter(documents::transfer_id.eq(&id))
                     .filter(documents::name_key.eq(&key))
                     .select((documents::id, documents::state, documents::key_sealed, documents::size))
-                    .first::<(String, String, Option<Vec<u8>>, i64)>(conn)
+                    .get_result::<(String, String, Option<Vec<u8>>, i64)>(conn)
                     .optional()?
                     .map(|(id, state, key_sealed, size)| Existing { id, state, key_sealed, size });
                 // What the rest of the message holds: all of it (read from
@@ -438,7 +440,7 @@ impl Upload {
                 diesel::update(transfers::table.find(&t).filter(transfers::window_started_at.is_null()))
                     .set(transfers::window_started_at.eq(now.as_millis()))
                     .execute(conn)?;
-                Ok(transfers::table.find(&t).select(transfers::window_started_at).first::<Option<i64>>(conn)?)
+                Ok(transfers::table.find(&t).select(transfers::window_started_at).get_result::<Option<i64>>(conn)?)
             })
             .await?;
         let started = started.map(Timestamp::from_millis).unwrap_or(now);
@@ -548,7 +550,7 @@ impl Gateway {
     async fn check_content(&self, blob: &BlobId, doc_id: &str, name: &FileName, size: u64) -> Result<ContentCheck> {
         let d = doc_id.to_owned();
         let sealed: Option<Vec<u8>> =
-            self.db.read(move |conn| Ok(documents::table.find(&d).select(documents::key_sealed).first(conn)?)).await?;
+            self.db.read(move |conn| Ok(documents::table.find(&d).select(documents::key_sealed).get_result(conn)?)).await?;
         let sealed = sealed.ok_or_else(|| Error::Internal("document without key".into()))?;
         let key = self.keys.unwrap_document_key(&sealed, doc_id, None)?;
         let head_len = size.min(content::HEAD_LEN as u64);

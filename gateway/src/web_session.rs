@@ -101,7 +101,7 @@ impl Gateway {
                 let row: Option<(String, String, String, i64)> = web_sessions::table
                     .find(&hash)
                     .select((web_sessions::link_id, web_sessions::who, web_sessions::proof, web_sessions::last_seen_at))
-                    .first(conn)
+                    .get_result(conn)
                     .optional()?;
                 let (link_id, who, proof, seen) = row.ok_or(Error::NotFound)?;
                 let (id, transfer_id, locked) = recipient_link(conn, &secret_owned)?;
