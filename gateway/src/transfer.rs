@@ -262,18 +262,16 @@ pub(crate) fn load_own_draft(conn: &mut AnyConnection, session: &Session, id: &s
     }
 }
 
-/// The transfers of one folder of the caller's tree (only those named `name`,
-/// when given), sorted by name. Who sees what is still decided by [`access`].
+/// The rows behind [`in_folder`], in the database's order.
 ///
 /// Every query here has a type of its own, with no boxed or literal part, so
 /// Diesel keeps each prepared: a door resolves a path on every request.
-fn in_folder(
+fn rows_in_folder(
     conn: &mut AnyConnection,
     session: &Session,
     folder: Folder,
     name: Option<&str>,
-    window: std::time::Duration,
-) -> Result<Vec<TransferSummary>> {
+) -> Result<Vec<TransferRow>> {
     Gateway::check_live(conn, session)?;
     let all = transfers::table.select(TransferRow::as_select()).order((
         transfers::name,
@@ -295,12 +293,33 @@ fn in_folder(
         }
         (Actor::RequestLink { request_id, .. }, _) => load!(all.filter(transfers::upload_request_id.eq(request_id))),
     };
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(candidates.len());
     for row in candidates {
         if access(session, &row)?.map(Access::folder) == Some(folder) {
-            out.push(summarize(&row, folder, window)?);
+            out.push(row);
         }
     }
+    Ok(out)
+}
+
+/// The draft the caller composes under `name` in their outbox.
+pub(crate) fn own_draft_named(conn: &mut AnyConnection, session: &Session, name: &str) -> Result<TransferRow> {
+    rows_in_folder(conn, session, Folder::Outbox, Some(name))?.into_iter().next().ok_or(Error::NotFound)
+}
+
+/// The transfers of one folder of the caller's tree (only those named `name`,
+/// when given), sorted by name. Who sees what is still decided by [`access`].
+fn in_folder(
+    conn: &mut AnyConnection,
+    session: &Session,
+    folder: Folder,
+    name: Option<&str>,
+    window: std::time::Duration,
+) -> Result<Vec<TransferSummary>> {
+    let mut out = rows_in_folder(conn, session, folder, name)?
+        .iter()
+        .map(|row| summarize(row, folder, window))
+        .collect::<Result<Vec<_>>>()?;
     // Byte order, whatever the database's collation.
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)

@@ -13,7 +13,7 @@ use crate::policy::name::FileName;
 use crate::random::RandomExt;
 use crate::session::Session;
 use crate::store::{BlobId, DocumentKey, StagedWriter};
-use crate::transfer::load_own_draft;
+use crate::transfer::{load_own_draft, own_draft_named};
 
 /// What to do when the draft already holds a document of that name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,7 +103,6 @@ enum Found {
 struct FreshDocument {
     id: String,
     key: DocumentKey,
-    transfer_id: String,
     name: String,
     name_key: String,
     key_sealed: Vec<u8>,
@@ -113,10 +112,10 @@ struct FreshDocument {
 impl FreshDocument {
     /// Insert the row (an upload under way, empty); a name taken meanwhile
     /// is refused as a duplicate.
-    fn insert(self, conn: &mut crate::db::AnyConnection) -> Result<(String, DocumentKey)> {
+    fn insert(self, conn: &mut crate::db::AnyConnection, transfer_id: &str) -> Result<(String, DocumentKey)> {
         let values = (
             documents::id.eq(&self.id),
-            documents::transfer_id.eq(&self.transfer_id),
+            documents::transfer_id.eq(transfer_id),
             documents::name.eq(&self.name),
             documents::name_key.eq(&self.name_key),
             documents::state.eq("uploading"),
@@ -144,17 +143,37 @@ impl Gateway {
         name: &str,
         mode: UploadMode,
     ) -> Result<Upload> {
+        self.begin_upload_into(session, Draft::Id(transfer_id.to_owned()), name, mode).await
+    }
+
+    /// [`Gateway::begin_upload`] into the draft the caller's outbox holds
+    /// under `draft`, as a path names it: found in the same transaction.
+    pub async fn begin_upload_in_draft(
+        &self,
+        session: &Session,
+        draft: &str,
+        name: &str,
+        mode: UploadMode,
+    ) -> Result<Upload> {
+        self.begin_upload_into(session, Draft::Named(draft.to_owned()), name, mode).await
+    }
+
+    async fn begin_upload_into(&self, session: &Session, draft: Draft, name: &str, mode: UploadMode) -> Result<Upload> {
         let name = FileName::parse(name, &self.names)?;
         let window = self.settings.rules.upload_window;
         let now = self.now();
         // The common case, no document of that name yet, is one transaction:
         // the row it would need is made ready first and inserted only then.
-        let fresh = self.fresh_document(transfer_id, &name, Slot::Named)?;
-        let (s, id, key) = (session.clone(), transfer_id.to_owned(), name.collation_key());
+        let fresh = self.fresh_document(&name, Slot::Named)?;
+        let (s, key) = (session.clone(), name.collation_key());
         let (row, found, used) = self
             .db
             .write_unflushed(move |conn| {
-                let row = load_own_draft(conn, &s, &id)?;
+                let row = match &draft {
+                    Draft::Id(id) => load_own_draft(conn, &s, id)?,
+                    Draft::Named(draft) => own_draft_named(conn, &s, draft)?,
+                };
+                let id = row.id.clone();
                 let closes_at = row.window_started_at.map(|t| Timestamp::from_millis(t).plus(window));
                 if let Some(closed_at) = closes_at.filter(|c| now >= *c) {
                     return Err(Error::WindowClosed { closed_at });
@@ -177,11 +196,12 @@ impl Gateway {
                 let used = all - existing.as_ref().map_or(0, |e| e.size);
                 let found = match existing {
                     Some(e) => Found::Existing(e),
-                    None => Found::Inserted(fresh.insert(conn)?),
+                    None => Found::Inserted(fresh.insert(conn, &id)?),
                 };
                 Ok((row, found, u64::try_from(used).unwrap_or(0)))
             })
             .await?;
+        let transfer_id = row.id.as_str();
         let closes_at = row.window_started_at.map(|t| Timestamp::from_millis(t).plus(window));
         let ((doc_id, key), replaces) = match (found, mode) {
             (Found::Inserted(fresh), _) => (fresh, None),
@@ -245,15 +265,16 @@ impl Gateway {
     }
 
     async fn new_document(&self, transfer_id: &str, name: &FileName, slot: Slot) -> Result<(String, DocumentKey)> {
-        let fresh = self.fresh_document(transfer_id, name, slot)?;
+        let fresh = self.fresh_document(name, slot)?;
+        let transfer_id = transfer_id.to_owned();
         // Visible at once (the sweep must see it before the staging file
         // exists), flushed with the commit that finishes the document: a row
         // a crash takes leaves a staging file the sweep removes.
-        self.db.write_unflushed(move |conn| fresh.insert(conn)).await
+        self.db.write_unflushed(move |conn| fresh.insert(conn, &transfer_id)).await
     }
 
     /// The row and key of a new document, not yet in the database.
-    fn fresh_document(&self, transfer_id: &str, name: &FileName, slot: Slot) -> Result<FreshDocument> {
+    fn fresh_document(&self, name: &FileName, slot: Slot) -> Result<FreshDocument> {
         let id = self.random.id()?;
         // A replacement holds a key of its own until it finishes, so the
         // document it replaces keeps its name meanwhile.
@@ -266,7 +287,6 @@ impl Gateway {
         Ok(FreshDocument {
             id,
             key,
-            transfer_id: transfer_id.to_owned(),
             name: name.as_str().to_owned(),
             name_key,
             key_sealed,
@@ -536,6 +556,12 @@ impl Upload {
     }
 }
 
+/// The draft an upload goes into: by id, or by its name in the outbox.
+enum Draft {
+    Id(String),
+    Named(String),
+}
+
 /// Where a new document row goes: under its name, or beside the complete
 /// document of that name it will replace.
 #[derive(Debug, Clone, Copy)]
@@ -549,8 +575,10 @@ impl Gateway {
     /// another connection) and compare them with what its extension promises.
     async fn check_content(&self, blob: &BlobId, doc_id: &str, name: &FileName, size: u64) -> Result<ContentCheck> {
         let d = doc_id.to_owned();
-        let sealed: Option<Vec<u8>> =
-            self.db.read(move |conn| Ok(documents::table.find(&d).select(documents::key_sealed).get_result(conn)?)).await?;
+        let sealed: Option<Vec<u8>> = self
+            .db
+            .read(move |conn| Ok(documents::table.find(&d).select(documents::key_sealed).get_result(conn)?))
+            .await?;
         let sealed = sealed.ok_or_else(|| Error::Internal("document without key".into()))?;
         let key = self.keys.unwrap_document_key(&sealed, doc_id, None)?;
         let head_len = size.min(content::HEAD_LEN as u64);

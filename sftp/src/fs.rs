@@ -271,17 +271,8 @@ impl Tree {
                 Place::File(..) => Err(Refusal::no_such_file()),
             };
         };
-        let t = self.message(folder, &name).await?;
         let writing = flags.intersects(OpenFlags::WRITE | OpenFlags::APPEND | OpenFlags::CREATE | OpenFlags::TRUNCATE);
-        if writing {
-            if folder != Folder::Outbox {
-                return Err(Refusal::read_only());
-            }
-            if file == MESSAGE_TXT {
-                // Checked now so that a refusal comes at once, not at close.
-                self.gateway.message_txt(&self.session, &t.id).await?;
-                return Ok(Opened::Envelope { transfer_id: t.id, text: Vec::new() });
-            }
+        if writing && folder == Folder::Outbox && file != MESSAGE_TXT {
             let mode = if flags.contains(OpenFlags::TRUNCATE) {
                 UploadMode::Replace
             } else if flags.contains(OpenFlags::EXCLUDE) {
@@ -289,8 +280,18 @@ impl Tree {
             } else {
                 UploadMode::Resume
             };
-            let upload = self.gateway.begin_upload(&self.session, &t.id, &file, mode).await?;
+            // The draft is found by its name in the transaction that begins the upload.
+            let upload = self.gateway.begin_upload_in_draft(&self.session, &name, &file, mode).await?;
             return Ok(Opened::Upload(upload));
+        }
+        let t = self.message(folder, &name).await?;
+        if writing {
+            if folder != Folder::Outbox {
+                return Err(Refusal::read_only());
+            }
+            // message.txt: checked now so that a refusal comes at once, not at close.
+            self.gateway.message_txt(&self.session, &t.id).await?;
+            return Ok(Opened::Envelope { transfer_id: t.id, text: Vec::new() });
         }
         if file == MESSAGE_TXT {
             let text = self.gateway.message_txt(&self.session, &t.id).await?;

@@ -29,6 +29,27 @@ async fn staff_cannot_see_or_touch_each_others_drafts() -> TestResult {
 }
 
 #[tokio::test]
+async fn an_upload_by_draft_name_reaches_only_the_callers_own_draft() -> TestResult {
+    let bed = Bed::new().await?;
+    let jan = bed.staff("jan@minvws.nl").await?;
+    let kees = bed.staff("kees@minvws.nl").await?;
+    let id = bed.draft(&jan, "dossier", "piet@example.org", Some("0612345678"), &[]).await?;
+    // A colleague's draft of that name is not there for kees; his own is.
+    let theirs = bed.gw.begin_upload_in_draft(&kees, "dossier", "b.pdf", UploadMode::New).await;
+    assert!(matches!(theirs, Err(Error::NotFound)), "{theirs:?}");
+    let mut up = bed.gw.begin_upload_in_draft(&jan, "dossier", "b.pdf", UploadMode::New).await?;
+    up.write(&pdf("b")).await?;
+    up.finish().await?;
+    let names: Vec<String> = bed.gw.documents(&jan, &id).await?.into_iter().map(|d| d.name).collect();
+    assert_eq!(names, ["b.pdf"]);
+    // Once sent, the name no longer names a draft.
+    bed.gw.send(&jan, &id).await?;
+    let sent = bed.gw.begin_upload_in_draft(&jan, "dossier", "c.pdf", UploadMode::New).await;
+    assert!(matches!(sent, Err(Error::NotFound)), "{sent:?}");
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_partner_sees_only_its_own() -> TestResult {
     let bed = Bed::new().await?;
     let jan = bed.staff("jan@minvws.nl").await?;
