@@ -325,6 +325,17 @@ fn in_folder(
     Ok(out)
 }
 
+/// The transfer named `name` in one folder of the caller's tree.
+pub(crate) fn find_in(
+    conn: &mut AnyConnection,
+    session: &Session,
+    folder: Folder,
+    name: &str,
+    window: std::time::Duration,
+) -> Result<TransferSummary> {
+    in_folder(conn, session, folder, Some(name), window)?.into_iter().next().ok_or(Error::NotFound)
+}
+
 /// `SUM(size)` of the documents selected, 0 for none, as a BIGINT on every
 /// backend (PostgreSQL sums a BIGINT into a NUMERIC). A type of its own rather
 /// than an SQL literal, so that Diesel caches the statements that use it.
@@ -414,12 +425,7 @@ impl Gateway {
     pub async fn find(&self, session: &Session, folder: Folder, name: &str) -> Result<TransferSummary> {
         let (session, name) = (session.clone(), name.to_owned());
         let window = self.settings.rules.upload_window;
-        self.db
-            .read(move |conn| in_folder(conn, &session, folder, Some(&name), window))
-            .await?
-            .into_iter()
-            .next()
-            .ok_or(Error::NotFound)
+        self.db.read(move |conn| find_in(conn, &session, folder, &name, window)).await
     }
 
     /// One transfer the caller may see.

@@ -13,7 +13,7 @@ use crate::policy::name::FileName;
 use crate::random::RandomExt;
 use crate::session::Session;
 use crate::store::{BlobId, DocumentKey, StagedWriter};
-use crate::transfer::{load_own_draft, own_draft_named};
+use crate::transfer::{Folder, TransferSummary, load_own_draft, own_draft_named};
 
 /// What to do when the draft already holds a document of that name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -337,6 +337,27 @@ impl Gateway {
     /// The documents of a transfer the caller may see that carry exactly this
     /// name: one indexed lookup, for doors that open one document of many.
     /// (More than one while a replacement of that name is being uploaded.)
+    /// A message found by its folder and name, with what it holds under
+    /// `name` (as [`Gateway::documents_named`]): a door's look-up of one file
+    /// in one round to the database.
+    pub async fn find_documents_named(
+        &self,
+        session: &Session,
+        folder: Folder,
+        message: &str,
+        name: &str,
+    ) -> Result<(TransferSummary, Vec<DocumentInfo>)> {
+        let (s, m, n) = (session.clone(), message.to_owned(), name.to_owned());
+        let window = self.settings.rules.upload_window;
+        self.db
+            .read(move |conn| {
+                let t = crate::transfer::find_in(conn, &s, folder, &m, window)?;
+                let docs = select_documents(conn, &t.id, Pick::Named(&n))?;
+                Ok((t, docs))
+            })
+            .await
+    }
+
     pub async fn documents_named(&self, session: &Session, transfer_id: &str, name: &str) -> Result<Vec<DocumentInfo>> {
         let (s, t, n) = (session.clone(), transfer_id.to_owned(), name.to_owned());
         self.db

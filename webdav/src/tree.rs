@@ -195,13 +195,28 @@ impl Tree {
         if let Some(hit) = self.seen.entry(&node) {
             return Ok(hit);
         }
-        let t = self.message(folder, message).await?;
         let now = self.started;
         let (meta, found) = if name == MESSAGE_TXT {
+            let t = self.message(folder, message).await?;
             let text = self.gateway.message_txt(&self.session, &t.id).await.map_err(|e| self.keep(e))?;
             (Meta::file(text.len() as u64, time(t.created_at), now, None), Found::Envelope(Bytes::from(text)))
         } else {
-            let docs = self.gateway.documents_named(&self.session, &t.id, name).await.map_err(|e| self.keep(e))?;
+            let (t, docs) = match self.seen.message(folder, message) {
+                Some(t) => {
+                    let docs =
+                        self.gateway.documents_named(&self.session, &t.id, name).await.map_err(|e| self.keep(e))?;
+                    (t, docs)
+                }
+                None => {
+                    let (t, docs) = self
+                        .gateway
+                        .find_documents_named(&self.session, folder, message, name)
+                        .await
+                        .map_err(|e| self.keep(e))?;
+                    self.seen.answers().messages.push((folder, message.to_owned(), t.clone()));
+                    (t, docs)
+                }
+            };
             match docs.iter().find(|d| d.state == "complete") {
                 Some(d) => (document_meta(d, &t), Found::Document),
                 None if name == REPORT_PDF && folder != Folder::Outbox => match self.report(&t).await {

@@ -42,6 +42,11 @@ async fn an_upload_by_draft_name_reaches_only_the_callers_own_draft() -> TestRes
     up.finish().await?;
     let names: Vec<String> = bed.gw.documents(&jan, &id).await?.into_iter().map(|d| d.name).collect();
     assert_eq!(names, ["b.pdf"]);
+    // Looked up by path in one round: the owner finds it, a colleague nothing.
+    let (found, docs) = bed.gw.find_documents_named(&jan, Folder::Outbox, "dossier", "b.pdf").await?;
+    assert_eq!((found.id.as_str(), docs.len()), (id.as_str(), 1));
+    let theirs = bed.gw.find_documents_named(&kees, Folder::Outbox, "dossier", "b.pdf").await;
+    assert!(matches!(theirs, Err(Error::NotFound)), "{theirs:?}");
     // Once sent, the name no longer names a draft.
     bed.gw.send(&jan, &id).await?;
     let sent = bed.gw.begin_upload_in_draft(&jan, "dossier", "c.pdf", UploadMode::New).await;
