@@ -107,18 +107,21 @@ impl CustomizeConnection<AnyConnection, diesel::r2d2::Error> for SqlitePragmas {
 pub struct Db {
     pool: Pool<Manager>,
     backend: Backend,
-    /// SQLite has one writer, so this process writes through one connection
-    /// of its own: writers queue here instead of failing with `SQLITE_BUSY`
-    /// when a read transaction upgrades. Made on the first write.
+    /// SQLite has one writer, so this process writes through connections of
+    /// its own, one at a time: writers queue here instead of failing with
+    /// `SQLITE_BUSY` when a read transaction upgrades. Made on the first write.
     sqlite_writer: Arc<Mutex<Option<Writer>>>,
     manager: Manager,
 }
 
-/// The SQLite writer connection and the flush level it is set to, so the
-/// setting is sent only when it changes.
+/// The SQLite writer: one connection per flush level, each set once, so a
+/// write never changes a connection's setting (a statement Diesel cannot
+/// keep prepared, twice per upload when one connection served both).
 struct Writer {
-    conn: AnyConnection,
-    flush: Flush,
+    /// `synchronous = FULL`: the WAL is synced at commit.
+    flushed: AnyConnection,
+    /// `synchronous = NORMAL`: the next flushed commit syncs it.
+    unflushed: AnyConnection,
 }
 
 impl std::fmt::Debug for Db {
@@ -230,16 +233,11 @@ impl Db {
                         Some(writer) => writer,
                         empty => empty.insert(Writer::open(&manager)?),
                     };
-                    // A connection setting, outside the transaction.
-                    if writer.flush != flush {
-                        let level = match flush {
-                            Flush::AtCommit => "PRAGMA synchronous = FULL",
-                            Flush::Later => "PRAGMA synchronous = NORMAL",
-                        };
-                        diesel::sql_query(level).execute(&mut writer.conn)?;
-                        writer.flush = flush;
-                    }
-                    writer.conn.transaction(work)
+                    let conn = match flush {
+                        Flush::AtCommit => &mut writer.flushed,
+                        Flush::Later => &mut writer.unflushed,
+                    };
+                    conn.transaction(work)
                 })
                 .await
             }
@@ -262,6 +260,14 @@ impl Db {
 
 impl Writer {
     fn open(manager: &Manager) -> Result<Writer> {
+        // The pragmas leave every connection at FULL.
+        let flushed = Self::connect(manager)?;
+        let mut unflushed = Self::connect(manager)?;
+        diesel::sql_query("PRAGMA synchronous = NORMAL").execute(&mut unflushed)?;
+        Ok(Writer { flushed, unflushed })
+    }
+
+    fn connect(manager: &Manager) -> Result<AnyConnection> {
         use diesel::r2d2::ManageConnection as _;
         let mut conn = manager
             .connect()
@@ -269,8 +275,7 @@ impl Writer {
         SqlitePragmas
             .on_acquire(&mut conn)
             .map_err(|e| Error::internal("cannot set up the database connection", redact(&e.to_string())))?;
-        // The pragmas leave every connection at FULL.
-        Ok(Writer { conn, flush: Flush::AtCommit })
+        Ok(conn)
     }
 }
 
@@ -318,6 +323,28 @@ mod tests {
         assert_eq!(Backend::of("sqlite:///tmp/x.db").map(|b| b.1).ok(), Some("/tmp/x.db".to_owned()));
         assert_eq!(Backend::of("data/koerier.db").map(|b| b.0).ok(), Some(Backend::Sqlite));
         assert!(Backend::of("mysql://h/db").is_err());
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct Synchronous {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        synchronous: i32,
+    }
+
+    fn synchronous(conn: &mut AnyConnection) -> Result<i32> {
+        Ok(diesel::sql_query("PRAGMA synchronous").get_result::<Synchronous>(conn)?.synchronous)
+    }
+
+    #[tokio::test]
+    async fn a_flushed_write_syncs_at_commit_and_an_unflushed_one_does_not() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::internal("tempdir", e))?;
+        let db = Db::connect(&dir.path().join("k.db").to_string_lossy())?;
+        // In turns, as uploads begin (unflushed) and finish (flushed).
+        for _ in 0..2 {
+            assert_eq!(db.write(synchronous).await?, 2, "FULL: the WAL is synced at commit");
+            assert_eq!(db.write_unflushed(synchronous).await?, 1, "NORMAL: synced by the next flushed commit");
+        }
+        Ok(())
     }
 
     #[test]
