@@ -59,6 +59,10 @@ pub struct StagedWriter {
     /// it and puts it back only on success, so after a failed or cancelled
     /// step the writer refuses to continue from an unknown file state.
     hasher: Option<Context>,
+    /// The hash of the last batch, still being computed while the next batch
+    /// arrives (it touches no file, so it need not be done before a write
+    /// returns); it hands back the hasher and the batch's buffer.
+    hashing: Option<JoinHandle<(Context, Arc<Vec<u8>>)>>,
     /// Number of chunks sealed into the staging file.
     chunks: u64,
     /// Plaintext received but not yet sealed, less than one batch.
@@ -89,6 +93,7 @@ impl StagedWriter {
             cipher,
             file,
             hasher: Some(hasher),
+            hashing: None,
             chunks,
             pending: Vec::with_capacity(BATCH_LEN),
             spare: Vec::with_capacity(BATCH_LEN),
@@ -145,7 +150,7 @@ impl StagedWriter {
         self.ensure_usable()?;
         self.seal_pending().await?;
         self.finish_flush().await?;
-        let mut hasher = self.hasher.take().ok_or(StoreError::Interrupted)?;
+        let mut hasher = self.take_hasher().await?;
         let tail = mem::take(&mut self.pending);
         let size = self.offset() + tail.len() as u64;
         let (cipher, file, backend, id) = (self.cipher, self.file, self.backend, self.id);
@@ -166,10 +171,7 @@ impl StagedWriter {
     }
 
     fn ensure_usable(&self) -> Result<(), StoreError> {
-        match self.hasher {
-            Some(_) => Ok(()),
-            None => Err(StoreError::Interrupted),
-        }
+        if self.hasher.is_some() || self.hashing.is_some() { Ok(()) } else { Err(StoreError::Interrupted) }
     }
 
     /// Seals the whole chunks in `pending`, keeping any incomplete one.
@@ -178,29 +180,42 @@ impl StagedWriter {
         if whole == 0 {
             return Ok(());
         }
+        // First, so the last batch's buffer is back to take the next one.
+        let hasher = self.take_hasher().await?;
         let mut batch = mem::replace(&mut self.pending, mem::take(&mut self.spare));
         self.pending.extend_from_slice(&batch[whole..]);
         batch.truncate(whole);
-        self.spare = self.seal_batch(batch).await?;
-        Ok(())
+        self.seal_batch(batch, hasher).await
+    }
+
+    /// The running hash, once the last batch is in it.
+    async fn take_hasher(&mut self) -> Result<Context, StoreError> {
+        match self.hashing.take() {
+            Some(hashing) => {
+                let (hasher, batch) = joined(hashing.await)?;
+                self.spare = Arc::try_unwrap(batch).unwrap_or_default();
+                self.spare.clear();
+                Ok(hasher)
+            }
+            None => self.hasher.take().ok_or(StoreError::Interrupted),
+        }
     }
 
     /// Hashes `batch` on one blocking thread while sealing and appending it
-    /// on another, so the two costliest steps overlap. Returns the emptied
-    /// batch buffer for reuse.
-    async fn seal_batch(&mut self, batch: Vec<u8>) -> Result<Vec<u8>, StoreError> {
-        let mut hasher = self.hasher.take().ok_or(StoreError::Interrupted)?;
+    /// on another. Returns once it is appended: the hash goes on while the
+    /// next batch arrives, so receiving, hashing and sealing overlap.
+    async fn seal_batch(&mut self, batch: Vec<u8>, mut hasher: Context) -> Result<(), StoreError> {
         let batch = Arc::new(batch);
         let chunks = (batch.len() / CHUNK_LEN) as u64;
         let hashing = spawn_blocking({
             let batch = Arc::clone(&batch);
             move || {
                 hasher.update(&batch);
-                hasher
+                (hasher, batch)
             }
         });
         let sealing = spawn_blocking({
-            let (batch, cipher, file) = (Arc::clone(&batch), Arc::clone(&self.cipher), self.file.clone());
+            let (cipher, file) = (Arc::clone(&self.cipher), self.file.clone());
             let (first, mut records) = (self.chunks, mem::take(&mut self.records));
             move || -> Result<Vec<u8>, StoreError> {
                 cipher.seal_full_chunks(first, &batch, &mut records)?;
@@ -208,16 +223,12 @@ impl StagedWriter {
                 Ok(records)
             }
         });
-        let (hashed, sealed) = tokio::join!(hashing, sealing);
-        let hasher = joined(hashed)?;
-        self.records = joined(sealed)??;
+        // Should the append fail or this be cancelled, the hash is dropped
+        // with `hashing`, and the writer refuses to go on.
+        self.records = joined(sealing.await)??;
+        self.hashing = Some(hashing);
         self.chunks += chunks;
-        self.write_behind(chunks * RECORD_LEN as u64).await?;
-        self.hasher = Some(hasher);
-        // Both tasks have finished and dropped their handles on the batch.
-        let mut batch = Arc::try_unwrap(batch).unwrap_or_default();
-        batch.clear();
-        Ok(batch)
+        self.write_behind(chunks * RECORD_LEN as u64).await
     }
 
     /// Starts a background flush when enough has been appended and the
