@@ -75,15 +75,29 @@ impl LocalBackend {
         Ok(StagingFile(Arc::new(file)))
     }
 
-    /// Moves a fully written and synced staging file into the committed
-    /// tree. Ids are fresh per upload, so the target never exists already.
-    pub(super) fn publish(&self, id: &BlobId) -> io::Result<()> {
+    /// Moves a fully written staging file into the committed tree and makes
+    /// its bytes, its length and its new name durable. Ids are fresh per
+    /// upload, so the target never exists already (but after a crash here,
+    /// when it is replaced).
+    ///
+    /// The file and its folder are synced at the same time, two flushes the
+    /// disk serves together, rather than one after the other: until the
+    /// caller records the document complete, nothing reads this blob, so a
+    /// crash before both finish leaves a blob of an unfinished upload, which
+    /// a resume starts over and the sweep removes with its row.
+    pub(super) fn publish(&self, id: &BlobId, file: &StagingFile) -> io::Result<()> {
         let shard = self.shard_dir(id);
         fs::rename(self.staging_path(id), self.blob_path(id))?;
         // The new name is what must survive. Should a crash bring the old
         // staging name back as well, it belongs to a complete document, is
         // never resumed from, and the sweep takes it with the document.
-        sync_dir(&shard)
+        std::thread::scope(|scope| {
+            let folder = scope.spawn(|| sync_dir(&shard));
+            // fdatasync covers the length as well as the bytes.
+            let data = file.sync_data();
+            let folder = folder.join().unwrap_or_else(|_| Err(io::Error::other("syncing the folder failed")));
+            data.and(folder)
+        })
     }
 
     /// Makes a staging file's bytes and its name durable: a suspended upload

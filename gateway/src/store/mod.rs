@@ -210,9 +210,9 @@ impl Backend {
         }
     }
 
-    fn publish(&self, id: &BlobId) -> io::Result<()> {
+    fn publish(&self, id: &BlobId, file: &StagingFile) -> io::Result<()> {
         match self {
-            Self::Local(local) => local.publish(id),
+            Self::Local(local) => local.publish(id, file),
         }
     }
 

@@ -160,9 +160,7 @@ impl StagedWriter {
             let mut record = vec![0; tail.len() + TAG_LEN];
             cipher.seal_into(index, true, &tail, &mut record)?;
             file.append(&record)?;
-            // fdatasync covers the length as well as the bytes.
-            file.sync_data()?;
-            backend.publish(&id)?;
+            backend.publish(&id, &file)?;
             Ok(hasher.finish())
         })
         .await?;
