@@ -100,6 +100,9 @@ pub(crate) fn check_readable(row: &TransferRow, now: Timestamp) -> Result<()> {
 
 pub(crate) fn open_row(conn: &mut AnyConnection, transfer_id: &str, name: &str) -> Result<Opened> {
     type Row = (String, String, String, i64, Option<Vec<u8>>, Option<Vec<u8>>, String);
+    if !crate::policy::name::may_exist(name) {
+        return Err(Error::NotFound);
+    }
     let found: Option<Row> = documents::table
         .filter(documents::transfer_id.eq(transfer_id))
         .filter(documents::name.eq(name))

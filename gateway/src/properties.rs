@@ -114,6 +114,7 @@ fn place(conn: &mut AnyConnection, transfer_id: &str, node: &PropertyNode) -> Re
     let (key, document_id) = match node {
         PropertyNode::Folder => (FOLDER_KEY.to_owned(), None),
         PropertyNode::Envelope => (ENVELOPE_KEY.to_owned(), None),
+        PropertyNode::Document(name) if !crate::policy::name::may_exist(name) => return Err(Error::NotFound),
         PropertyNode::Document(name) => {
             let id: String = documents::table
                 .filter(documents::transfer_id.eq(transfer_id))
@@ -144,6 +145,7 @@ fn read(conn: &mut AnyConnection, transfer_id: &str, node: &PropertyNode) -> Res
     let rows: Vec<PropertyRow> = match node {
         PropertyNode::Folder => of_transfer.filter(dead_properties::node.eq(FOLDER_KEY)).load(conn)?,
         PropertyNode::Envelope => of_transfer.filter(dead_properties::node.eq(ENVELOPE_KEY)).load(conn)?,
+        PropertyNode::Document(name) if !crate::policy::name::may_exist(name) => Vec::new(),
         PropertyNode::Document(name) => {
             let named = documents::table
                 .filter(documents::transfer_id.eq(transfer_id))

@@ -8,6 +8,7 @@ use crate::clock::Timestamp;
 use crate::db::AnyConnection;
 use crate::db::schema::{documents, transfers};
 use crate::error::{Error, Result};
+use crate::policy::name::may_exist;
 use crate::session::{Actor, Session};
 
 /// How a transfer came about.
@@ -273,6 +274,9 @@ fn rows_in_folder(
     name: Option<&str>,
 ) -> Result<Vec<TransferRow>> {
     Gateway::check_live(conn, session)?;
+    if name.is_some_and(|name| !may_exist(name)) {
+        return Ok(Vec::new());
+    }
     let all = transfers::table.select(TransferRow::as_select()).order((
         transfers::name,
         transfers::created_at,

@@ -414,6 +414,7 @@ fn select_documents(conn: &mut crate::db::AnyConnection, transfer_id: &str, pick
     let of_transfer = documents::table.filter(documents::transfer_id.eq(transfer_id)).select(DocRow::as_select());
     let rows: Vec<DocRow> = match pick {
         Pick::All => of_transfer.order(documents::name).load(conn)?,
+        Pick::Named(name) if !crate::policy::name::may_exist(name) => Vec::new(),
         Pick::Named(name) => of_transfer.filter(documents::name.eq(name)).order(documents::id).load(conn)?,
         Pick::Id(id) => of_transfer.filter(documents::id.eq(id)).load(conn)?,
     };

@@ -184,3 +184,23 @@ async fn an_ssh_key_signs_in_only_its_own_account() -> TestResult {
     assert!(matches!(disabled, Err(Error::Forbidden(_))), "{disabled:?}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_name_with_a_nul_is_not_found_on_every_backend() -> TestResult {
+    let bed = Bed::new().await?;
+    let jan = bed.staff("jan@minvws.nl").await?;
+    let id = bed.draft(&jan, "dossier", "piet@example.org", Some("0612345678"), &[("a.pdf", &pdf("a"))]).await?;
+    // A path a client made up: no stored name holds a NUL, and PostgreSQL
+    // refuses one in a query, so each lookup answers "not there".
+    assert!(matches!(bed.gw.find(&jan, Folder::Outbox, "doss\0ier").await, Err(Error::NotFound)));
+    let found = bed.gw.find_documents_named(&jan, Folder::Outbox, "doss\0ier", "a.pdf").await;
+    assert!(matches!(found, Err(Error::NotFound)), "{found:?}");
+    assert!(bed.gw.documents_named(&jan, &id, "a\0.pdf").await?.is_empty());
+    assert!(matches!(bed.gw.read_document(&jan, &id, "a\0.pdf", None).await, Err(Error::NotFound)));
+    let upload = bed.gw.begin_upload_in_draft(&jan, "doss\0ier", "b.pdf", UploadMode::New).await;
+    assert!(matches!(upload, Err(Error::NotFound)), "{upload:?}");
+    let node = gateway::properties::PropertyNode::Document("a\0.pdf".into());
+    let props = bed.gw.dead_properties(&jan, &id, &node).await;
+    assert!(matches!(&props, Ok(p) if p.is_empty()) || matches!(props, Err(Error::NotFound)), "{props:?}");
+    Ok(())
+}
