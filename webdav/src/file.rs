@@ -232,9 +232,11 @@ impl DavFile for UploadFile {
     }
     fn write_buf(&mut self, mut buf: Box<dyn Buf + Send>) -> FsFuture<'_, ()> {
         async move {
+            // Each piece as it lies in the body's buffer, without a copy.
             while buf.has_remaining() {
-                let piece = buf.copy_to_bytes(buf.chunk().len());
-                self.write(&piece).await?;
+                let n = buf.chunk().len();
+                self.write(buf.chunk()).await?;
+                buf.advance(n);
             }
             Ok(())
         }
