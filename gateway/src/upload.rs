@@ -334,9 +334,6 @@ impl Gateway {
             .await
     }
 
-    /// The documents of a transfer the caller may see that carry exactly this
-    /// name: one indexed lookup, for doors that open one document of many.
-    /// (More than one while a replacement of that name is being uploaded.)
     /// A message found by its folder and name, with what it holds under
     /// `name` (as [`Gateway::documents_named`]): a door's look-up of one file
     /// in one round to the database.
@@ -358,6 +355,9 @@ impl Gateway {
             .await
     }
 
+    /// The documents of a transfer the caller may see that carry exactly this
+    /// name: one indexed lookup, for doors that open one document of many.
+    /// (More than one while a replacement of that name is being uploaded.)
     pub async fn documents_named(&self, session: &Session, transfer_id: &str, name: &str) -> Result<Vec<DocumentInfo>> {
         let (s, t, n) = (session.clone(), transfer_id.to_owned(), name.to_owned());
         self.db

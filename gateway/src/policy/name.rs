@@ -293,9 +293,6 @@ where
     Ok(())
 }
 
-/// Whether a character may never appear in a name in the tree (documents and
-/// the folder names of drafts alike): separators, controls, invisible
-/// characters, and what Windows forbids.
 /// Whether a stored name could be `name`. No stored name holds a NUL (every
 /// name is checked when it is made), and PostgreSQL refuses one in a query,
 /// so a lookup by such a name (a path a client made up) finds nothing
@@ -304,6 +301,9 @@ pub(crate) fn may_exist(name: &str) -> bool {
     !name.contains('\0')
 }
 
+/// Whether a character may never appear in a name in the tree (documents and
+/// the folder names of drafts alike): separators, controls, invisible
+/// characters, and what Windows forbids.
 pub fn is_forbidden_char(ch: char) -> bool {
     SEPARATORS.contains(&ch) || ch.is_control() || is_invisible(ch) || WINDOWS_FORBIDDEN.contains(&ch)
 }
