@@ -125,6 +125,9 @@ impl From<crate::store::StoreError> for Error {
             StoreError::Interrupted => {
                 Error::Conflict("an earlier write of this upload failed; resume the upload to continue".into())
             }
+            StoreError::Busy => Error::Conflict(
+                "this document is being uploaded over another connection; try again when that upload has ended".into(),
+            ),
             other => Error::internal("document store error", other),
         }
     }

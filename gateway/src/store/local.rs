@@ -9,13 +9,19 @@
 //! Every function here blocks; the store calls them on the blocking pool.
 
 use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use super::BlobId;
+
+/// How long opening a staging file waits for its lock (see
+/// [`LocalBackend::open_staging`]).
+pub(super) const LOCK_WAIT: Duration = Duration::from_secs(1);
 
 #[derive(Debug)]
 pub(super) struct LocalBackend {
@@ -59,7 +65,10 @@ impl LocalBackend {
         self.staging.join(id.as_str())
     }
 
-    /// Opens the staging file for `id`, creating it if needed.
+    /// Opens the staging file for `id`, creating it if needed, and takes its
+    /// lock: one writer per upload. A writer that was just dropped may hold
+    /// it a moment longer, until its last append is done, so this waits up
+    /// to [`LOCK_WAIT`] before it gives up with [`io::ErrorKind::ResourceBusy`].
     pub(super) fn open_staging(&self, id: &BlobId) -> io::Result<StagingFile> {
         let path = self.staging_path(id);
         // O_APPEND: every record lands at the end, even after a truncation.
@@ -72,7 +81,15 @@ impl LocalBackend {
             Err(err) if err.kind() == io::ErrorKind::NotFound => options.create(true).open(&path)?,
             other => other?,
         };
-        Ok(StagingFile(Arc::new(file)))
+        let deadline = Instant::now() + LOCK_WAIT;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(StagingFile(Arc::new(file))),
+                Err(TryLockError::WouldBlock) if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
+                Err(TryLockError::WouldBlock) => return Err(io::ErrorKind::ResourceBusy.into()),
+                Err(TryLockError::Error(err)) => return Err(err),
+            }
+        }
     }
 
     /// Moves a fully written staging file into the committed tree and makes
@@ -185,8 +202,9 @@ fn move_two_character_shards(blobs: &Path) -> io::Result<bool> {
     Ok(moved)
 }
 
-/// A staging file open for appending. Clones share one descriptor so a
-/// background flush can run while the writer keeps appending.
+/// A staging file open for appending, with its lock held. Clones share one
+/// descriptor so a background flush can run while the writer keeps
+/// appending; the lock goes with the last of them.
 #[derive(Clone, Debug)]
 pub(super) struct StagingFile(Arc<File>);
 

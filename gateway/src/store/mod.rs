@@ -10,8 +10,8 @@
 //!
 //! The store keeps no index. The caller records each document's id, wrapped
 //! key and committed size, and uses [`Store::listing`] then [`Store::sweep`]
-//! to clean up what no record refers to. One writer
-//! per id at a time is the caller's job too.
+//! to clean up what no record refers to. There is one writer per id at a
+//! time: a second [`Store::stage`] of an upload in progress is refused.
 
 mod chunk;
 mod id;
@@ -58,6 +58,9 @@ pub enum StoreError {
     /// what reached the file is unknown; staging the id again finds out.
     #[error("staged upload was interrupted; stage it again to resume")]
     Interrupted,
+    /// Another writer holds this upload.
+    #[error("the upload is being written by another writer")]
+    Busy,
 }
 
 impl From<StoreError> for io::Error {
@@ -67,6 +70,7 @@ impl From<StoreError> for io::Error {
             StoreError::NotFound => io::Error::new(io::ErrorKind::NotFound, err),
             StoreError::Corrupt(_) => io::Error::new(io::ErrorKind::InvalidData, err),
             StoreError::InvalidRange { .. } => io::Error::new(io::ErrorKind::InvalidInput, err),
+            StoreError::Busy => io::Error::new(io::ErrorKind::ResourceBusy, err),
             StoreError::Crypto | StoreError::Interrupted => io::Error::other(err),
         }
     }

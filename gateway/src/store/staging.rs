@@ -60,9 +60,16 @@ pub struct StagedWriter {
     /// step the writer refuses to continue from an unknown file state.
     hasher: Option<Context>,
     /// The hash of the last batch, still being computed while the next batch
-    /// arrives (it touches no file, so it need not be done before a write
-    /// returns); it hands back the hasher and the batch's buffer.
+    /// arrives; it hands back the hasher and the batch's buffer.
     hashing: Option<JoinHandle<(Context, Arc<Vec<u8>>)>>,
+    /// The sealing and append of the last batch, likewise still running
+    /// while the next batch arrives; it hands back the records buffer. The
+    /// next step awaits it first, so records reach the file in order and a
+    /// failed append stops the writer before anything follows it. Should
+    /// the writer be dropped meanwhile, the task still holds the staging
+    /// file, and with it the file's lock: no one resumes the upload before
+    /// the append is done.
+    sealing: Option<JoinHandle<Result<Vec<u8>, StoreError>>>,
     /// Number of chunks sealed into the staging file.
     chunks: u64,
     /// Plaintext received but not yet sealed, less than one batch.
@@ -81,7 +88,10 @@ impl StagedWriter {
         let (file, chunks, hasher) = blocking({
             let (backend, id, cipher) = (Arc::clone(&backend), id.clone(), Arc::clone(&cipher));
             move || {
-                let file = backend.open_staging(&id)?;
+                let file = backend.open_staging(&id).map_err(|err| match err.kind() {
+                    io::ErrorKind::ResourceBusy => StoreError::Busy,
+                    _ => err.into(),
+                })?;
                 let (chunks, hasher) = recover(&file, &cipher, &id)?;
                 Ok((file, chunks, hasher))
             }
@@ -94,6 +104,7 @@ impl StagedWriter {
             file,
             hasher: Some(hasher),
             hashing: None,
+            sealing: None,
             chunks,
             pending: Vec::with_capacity(BATCH_LEN),
             spare: Vec::with_capacity(BATCH_LEN),
@@ -115,8 +126,9 @@ impl StagedWriter {
     }
 
     /// Appends plaintext. It is buffered until a batch of 16 chunks (1 MiB)
-    /// is complete, which is then hashed and sealed on the blocking pool and
-    /// appended to the file; suspend and commit seal whatever is buffered.
+    /// is complete, which is then hashed, sealed and appended to the file on
+    /// the blocking pool while the next batch arrives; suspend and commit
+    /// seal whatever is buffered and wait for all of it.
     pub async fn write(&mut self, mut data: &[u8]) -> Result<(), StoreError> {
         self.ensure_usable()?;
         while !data.is_empty() {
@@ -137,6 +149,7 @@ impl StagedWriter {
     pub async fn suspend(mut self) -> Result<u64, StoreError> {
         self.ensure_usable()?;
         self.seal_pending().await?;
+        self.settle().await?;
         self.finish_flush().await?;
         let (file, backend) = (self.file.clone(), Arc::clone(&self.backend));
         blocking(move || Ok(backend.keep_staging(&file)?)).await?;
@@ -149,6 +162,7 @@ impl StagedWriter {
     pub async fn commit(mut self) -> Result<Committed, StoreError> {
         self.ensure_usable()?;
         self.seal_pending().await?;
+        self.settle().await?;
         self.finish_flush().await?;
         let mut hasher = self.take_hasher().await?;
         let tail = mem::take(&mut self.pending);
@@ -172,6 +186,16 @@ impl StagedWriter {
         if self.hasher.is_some() || self.hashing.is_some() { Ok(()) } else { Err(StoreError::Interrupted) }
     }
 
+    /// Waits for the last batch's append. If it failed, or this wait is
+    /// cancelled, the hash goes with it and the writer refuses to go on.
+    async fn settle(&mut self) -> Result<(), StoreError> {
+        let Some(sealing) = self.sealing.take() else { return Ok(()) };
+        let hash = (self.hasher.take(), self.hashing.take());
+        self.records = joined(sealing.await)??;
+        (self.hasher, self.hashing) = hash;
+        Ok(())
+    }
+
     /// Seals the whole chunks in `pending`, keeping any incomplete one.
     async fn seal_pending(&mut self) -> Result<(), StoreError> {
         let whole = self.pending.len() / CHUNK_LEN * CHUNK_LEN;
@@ -179,6 +203,7 @@ impl StagedWriter {
             return Ok(());
         }
         // First, so the last batch's buffer is back to take the next one.
+        self.settle().await?;
         let hasher = self.take_hasher().await?;
         let mut batch = mem::replace(&mut self.pending, mem::take(&mut self.spare));
         self.pending.extend_from_slice(&batch[whole..]);
@@ -200,8 +225,8 @@ impl StagedWriter {
     }
 
     /// Hashes `batch` on one blocking thread while sealing and appending it
-    /// on another. Returns once it is appended: the hash goes on while the
-    /// next batch arrives, so receiving, hashing and sealing overlap.
+    /// on another, and returns at once: both go on while the next batch
+    /// arrives, so receiving, hashing and sealing overlap.
     async fn seal_batch(&mut self, batch: Vec<u8>, mut hasher: Context) -> Result<(), StoreError> {
         let batch = Arc::new(batch);
         let chunks = (batch.len() / CHUNK_LEN) as u64;
@@ -212,7 +237,7 @@ impl StagedWriter {
                 (hasher, batch)
             }
         });
-        let sealing = spawn_blocking({
+        self.sealing = Some(spawn_blocking({
             let (cipher, file) = (Arc::clone(&self.cipher), self.file.clone());
             let (first, mut records) = (self.chunks, mem::take(&mut self.records));
             move || -> Result<Vec<u8>, StoreError> {
@@ -220,10 +245,7 @@ impl StagedWriter {
                 file.append(&records)?;
                 Ok(records)
             }
-        });
-        // Should the append fail or this be cancelled, the hash is dropped
-        // with `hashing`, and the writer refuses to go on.
-        self.records = joined(sealing.await)??;
+        }));
         self.hashing = Some(hashing);
         self.chunks += chunks;
         self.write_behind(chunks * RECORD_LEN as u64).await

@@ -358,6 +358,26 @@ async fn dropped_writer_leaves_a_resumable_upload() {
 }
 
 #[tokio::test]
+async fn a_second_writer_of_one_upload_is_refused() {
+    let f = fixture();
+    let data = random_bytes(3 << 20);
+    let (id, key) = new_doc();
+    let mut writer = f.store.stage(&id, &key).await.unwrap();
+    writer.write(&data[..2 << 20]).await.unwrap();
+
+    let started = std::time::Instant::now();
+    let second = f.store.stage(&id, &key).await;
+    assert!(matches!(second, Err(StoreError::Busy)), "{second:?}");
+    assert!(started.elapsed() >= local::LOCK_WAIT, "it waited for the first writer to let go");
+
+    // The first writer is unharmed by the refusal, and once it is gone the
+    // upload resumes where its appends ended.
+    writer.write(&data[2 << 20..(5 << 20) / 2]).await.unwrap();
+    drop(writer);
+    resume_and_finish(&f, &id, &key, &data, 2 << 20).await;
+}
+
+#[tokio::test]
 async fn damaged_staged_chunk_is_resent() {
     let f = fixture();
     let data = random_bytes(8 * C + 3);
