@@ -114,14 +114,18 @@ pub struct Db {
     manager: Manager,
 }
 
-/// The SQLite writer: one connection per flush level, each set once, so a
-/// write never changes a connection's setting (a statement Diesel cannot
-/// keep prepared, twice per upload when one connection served both).
+/// The SQLite writer: one connection, set to the flush level of each write
+/// when it differs from the last one's (`synchronous = FULL` syncs the WAL
+/// at commit, `NORMAL` leaves that to the next commit at `FULL`).
+///
+/// One connection rather than one per level: SQLite drops a connection's
+/// page cache whenever another connection has written, so two writers
+/// taking turns, as uploads begin and finish, read every page they touch
+/// again (some 40 reads per uploaded document). Setting the level is a
+/// statement Diesel does not keep prepared, far cheaper than those reads.
 struct Writer {
-    /// `synchronous = FULL`: the WAL is synced at commit.
-    flushed: AnyConnection,
-    /// `synchronous = NORMAL`: the next flushed commit syncs it.
-    unflushed: AnyConnection,
+    conn: AnyConnection,
+    level: Flush,
 }
 
 impl std::fmt::Debug for Db {
@@ -233,11 +237,8 @@ impl Db {
                         Some(writer) => writer,
                         empty => empty.insert(Writer::open(&manager)?),
                     };
-                    let conn = match flush {
-                        Flush::AtCommit => &mut writer.flushed,
-                        Flush::Later => &mut writer.unflushed,
-                    };
-                    conn.transaction(work)
+                    writer.set_level(flush)?;
+                    writer.conn.transaction(work)
                 })
                 .await
             }
@@ -261,10 +262,19 @@ impl Db {
 impl Writer {
     fn open(manager: &Manager) -> Result<Writer> {
         // The pragmas leave every connection at FULL.
-        let flushed = Self::connect(manager)?;
-        let mut unflushed = Self::connect(manager)?;
-        diesel::sql_query("PRAGMA synchronous = NORMAL").execute(&mut unflushed)?;
-        Ok(Writer { flushed, unflushed })
+        Ok(Writer { conn: Self::connect(manager)?, level: Flush::AtCommit })
+    }
+
+    fn set_level(&mut self, level: Flush) -> Result<()> {
+        if self.level != level {
+            let pragma = match level {
+                Flush::AtCommit => "PRAGMA synchronous = FULL",
+                Flush::Later => "PRAGMA synchronous = NORMAL",
+            };
+            diesel::sql_query(pragma).execute(&mut self.conn)?;
+            self.level = level;
+        }
+        Ok(())
     }
 
     fn connect(manager: &Manager) -> Result<AnyConnection> {
@@ -339,10 +349,14 @@ mod tests {
     async fn a_flushed_write_syncs_at_commit_and_an_unflushed_one_does_not() -> Result<()> {
         let dir = tempfile::tempdir().map_err(|e| Error::internal("tempdir", e))?;
         let db = Db::connect(&dir.path().join("k.db").to_string_lossy())?;
-        // In turns, as uploads begin (unflushed) and finish (flushed).
+        // In turns, as uploads begin (unflushed) and finish (flushed), and
+        // twice in a row at each level.
         for _ in 0..2 {
             assert_eq!(db.write(synchronous).await?, 2, "FULL: the WAL is synced at commit");
             assert_eq!(db.write_unflushed(synchronous).await?, 1, "NORMAL: synced by the next flushed commit");
+            assert_eq!(db.write_unflushed(synchronous).await?, 1, "still NORMAL");
+            assert_eq!(db.write(synchronous).await?, 2, "FULL again");
+            assert_eq!(db.write(synchronous).await?, 2, "still FULL");
         }
         Ok(())
     }

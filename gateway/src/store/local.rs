@@ -75,8 +75,9 @@ impl LocalBackend {
         let mut options = OpenOptions::new();
         options.read(true).append(true);
         // A new file's directory entry is made durable only when the upload
-        // is suspended (`keep_staging`) or committed (`publish`): a crash
-        // before either loses nothing the client was told is stored.
+        // is suspended (`keep_staging`), or under its committed name at
+        // commit: a crash before either loses nothing the client was told
+        // is stored.
         let file = match options.open(&path) {
             Err(err) if err.kind() == io::ErrorKind::NotFound => options.create(true).open(&path)?,
             other => other?,
@@ -92,29 +93,27 @@ impl LocalBackend {
         }
     }
 
-    /// Moves a fully written staging file into the committed tree and makes
-    /// its bytes, its length and its new name durable. Ids are fresh per
-    /// upload, so the target never exists already (but after a crash here,
-    /// when it is replaced).
+    /// Moves a fully written staging file into the committed tree. Ids are
+    /// fresh per upload, so the target never exists already (but after a
+    /// crash before the document was recorded, when it is replaced).
     ///
-    /// The file and its folder are synced at the same time, two flushes the
-    /// disk serves together, rather than one after the other: until the
-    /// caller records the document complete, nothing reads this blob, so a
-    /// crash before both finish leaves a blob of an unfinished upload, which
-    /// a resume starts over and the sweep removes with its row.
-    pub(super) fn publish(&self, id: &BlobId, file: &StagingFile) -> io::Result<()> {
-        let shard = self.shard_dir(id);
-        fs::rename(self.staging_path(id), self.blob_path(id))?;
+    /// The caller then makes the blob's bytes and length durable
+    /// ([`StagingFile::sync_data`]) and its new name
+    /// ([`Self::sync_committed_folder`]), side by side: two flushes the disk
+    /// serves together. Until the caller records the document complete,
+    /// nothing reads this blob, so a crash before both finish leaves a blob
+    /// of an unfinished upload, which a resume starts over and the sweep
+    /// removes with its row.
+    pub(super) fn move_to_committed(&self, id: &BlobId) -> io::Result<()> {
         // The new name is what must survive. Should a crash bring the old
         // staging name back as well, it belongs to a complete document, is
         // never resumed from, and the sweep takes it with the document.
-        std::thread::scope(|scope| {
-            let folder = scope.spawn(|| sync_dir(&shard));
-            // fdatasync covers the length as well as the bytes.
-            let data = file.sync_data();
-            let folder = folder.join().unwrap_or_else(|_| Err(io::Error::other("syncing the folder failed")));
-            data.and(folder)
-        })
+        fs::rename(self.staging_path(id), self.blob_path(id))
+    }
+
+    /// Makes the name that [`Self::move_to_committed`] gave `id` durable.
+    pub(super) fn sync_committed_folder(&self, id: &BlobId) -> io::Result<()> {
+        sync_dir(&self.shard_dir(id))
     }
 
     /// Makes a staging file's bytes and its name durable: a suspended upload

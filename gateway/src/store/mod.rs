@@ -214,9 +214,15 @@ impl Backend {
         }
     }
 
-    fn publish(&self, id: &BlobId, file: &StagingFile) -> io::Result<()> {
+    fn move_to_committed(&self, id: &BlobId) -> io::Result<()> {
         match self {
-            Self::Local(local) => local.publish(id, file),
+            Self::Local(local) => local.move_to_committed(id),
+        }
+    }
+
+    fn sync_committed_folder(&self, id: &BlobId) -> io::Result<()> {
+        match self {
+            Self::Local(local) => local.sync_committed_folder(id),
         }
     }
 

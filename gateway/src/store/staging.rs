@@ -169,15 +169,24 @@ impl StagedWriter {
         let size = self.offset() + tail.len() as u64;
         let (cipher, file, backend, id) = (self.cipher, self.file, self.backend, self.id);
         let index = self.chunks;
-        let digest = blocking(move || {
-            hasher.update(&tail);
-            let mut record = vec![0; tail.len() + TAG_LEN];
-            cipher.seal_into(index, true, &tail, &mut record)?;
-            file.append(&record)?;
-            backend.publish(&id, &file)?;
-            Ok(hasher.finish())
+        let digest = blocking({
+            let (file, backend, id) = (file.clone(), Arc::clone(&backend), id.clone());
+            move || {
+                hasher.update(&tail);
+                let mut record = vec![0; tail.len() + TAG_LEN];
+                cipher.seal_into(index, true, &tail, &mut record)?;
+                file.append(&record)?;
+                backend.move_to_committed(&id)?;
+                Ok(hasher.finish())
+            }
         })
         .await?;
+        // The bytes and the new name, side by side, each on a thread of the
+        // pool (no thread is made per commit).
+        let data = blocking(move || Ok(file.sync_data()?));
+        let folder = blocking(move || Ok(backend.sync_committed_folder(&id)?));
+        let (data, folder) = tokio::join!(data, folder);
+        data.and(folder)?;
         let sha256 = digest.as_ref().try_into().map_err(|_| StoreError::Crypto)?;
         Ok(Committed { size, sha256 })
     }
