@@ -345,7 +345,11 @@ fn paramiko_traversal_partners_disabled_accounts_and_what_is_refused() -> TestRe
         "client.py",
         serde_json::json!({"user": jan.email, "password": jan.password, "action": "ssh-refusals"}),
     )?;
-    for refused in ["preauth_session", "exec", "shell", "direct_tcpip", "wrong_password", "fourth_try"] {
+    // A connection-layer message before authentication ends the connection.
+    for preauth in ["preauth_session", "preauth_global"] {
+        assert_eq!(ssh[preauth], "disconnected", "{preauth}: {ssh}");
+    }
+    for refused in ["exec", "shell", "direct_tcpip", "wrong_password", "fourth_try"] {
         assert_eq!(ssh[refused], "refused", "{refused}: {ssh}");
     }
 

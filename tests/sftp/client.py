@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 import paramiko
 
@@ -66,17 +67,25 @@ def probe():
 def ssh_refusals():
     out = {}
 
-    def preauth():
+    def preauth(send):
+        """Sends one connection-layer message before authenticating and
+        says whether the server then ended the connection."""
         t = paramiko.Transport(("127.0.0.1", PORT))
         t.start_client(timeout=10)
         try:
-            ch = t.open_session(timeout=3)
-            if ch is None:
-                raise RuntimeError("no channel")
+            try:
+                send(t)
+            except Exception:  # the refusal itself: the connection's end is what counts
+                pass
+            deadline = time.time() + 5
+            while t.is_active() and time.time() < deadline:
+                time.sleep(0.05)
+            return "still connected" if t.is_active() else "disconnected"
         finally:
             t.close()
 
-    out["preauth_session"] = refused(preauth)
+    out["preauth_session"] = preauth(lambda t: t.open_session(timeout=3))
+    out["preauth_global"] = preauth(lambda t: t.global_request("keepalive@openssh.com", wait=False))
     t, _ = connect()
 
     def run(cmd):
