@@ -406,7 +406,6 @@ pub(crate) fn documents_of(conn: &mut crate::db::AnyConnection, transfer_id: &st
 enum Pick<'a> {
     All,
     Named(&'a str),
-    Id(&'a str),
 }
 
 /// Documents of a transfer, in name order.
@@ -416,7 +415,6 @@ fn select_documents(conn: &mut crate::db::AnyConnection, transfer_id: &str, pick
         Pick::All => of_transfer.order(documents::name).load(conn)?,
         Pick::Named(name) if !crate::policy::name::may_exist(name) => Vec::new(),
         Pick::Named(name) => of_transfer.filter(documents::name.eq(name)).order(documents::id).load(conn)?,
-        Pick::Id(id) => of_transfer.filter(documents::id.eq(id)).load(conn)?,
     };
     Ok(rows.into_iter().map(DocumentInfo::from).collect())
 }
@@ -539,29 +537,49 @@ impl Upload {
             .detail(&format!("{} ({} bytes)", name.as_str(), committed.size));
         let (s, t, d) = (session.clone(), transfer_id.clone(), doc_id.clone());
         let (old, name_key) = (replaces.clone(), name.collation_key());
-        let info = gateway
+        gateway
             .db
             .write(move |conn| {
                 load_own_draft(conn, &s, &t)?;
-                if let Some(old) = &old {
-                    // A new version of a document keeps what a client noted on it.
-                    crate::properties::pass_on(conn, &t, old, &d)?;
-                    diesel::delete(documents::table.find(old).filter(documents::transfer_id.eq(&t))).execute(conn)?;
+                let complete = (
+                    documents::state.eq("complete"),
+                    documents::size.eq(size),
+                    documents::sha256.eq(Some(sha)),
+                    documents::content_check.eq(Some(check.as_str())),
+                    documents::completed_at.eq(Some(now.as_millis())),
+                );
+                let row = documents::table.find(&d);
+                let updated = match &old {
+                    Some(old) => {
+                        // A new version of a document keeps what a client noted on it.
+                        crate::properties::pass_on(conn, &t, old, &d)?;
+                        diesel::delete(documents::table.find(old).filter(documents::transfer_id.eq(&t)))
+                            .execute(conn)?;
+                        // and takes its name only now, having had a key of its own meanwhile.
+                        diesel::update(row).set((documents::name_key.eq(&name_key), complete)).execute(conn)?
+                    }
+                    // The row has its name's key since it was made: an index left alone.
+                    None => diesel::update(row).set(complete).execute(conn)?,
+                };
+                if updated == 0 {
+                    // Removed by another connection meanwhile.
+                    return Err(Error::NotFound);
                 }
-                diesel::update(documents::table.find(&d))
-                    .set((
-                        documents::name_key.eq(&name_key),
-                        documents::state.eq("complete"),
-                        documents::size.eq(size),
-                        documents::sha256.eq(Some(sha)),
-                        documents::content_check.eq(Some(check.as_str())),
-                        documents::completed_at.eq(Some(now.as_millis())),
-                    ))
-                    .execute(conn)?;
                 event.record(conn)?;
-                select_documents(conn, &t, Pick::Id(&d))?.into_iter().next().ok_or(Error::NotFound)
+                Ok(())
             })
             .await?;
+        // What the row now holds, known without reading it back.
+        let info = DocumentInfo {
+            id: doc_id,
+            name: name.as_str().to_owned(),
+            state: "complete".to_owned(),
+            size: committed.size,
+            sha256: Some(data_encoding::HEXLOWER.encode(&committed.sha256)),
+            content_check: Some(check.as_str().to_owned()),
+            completed_at: Some(now),
+            deleted_at: None,
+        };
         if let Some(old) = replaces {
             gateway.store.delete(&BlobId::parse(&old)?).await?;
         }

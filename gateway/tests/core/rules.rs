@@ -83,10 +83,14 @@ async fn a_document_being_replaced_does_not_count_against_the_cap() -> TestResul
     assert!(matches!(over, Err(Error::TooLarge { limit: 100_000 })), "{over:?}");
     let mut upload = bed.gw.begin_upload(&jan, &draft.id, "a.pdf", UploadMode::Replace).await?;
     upload.write(&second).await?;
-    upload.finish().await?;
+    let replaced = upload.finish().await?;
     let docs = bed.gw.documents(&jan, &draft.id).await?;
     let complete: Vec<u64> = docs.iter().filter(|d| d.state == "complete").map(|d| d.size).collect();
     assert_eq!((complete.len(), complete.iter().sum::<u64>()), (2, 100_000));
+    assert!(docs.contains(&replaced), "what finish answers is what the row holds: {replaced:?} in {docs:?}");
+    // The new version holds the name now: a new document of that name is a duplicate.
+    let duplicate = bed.gw.begin_upload(&jan, &draft.id, "a.pdf", UploadMode::New).await;
+    assert!(matches!(duplicate, Err(Error::Name(_))), "{duplicate:?}");
     assert_eq!(bed.gw.outbox_bytes(&jan).await?, 100_000, "what the drive shows used");
     Ok(())
 }

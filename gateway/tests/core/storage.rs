@@ -120,6 +120,7 @@ async fn an_upload_resumes_at_the_stored_offset() -> TestResult {
     assert_eq!(doc.size, 500_000);
     let expected = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &content);
     assert_eq!(doc.sha256, Some(data_encoding::HEXLOWER.encode(expected.as_ref())));
+    assert_eq!(bed.gw.documents(&jan, &draft.id).await?, vec![doc], "what finish answers is what the row holds");
     assert_eq!(bed.gw.read_document(&jan, &draft.id, "big.pdf", None).await?.read_all().await?, content);
     Ok(())
 }
