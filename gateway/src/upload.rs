@@ -555,7 +555,7 @@ impl Upload {
                         crate::properties::pass_on(conn, &t, old, &d)?;
                         diesel::delete(documents::table.find(old).filter(documents::transfer_id.eq(&t)))
                             .execute(conn)?;
-                        // and takes its name only now, having had a key of its own meanwhile.
+                        // The new version takes the name only now: it had a key of its own meanwhile.
                         diesel::update(row).set((documents::name_key.eq(&name_key), complete)).execute(conn)?
                     }
                     // The row has its name's key since it was made: an index left alone.
