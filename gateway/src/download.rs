@@ -82,6 +82,8 @@ pub(crate) struct Opened {
     pub sha256: String,
     pub sealed: Vec<u8>,
     pub scheme: KeyScheme,
+    /// A small document's sealed blob, kept in its row.
+    pub inline: Option<Vec<u8>>,
 }
 
 /// Refuse reads of an expired or aborted transfer from the instant it expires,
@@ -99,7 +101,7 @@ pub(crate) fn check_readable(row: &TransferRow, now: Timestamp) -> Result<()> {
 }
 
 pub(crate) fn open_row(conn: &mut AnyConnection, transfer_id: &str, name: &str) -> Result<Opened> {
-    type Row = (String, String, String, i64, Option<Vec<u8>>, Option<Vec<u8>>, String);
+    type Row = (String, String, String, i64, Option<Vec<u8>>, Option<Vec<u8>>, String, Option<Vec<u8>>);
     if !crate::policy::name::may_exist(name) {
         return Err(Error::NotFound);
     }
@@ -114,10 +116,11 @@ pub(crate) fn open_row(conn: &mut AnyConnection, transfer_id: &str, name: &str) 
             documents::sha256,
             documents::key_sealed,
             documents::key_scheme,
+            documents::inline_blob,
         ))
         .get_result(conn)
         .optional()?;
-    let (doc_id, name, state, size, sha, sealed, scheme) = found.ok_or(Error::NotFound)?;
+    let (doc_id, name, state, size, sha, sealed, scheme, inline) = found.ok_or(Error::NotFound)?;
     match state.as_str() {
         "complete" => {}
         "deleted" => return Err(Error::Expired),
@@ -130,6 +133,7 @@ pub(crate) fn open_row(conn: &mut AnyConnection, transfer_id: &str, name: &str) 
         sha256: sha.map(|s| data_encoding::HEXLOWER.encode(&s)).unwrap_or_default(),
         sealed: sealed.ok_or(Error::Expired)?,
         scheme: KeyScheme::parse(&scheme)?,
+        inline,
     })
 }
 
@@ -233,7 +237,10 @@ impl Gateway {
         };
         let key = self.keys.unwrap_document_key(&opened.sealed, &opened.doc_id, secret)?;
         let blob = BlobId::parse(&opened.doc_id)?;
-        let reader = self.store.open(&blob, &key, opened.size, range.clone()).await?;
+        let reader = match opened.inline {
+            Some(sealed) => self.store.open_inline(&blob, &key, opened.size, range.clone(), sealed)?,
+            None => self.store.open(&blob, &key, opened.size, range.clone()).await?,
+        };
         Ok(DocumentReader { name: opened.name, size: opened.size, sha256: opened.sha256, range, reader })
     }
 

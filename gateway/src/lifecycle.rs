@@ -166,7 +166,7 @@ impl Gateway {
 }
 
 /// Crypto-shred the documents of a transfer: the wrapped keys go first, in the
-/// transaction; the blobs follow in the sweep. The properties a client kept on
+/// transaction, with the blobs kept in the rows; the files follow in the sweep. The properties a client kept on
 /// the message and its documents go with them.
 pub(crate) fn destroy_documents(conn: &mut AnyConnection, transfer_id: &str, now: Timestamp) -> Result<usize> {
     crate::properties::delete_all(conn, transfer_id)?;
@@ -176,6 +176,7 @@ pub(crate) fn destroy_documents(conn: &mut AnyConnection, transfer_id: &str, now
     .set((
         documents::state.eq("deleted"),
         documents::key_sealed.eq(None::<Vec<u8>>),
+        documents::inline_blob.eq(None::<Vec<u8>>),
         documents::deleted_at.eq(Some(now.as_millis())),
     ))
     .execute(conn)?)

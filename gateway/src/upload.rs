@@ -12,7 +12,7 @@ use crate::policy::content::{self, ContentCheck};
 use crate::policy::name::FileName;
 use crate::random::RandomExt;
 use crate::session::Session;
-use crate::store::{BlobId, DocumentKey, StagedWriter};
+use crate::store::{BlobId, Committed, DocumentKey, StagedWriter};
 use crate::transfer::{Folder, TransferSummary, load_own_draft, own_draft_named};
 
 /// What to do when the draft already holds a document of that name.
@@ -518,7 +518,7 @@ impl Upload {
         let blob = BlobId::parse(&doc_id)?;
         let check = match head {
             Some(head) => gateway.check_head(&name, &head),
-            None => gateway.check_content(&blob, &doc_id, &name, committed.size).await,
+            None => gateway.check_content(&blob, &doc_id, &name, &committed).await,
         };
         let check = match check {
             Ok(check) => check,
@@ -529,6 +529,7 @@ impl Upload {
         };
         let size = i64::try_from(committed.size).map_err(|_| Error::TooLarge { limit: u64::MAX })?;
         let sha = committed.sha256.to_vec();
+        let inline = committed.inline;
         let event = gateway
             .event(&session.origin, "document-added")
             .actor(&session.audit_actor())
@@ -547,8 +548,11 @@ impl Upload {
                     documents::sha256.eq(Some(sha)),
                     documents::content_check.eq(Some(check.as_str())),
                     documents::completed_at.eq(Some(now.as_millis())),
+                    documents::inline_blob.eq(inline),
                 );
-                let row = documents::table.find(&d);
+                // Only an upload in progress finishes: of two connections
+                // writing one document, the second to finish is refused.
+                let row = documents::table.find(&d).filter(documents::state.eq("uploading"));
                 let updated = match &old {
                     Some(old) => {
                         // A new version of a document keeps what a client noted on it.
@@ -562,7 +566,7 @@ impl Upload {
                     None => diesel::update(row).set(complete).execute(conn)?,
                 };
                 if updated == 0 {
-                    // Removed by another connection meanwhile.
+                    // Removed, or finished, by another connection meanwhile.
                     return Err(Error::NotFound);
                 }
                 event.record(conn)?;
@@ -613,7 +617,13 @@ enum Slot {
 impl Gateway {
     /// Read back the first bytes of a committed document (an upload resumed in
     /// another connection) and compare them with what its extension promises.
-    async fn check_content(&self, blob: &BlobId, doc_id: &str, name: &FileName, size: u64) -> Result<ContentCheck> {
+    async fn check_content(
+        &self,
+        blob: &BlobId,
+        doc_id: &str,
+        name: &FileName,
+        committed: &Committed,
+    ) -> Result<ContentCheck> {
         let d = doc_id.to_owned();
         let sealed: Option<Vec<u8>> = self
             .db
@@ -621,8 +631,11 @@ impl Gateway {
             .await?;
         let sealed = sealed.ok_or_else(|| Error::Internal("document without key".into()))?;
         let key = self.keys.unwrap_document_key(&sealed, doc_id, None)?;
-        let head_len = size.min(content::HEAD_LEN as u64);
-        let mut reader = self.store.open(blob, &key, size, 0..head_len).await?;
+        let (size, head_len) = (committed.size, committed.size.min(content::HEAD_LEN as u64));
+        let mut reader = match &committed.inline {
+            Some(sealed) => self.store.open_inline(blob, &key, size, 0..head_len, sealed.clone())?,
+            None => self.store.open(blob, &key, size, 0..head_len).await?,
+        };
         let mut head = Vec::with_capacity(content::HEAD_LEN);
         while let Some(piece) = reader.next_chunk().await? {
             head.extend_from_slice(&piece);

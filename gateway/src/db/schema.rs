@@ -106,6 +106,7 @@ diesel::table! {
         created_at -> BigInt,
         completed_at -> Nullable<BigInt>,
         deleted_at -> Nullable<BigInt>,
+        inline_blob -> Nullable<Binary>,
     }
 }
 

@@ -124,7 +124,7 @@ impl LocalBackend {
     }
 
     pub(super) fn open_blob(&self, id: &BlobId) -> io::Result<BlobFile> {
-        File::open(self.blob_path(id)).map(|file| BlobFile(Arc::new(Mutex::new(file))))
+        File::open(self.blob_path(id)).map(|file| BlobFile::Disk(Arc::new(Mutex::new(file))))
     }
 
     pub(super) fn delete_blob(&self, id: &BlobId) -> io::Result<()> {
@@ -234,13 +234,20 @@ impl StagingFile {
 }
 
 /// A committed blob open for reading at offsets, shareable between
-/// concurrent read-ahead tasks.
+/// concurrent read-ahead tasks: a file, or the bytes of a small blob kept in
+/// its document's row.
 #[derive(Clone, Debug)]
-pub(super) struct BlobFile(Arc<Mutex<File>>);
+pub(super) enum BlobFile {
+    Disk(Arc<Mutex<File>>),
+    Memory(Arc<[u8]>),
+}
 
 impl BlobFile {
     pub(super) fn len(&self) -> io::Result<u64> {
-        Ok(self.lock()?.metadata()?.len())
+        match self {
+            Self::Disk(file) => Ok(lock(file).metadata()?.len()),
+            Self::Memory(bytes) => Ok(bytes.len() as u64),
+        }
     }
 
     /// Reads exactly `len` bytes at `offset` into a new buffer.
@@ -249,7 +256,15 @@ impl BlobFile {
     /// std fill the buffer's spare capacity directly, without zeroing it
     /// first; the lock keeps the seek and the read together.
     pub(super) fn read_at(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-        let mut file = self.lock()?;
+        let file = match self {
+            Self::Disk(file) => file,
+            Self::Memory(bytes) => {
+                let start = usize::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::UnexpectedEof))?;
+                let piece = start.checked_add(len).and_then(|end| bytes.get(start..end));
+                return piece.map(<[u8]>::to_vec).ok_or_else(|| io::ErrorKind::UnexpectedEof.into());
+            }
+        };
+        let mut file = lock(file);
         file.seek(SeekFrom::Start(offset))?;
         let mut buf = Vec::with_capacity(len);
         (&mut *file).take(len as u64).read_to_end(&mut buf)?;
@@ -258,13 +273,13 @@ impl BlobFile {
         }
         Ok(buf)
     }
+}
 
-    fn lock(&self) -> io::Result<MutexGuard<'_, File>> {
-        // The guarded section does only file I/O, so a panic that poisons
-        // the lock cannot leave it in a half-updated state worth rejecting;
-        // the next read seeks afresh anyway.
-        Ok(self.0.lock().unwrap_or_else(PoisonError::into_inner))
-    }
+fn lock(file: &Mutex<File>) -> MutexGuard<'_, File> {
+    // The guarded section does only file I/O, so a panic that poisons the
+    // lock cannot leave it in a half-updated state worth rejecting; the next
+    // read seeks afresh anyway.
+    file.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn remove_if_present(path: &Path) -> io::Result<()> {

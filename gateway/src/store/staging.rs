@@ -34,13 +34,24 @@ const FLUSH_AFTER: u64 = 8 << 20;
 /// filling memory with dirty pages.
 const FLUSH_BACKLOG: u64 = 128 << 20;
 
+/// Documents of at most this many bytes are committed as a sealed blob in
+/// memory ([`Committed::inline`]), for the caller to keep in its record: one
+/// chunk, so a document that needs a second one is a file.
+pub const INLINE_MAX: u64 = CHUNK_LEN as u64 - 1;
+
 /// What a commit produced, to be recorded by the caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Committed {
     /// Plaintext length; pass it to [`Store::open`](super::Store::open).
     pub size: u64,
     /// SHA-256 of the plaintext.
     pub sha256: [u8; 32],
+    /// For a document of at most [`INLINE_MAX`] bytes, its sealed blob
+    /// (header and final chunk, the same bytes a blob file would hold): the
+    /// store keeps no file of it, the caller stores these bytes with its
+    /// record and reads through [`Store::open_inline`](super::Store::open_inline).
+    /// Durable when that record is.
+    pub inline: Option<Vec<u8>>,
 }
 
 /// An upload in progress. Plaintext is sealed in batches of whole chunks;
@@ -158,7 +169,8 @@ impl StagedWriter {
 
     /// Seals the final chunk, makes the blob durable and moves it into the
     /// committed tree, after which [`Store::open`](super::Store::open) can
-    /// read it.
+    /// read it; or, for a document of at most [`INLINE_MAX`] bytes, hands the
+    /// sealed blob back instead ([`Committed::inline`]).
     pub async fn commit(mut self) -> Result<Committed, StoreError> {
         self.ensure_usable()?;
         self.seal_pending().await?;
@@ -169,6 +181,22 @@ impl StagedWriter {
         let size = self.offset() + tail.len() as u64;
         let (cipher, file, backend, id) = (self.cipher, self.file, self.backend, self.id);
         let index = self.chunks;
+        if index == 0 && size <= INLINE_MAX {
+            // Sealed in memory. The staging file, which holds a header and
+            // nothing else, goes: no file is made durable for this document.
+            let (digest, sealed) = blocking(move || {
+                hasher.update(&tail);
+                let mut sealed = cipher.header().to_vec();
+                sealed.resize(HEADER_LEN + tail.len() + TAG_LEN, 0);
+                cipher.seal_into(0, true, &tail, &mut sealed[HEADER_LEN..])?;
+                backend.remove_staging(&id)?;
+                drop(file);
+                Ok((hasher.finish(), sealed))
+            })
+            .await?;
+            let sha256 = digest.as_ref().try_into().map_err(|_| StoreError::Crypto)?;
+            return Ok(Committed { size, sha256, inline: Some(sealed) });
+        }
         let digest = blocking({
             let (file, backend, id) = (file.clone(), Arc::clone(&backend), id.clone());
             move || {
@@ -188,7 +216,7 @@ impl StagedWriter {
         let (data, folder) = tokio::join!(data, folder);
         data.and(folder)?;
         let sha256 = digest.as_ref().try_into().map_err(|_| StoreError::Crypto)?;
-        Ok(Committed { size, sha256 })
+        Ok(Committed { size, sha256, inline: None })
     }
 
     fn ensure_usable(&self) -> Result<(), StoreError> {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use aws_lc_rs::digest::{SHA256, digest};
 use tokio::io::AsyncReadExt as _;
 
-use super::chunk::{HEADER_LEN, RECORD_LEN, record_offset};
+use super::chunk::{HEADER_LEN, RECORD_LEN, TAG_LEN, record_offset};
 use super::*;
 
 const C: usize = CHUNK_LEN;
@@ -75,6 +75,34 @@ async fn read_range(
     Ok(out)
 }
 
+/// Reads `range` of what `upload` committed, from its file or from the
+/// sealed bytes handed back for a small document.
+async fn read_committed(
+    store: &Store,
+    id: &BlobId,
+    key: &DocumentKey,
+    committed: &Committed,
+    range: std::ops::Range<u64>,
+) -> Result<Vec<u8>, StoreError> {
+    let Some(sealed) = committed.inline.clone() else {
+        return read_range(store, id, key, committed.size, range).await;
+    };
+    let mut reader = store.open_inline(id, key, committed.size, range, sealed)?;
+    let mut out = Vec::new();
+    while let Some(piece) = reader.next_chunk().await? {
+        assert!(!piece.is_empty(), "pieces are never empty");
+        out.extend_from_slice(&piece);
+    }
+    Ok(out)
+}
+
+/// A document just big enough to be committed as a file.
+fn file_sized(head: &[u8]) -> Vec<u8> {
+    let mut data = head.to_vec();
+    data.resize(INLINE_MAX as usize + 1, b' ');
+    data
+}
+
 fn blob_path(root: &Path, id: &BlobId) -> PathBuf {
     root.join("blobs").join(&id.as_str()[..1]).join(id.as_str())
 }
@@ -116,11 +144,39 @@ async fn round_trips_and_ranges_at_awkward_sizes() {
         let points = boundaries(size);
         for &start in &points {
             for &end in points.iter().filter(|&&end| end >= start) {
-                let read = read_range(&f.store, &id, &key, size as u64, start as u64..end as u64).await.unwrap();
+                let read = read_committed(&f.store, &id, &key, &committed, start as u64..end as u64).await.unwrap();
                 assert!(read == data[start..end], "range {start}..{end} of {size}");
             }
         }
     }
+}
+
+#[tokio::test]
+async fn a_small_document_is_sealed_in_memory_and_leaves_no_file() {
+    let f = fixture();
+    let data = marker_block(INLINE_MAX as usize);
+    let (id, key, committed) = upload(&f.store, &data).await;
+    let sealed = committed.inline.clone().expect("a document of INLINE_MAX bytes is handed back sealed");
+    assert_eq!(sealed.len(), HEADER_LEN + data.len() + TAG_LEN, "the bytes a blob file would hold");
+    assert!(!contains(&sealed, &data[..64]), "sealed, not plain");
+    assert!(!blob_path(&f.root, &id).exists() && !staging_path(&f.root, &id).exists(), "no file of it");
+    assert!(read_committed(&f.store, &id, &key, &committed, 0..committed.size).await.unwrap() == data);
+
+    let mut flipped = committed.clone();
+    if let Some(bytes) = flipped.inline.as_mut() {
+        bytes[HEADER_LEN + 100] ^= 1;
+    }
+    assert_corrupt(read_committed(&f.store, &id, &key, &flipped, 0..10).await, "a flipped byte of a small document");
+    let mut cut = committed.clone();
+    if let Some(bytes) = cut.inline.as_mut() {
+        bytes.pop();
+    }
+    assert_corrupt(read_committed(&f.store, &id, &key, &cut, 0..10).await, "a small document cut short");
+
+    // One byte more takes a second chunk: a file, as before.
+    let (id, _, committed) = upload(&f.store, &marker_block(INLINE_MAX as usize + 1)).await;
+    assert_eq!(committed.inline, None);
+    assert!(blob_path(&f.root, &id).is_file());
 }
 
 #[tokio::test]
@@ -286,9 +342,11 @@ async fn the_wrong_key_cannot_read() {
     let other = DocumentKey::generate().unwrap();
     let read = read_range(&f.store, &id, &other, committed.size, 0..committed.size).await;
     assert_corrupt(read, "wrong key");
-    // Even an empty document proves its key.
+    // Even an empty document proves its key, and a small one kept in memory.
     let (id, _, committed) = upload(&f.store, &[]).await;
-    assert_corrupt(read_range(&f.store, &id, &other, committed.size, 0..0).await, "wrong key, empty");
+    assert_corrupt(read_committed(&f.store, &id, &other, &committed, 0..0).await, "wrong key, empty");
+    let (id, _, committed) = upload(&f.store, b"%PDF-1.7 small").await;
+    assert_corrupt(read_committed(&f.store, &id, &other, &committed, 0..14).await, "wrong key, small");
 }
 
 #[tokio::test]
@@ -561,9 +619,11 @@ async fn every_shard_exists_before_the_first_commit_and_commits_make_no_director
         let id = BlobId::generate().unwrap();
         assert!(blob_path(&f.root, &id).parent().unwrap().is_dir(), "{id}");
     }
+    let data = file_sized(b"%PDF-1.7 a document");
     for _ in 0..20 {
-        let (id, key, _) = upload(&f.store, b"%PDF-1.7 a document").await;
-        assert_eq!(read_range(&f.store, &id, &key, 19, 0..19).await.unwrap(), b"%PDF-1.7 a document");
+        let (id, key, committed) = upload(&f.store, &data).await;
+        assert!(blob_path(&f.root, &id).is_file());
+        assert!(read_range(&f.store, &id, &key, committed.size, 0..committed.size).await.unwrap() == data);
     }
     assert_eq!(dirs(&f.root), 32);
 }
@@ -571,7 +631,8 @@ async fn every_shard_exists_before_the_first_commit_and_commits_make_no_director
 #[tokio::test]
 async fn blobs_of_the_two_character_layout_are_moved_and_read() {
     let f = fixture();
-    let (id, key, _) = upload(&f.store, b"%PDF-1.7 written before").await;
+    let data = file_sized(b"%PDF-1.7 written before");
+    let (id, key, committed) = upload(&f.store, &data).await;
     // Put it where the earlier layout kept it, with a stranger beside it.
     let old_shard = f.root.join("blobs").join(&id.as_str()[..2]);
     fs::create_dir(&old_shard).unwrap();
@@ -582,7 +643,7 @@ async fn blobs_of_the_two_character_layout_are_moved_and_read() {
     drop(f.store);
 
     let store = Store::open_local(&f.root).unwrap();
-    assert_eq!(read_range(&store, &id, &key, 23, 0..23).await.unwrap(), b"%PDF-1.7 written before");
+    assert!(read_range(&store, &id, &key, committed.size, 0..committed.size).await.unwrap() == data);
     assert!(!old_shard.exists(), "the emptied folder goes");
     assert_eq!(fs::read(other.join("notes.txt")).unwrap(), b"not a blob", "what is not a blob stays");
 }

@@ -166,6 +166,13 @@ impl Bed {
         out
     }
 
+    /// How many documents have sealed bytes kept: blob files (committed or
+    /// staged) and small documents' blobs kept in their rows.
+    pub fn stored(&self) -> Result<usize, Box<dyn std::error::Error>> {
+        let in_rows = self.rows("documents WHERE inline_blob IS NOT NULL")?;
+        Ok(self.blob_files().len() + usize::try_from(in_rows)?)
+    }
+
     /// Blob files (committed or staged) under the data folder.
     pub fn blob_files(&self) -> Vec<std::path::PathBuf> {
         self.files()

@@ -22,12 +22,12 @@ async fn window_accepts_at_59_59_refuses_at_60_00_then_aborts_and_deletes() -> T
     assert!(matches!(late, Err(Error::WindowClosed { .. })), "{late:?}");
     let send = bed.gw.send(&jan, &draft.id).await;
     assert!(matches!(send, Err(Error::WindowClosed { .. })), "{send:?}");
-    assert_eq!(bed.blob_files().len(), 2, "the two accepted documents are stored until the abort");
+    assert_eq!(bed.stored()?, 2, "the two accepted documents are stored until the abort");
 
     let report = bed.gw.run_lifecycle().await?.ok_or("the lease was free")?;
     assert_eq!(report.aborted, 1);
     assert!(bed.gw.list(&jan, Folder::Outbox).await?.is_empty(), "an aborted draft leaves the outbox");
-    assert!(bed.blob_files().is_empty(), "what was uploaded is deleted: {:?}", bed.blob_files());
+    assert_eq!(bed.stored()?, 0, "what was uploaded is deleted: {:?}", bed.blob_files());
     let notice = bed.queued("window-aborted").await?;
     assert_eq!(notice.len(), 1);
     assert_eq!(notice[0].recipient, "jan@minvws.nl");
@@ -217,7 +217,7 @@ async fn a_document_must_be_what_its_extension_says() -> TestResult {
         "{refused:?}"
     );
     assert!(bed.gw.documents(&jan, &draft.id).await?.is_empty(), "a refused document is not kept");
-    assert!(bed.blob_files().is_empty());
+    assert_eq!(bed.stored()?, 0, "nor its bytes");
     let ok = bed.put(&jan, &draft.id, "invoice.pdf", &pdf("real")).await?;
     assert_eq!(ok.content_check.as_deref(), Some("matches"));
     Ok(())

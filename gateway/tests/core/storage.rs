@@ -65,6 +65,27 @@ async fn no_plaintext_reaches_the_data_folder_or_the_database() -> TestResult {
     Ok(())
 }
 
+#[tokio::test]
+async fn a_small_document_is_kept_sealed_in_its_row() -> TestResult {
+    let bed = Bed::new().await?;
+    let jan = bed.staff("jan@minvws.nl").await?;
+    let draft = bed.gw.create_draft(&jan, "small").await?;
+    let mut small = pdf("small enough for its row");
+    small.resize(gateway::store::INLINE_MAX as usize, b' ');
+    bed.put(&jan, &draft.id, "small.pdf", &small).await?;
+    let mut big = pdf("a byte more");
+    big.resize(gateway::store::INLINE_MAX as usize + 1, b' ');
+    bed.put(&jan, &draft.id, "big.pdf", &big).await?;
+    assert_eq!(bed.rows("documents WHERE inline_blob IS NOT NULL")?, 1, "the small one in its row");
+    assert_eq!(bed.blob_files().len(), 1, "the other one a file, and no staging file left");
+
+    assert_eq!(bed.gw.read_document(&jan, &draft.id, "small.pdf", None).await?.read_all().await?, small);
+    let part = bed.gw.read_document(&jan, &draft.id, "small.pdf", Some(5..2000)).await?.read_all().await?;
+    assert_eq!(part, small[5..2000]);
+    assert_eq!(bed.gw.read_document(&jan, &draft.id, "big.pdf", None).await?.read_all().await?, big);
+    Ok(())
+}
+
 async fn stored_blob(bed: &Bed) -> Result<std::path::PathBuf, Box<dyn std::error::Error>> {
     let blobs: Vec<_> = bed.blob_files().into_iter().filter(|p| !p.to_string_lossy().contains("staging")).collect();
     assert_eq!(blobs.len(), 1, "{blobs:?}");
@@ -204,11 +225,11 @@ async fn removing_a_document_takes_its_unfinished_replacement_too() -> TestResul
     replacement.write(&marked(100_000)).await?;
     replacement.suspend().await?;
     assert_eq!(bed.gw.documents_named(&jan, &draft.id, "a.pdf").await?.len(), 2, "the document and its replacement");
-    assert_eq!(bed.blob_files().len(), 2);
+    assert_eq!(bed.stored()?, 2);
 
     bed.gw.remove_document(&jan, &draft.id, "a.pdf").await?;
     assert!(bed.gw.documents(&jan, &draft.id).await?.is_empty());
-    assert!(bed.blob_files().is_empty(), "neither the blob nor the staged replacement is left");
+    assert_eq!(bed.stored()?, 0, "neither the blob nor the staged replacement is left");
     assert!(matches!(bed.gw.remove_document(&jan, &draft.id, "a.pdf").await, Err(Error::NotFound)));
     Ok(())
 }
@@ -226,11 +247,11 @@ async fn expiry_refuses_access_at_once_and_the_purge_keeps_the_metadata() -> Tes
     bed.advance(Duration::from_secs(1));
     let refused = bed.gw.read_document(&kees, &id, "a.pdf", None).await;
     assert!(matches!(refused, Err(Error::Expired)), "refused from the instant, before any purge: {refused:?}");
-    assert_eq!(bed.blob_files().len(), 2, "the purge has not run yet");
+    assert_eq!(bed.stored()?, 2, "the purge has not run yet");
 
     let report = bed.gw.run_lifecycle().await?.ok_or("lease")?;
     assert_eq!(report.expired, 1);
-    assert!(bed.blob_files().is_empty(), "no blob of the transfer remains");
+    assert_eq!(bed.stored()?, 0, "no blob of the transfer remains, in a file or in a row");
     let after = bed.gw.report(&jan, &id).await?;
     assert_eq!(after.documents.len(), 2);
     for (old, new) in before.documents.iter().zip(&after.documents) {
