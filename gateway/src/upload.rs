@@ -203,11 +203,14 @@ impl Gateway {
             .await?;
         let transfer_id = row.id.as_str();
         let closes_at = row.window_started_at.map(|t| Timestamp::from_millis(t).plus(window));
+        // Only a resumed upload can have a staging file already.
+        let mut resumed = false;
         let ((doc_id, key), replaces) = match (found, mode) {
             (Found::Inserted(fresh), _) => (fresh, None),
             (Found::Existing(e), _) if e.state == "uploading" && mode == UploadMode::Resume => {
                 let sealed = e.key_sealed.ok_or_else(|| Error::Internal("unfinished document without key".into()))?;
                 let key = self.keys.unwrap_document_key(&sealed, &e.id, None)?;
+                resumed = true;
                 ((e.id, key), None)
             }
             (Found::Existing(e), UploadMode::New) if e.state != "uploading" => {
@@ -223,7 +226,10 @@ impl Gateway {
             }
         };
         let blob = BlobId::parse(&doc_id)?;
-        let writer = self.store.stage(&blob, &key).await?;
+        let writer = match resumed {
+            true => self.store.stage(&blob, &key).await?,
+            false => self.store.stage_new(&blob, &key)?,
+        };
         let position = writer.offset();
         let limit = self.settings.rules.max_message_bytes.saturating_sub(used);
         Ok(Upload {

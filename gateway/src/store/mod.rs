@@ -104,6 +104,14 @@ impl Store {
         StagedWriter::begin(Arc::clone(&self.backend), id.clone(), cipher).await
     }
 
+    /// Begins the upload of an `id` never staged before (a new document):
+    /// like [`Store::stage`] without looking for anything to resume, and
+    /// without touching the disk until a batch is sealed.
+    pub fn stage_new(&self, id: &BlobId, key: &DocumentKey) -> Result<StagedWriter, StoreError> {
+        let cipher = ChunkCipher::new(key, id)?;
+        Ok(StagedWriter::fresh(Arc::clone(&self.backend), id.clone(), cipher))
+    }
+
     /// Opens `range` of the committed document `id`, whose plaintext is
     /// `size` bytes long as recorded at commit. Only the chunks covering the
     /// range are read.

@@ -65,7 +65,10 @@ pub struct StagedWriter {
     backend: Arc<Backend>,
     id: BlobId,
     cipher: Arc<ChunkCipher>,
-    file: StagingFile,
+    /// The staging file, once there is one: a new upload makes it only when
+    /// its first batch is sealed or it is suspended, so a small document
+    /// never has one.
+    file: Option<StagingFile>,
     /// Running hash of the plaintext of all sealed chunks. Each step takes
     /// it and puts it back only on success, so after a failed or cancelled
     /// step the writer refuses to continue from an unknown file state.
@@ -98,17 +101,27 @@ impl StagedWriter {
         let cipher = Arc::new(cipher);
         let (file, chunks, hasher) = blocking({
             let (backend, id, cipher) = (Arc::clone(&backend), id.clone(), Arc::clone(&cipher));
-            move || {
-                let file = backend.open_staging(&id).map_err(|err| match err.kind() {
-                    io::ErrorKind::ResourceBusy => StoreError::Busy,
-                    _ => err.into(),
-                })?;
-                let (chunks, hasher) = recover(&file, &cipher, &id)?;
-                Ok((file, chunks, hasher))
-            }
+            move || open_and_recover(&backend, &id, &cipher)
         })
         .await?;
-        Ok(Self {
+        Ok(Self::with(backend, id, cipher, Some(file), chunks, hasher))
+    }
+
+    /// A writer for an id that has never been staged: nothing to recover,
+    /// and no file until one is needed.
+    pub(super) fn fresh(backend: Arc<Backend>, id: BlobId, cipher: ChunkCipher) -> Self {
+        Self::with(backend, id, Arc::new(cipher), None, 0, Context::new(&SHA256))
+    }
+
+    fn with(
+        backend: Arc<Backend>,
+        id: BlobId,
+        cipher: Arc<ChunkCipher>,
+        file: Option<StagingFile>,
+        chunks: u64,
+        hasher: Context,
+    ) -> Self {
+        Self {
             backend,
             id,
             cipher,
@@ -122,7 +135,22 @@ impl StagedWriter {
             records: Vec::new(),
             unflushed: 0,
             flushing: None,
-        })
+        }
+    }
+
+    /// The staging file, made (with its lock) when first needed. Should
+    /// another writer have made it meanwhile and sealed chunks into it,
+    /// this writer is the second of one upload and is refused.
+    async fn file(&mut self) -> Result<StagingFile, StoreError> {
+        if let Some(file) = &self.file {
+            return Ok(file.clone());
+        }
+        let (backend, id, cipher) = (Arc::clone(&self.backend), self.id.clone(), Arc::clone(&self.cipher));
+        let (file, chunks, _) = blocking(move || open_and_recover(&backend, &id, &cipher)).await?;
+        if chunks != 0 {
+            return Err(StoreError::Busy);
+        }
+        Ok(self.file.insert(file).clone())
     }
 
     pub fn id(&self) -> &BlobId {
@@ -162,7 +190,7 @@ impl StagedWriter {
         self.seal_pending().await?;
         self.settle().await?;
         self.finish_flush().await?;
-        let (file, backend) = (self.file.clone(), Arc::clone(&self.backend));
+        let (file, backend) = (self.file().await?, Arc::clone(&self.backend));
         blocking(move || Ok(backend.keep_staging(&file)?)).await?;
         Ok(self.offset())
     }
@@ -179,24 +207,29 @@ impl StagedWriter {
         let mut hasher = self.take_hasher().await?;
         let tail = mem::take(&mut self.pending);
         let size = self.offset() + tail.len() as u64;
-        let (cipher, file, backend, id) = (self.cipher, self.file, self.backend, self.id);
         let index = self.chunks;
         if index == 0 && size <= INLINE_MAX {
-            // Sealed in memory. The staging file, which holds a header and
-            // nothing else, goes: no file is made durable for this document.
+            // Sealed in memory. A staging file, if a resume made one, holds
+            // a header and nothing else, and goes: no file is made durable
+            // for this document.
+            let (cipher, file, backend, id) = (self.cipher, self.file, self.backend, self.id);
             let (digest, sealed) = blocking(move || {
                 hasher.update(&tail);
                 let mut sealed = cipher.header().to_vec();
                 sealed.resize(HEADER_LEN + tail.len() + TAG_LEN, 0);
                 cipher.seal_into(0, true, &tail, &mut sealed[HEADER_LEN..])?;
-                backend.remove_staging(&id)?;
-                drop(file);
+                if let Some(file) = file {
+                    backend.remove_staging(&id)?;
+                    drop(file);
+                }
                 Ok((hasher.finish(), sealed))
             })
             .await?;
             let sha256 = digest.as_ref().try_into().map_err(|_| StoreError::Crypto)?;
             return Ok(Committed { size, sha256, inline: Some(sealed) });
         }
+        let file = self.file().await?;
+        let (cipher, backend, id) = (self.cipher, self.backend, self.id);
         let digest = blocking({
             let (file, backend, id) = (file.clone(), Arc::clone(&backend), id.clone());
             move || {
@@ -267,6 +300,7 @@ impl StagedWriter {
     async fn seal_batch(&mut self, batch: Vec<u8>, mut hasher: Context) -> Result<(), StoreError> {
         let batch = Arc::new(batch);
         let chunks = (batch.len() / CHUNK_LEN) as u64;
+        let file = self.file().await?;
         let hashing = spawn_blocking({
             let batch = Arc::clone(&batch);
             move || {
@@ -275,7 +309,7 @@ impl StagedWriter {
             }
         });
         self.sealing = Some(spawn_blocking({
-            let (cipher, file) = (Arc::clone(&self.cipher), self.file.clone());
+            let cipher = Arc::clone(&self.cipher);
             let (first, mut records) = (self.chunks, mem::take(&mut self.records));
             move || -> Result<Vec<u8>, StoreError> {
                 cipher.seal_full_chunks(first, &batch, &mut records)?;
@@ -301,7 +335,7 @@ impl StagedWriter {
         }
         self.finish_flush().await?;
         self.unflushed = 0;
-        let file = self.file.clone();
+        let file = self.file().await?;
         self.flushing = Some(spawn_blocking(move || file.sync_data()));
         Ok(())
     }
@@ -322,6 +356,20 @@ impl fmt::Debug for StagedWriter {
             .field("buffered", &self.pending.len())
             .finish_non_exhaustive()
     }
+}
+
+/// Opens (or makes) the staging file of `id`, taking its lock, and recovers it.
+fn open_and_recover(
+    backend: &Backend,
+    id: &BlobId,
+    cipher: &ChunkCipher,
+) -> Result<(StagingFile, u64, Context), StoreError> {
+    let file = backend.open_staging(id).map_err(|err| match err.kind() {
+        io::ErrorKind::ResourceBusy => StoreError::Busy,
+        _ => err.into(),
+    })?;
+    let (chunks, hasher) = recover(&file, cipher, id)?;
+    Ok((file, chunks, hasher))
 }
 
 /// Verifies a staging file from the start, rebuilding the plaintext hash,

@@ -53,7 +53,7 @@ async fn write_uneven(writer: &mut StagedWriter, data: &[u8]) {
 
 async fn upload(store: &Store, data: &[u8]) -> (BlobId, DocumentKey, Committed) {
     let (id, key) = new_doc();
-    let mut writer = store.stage(&id, &key).await.unwrap();
+    let mut writer = store.stage_new(&id, &key).unwrap();
     write_uneven(&mut writer, data).await;
     let committed = writer.commit().await.unwrap();
     (id, key, committed)
@@ -433,6 +433,36 @@ async fn a_second_writer_of_one_upload_is_refused() {
     writer.write(&data[2 << 20..(5 << 20) / 2]).await.unwrap();
     drop(writer);
     resume_and_finish(&f, &id, &key, &data, 2 << 20).await;
+}
+
+#[tokio::test]
+async fn a_new_upload_makes_no_file_until_a_batch_is_sealed() {
+    let f = fixture();
+    let data = random_bytes(3 << 20);
+    let (id, key) = new_doc();
+    let mut writer = f.store.stage_new(&id, &key).unwrap();
+    writer.write(&data[..(1 << 20) - 1]).await.unwrap();
+    assert!(!staging_path(&f.root, &id).exists(), "nothing on disk yet");
+    writer.write(&data[(1 << 20) - 1..2 << 20]).await.unwrap();
+    assert!(staging_path(&f.root, &id).exists(), "the first batch made the file");
+    // It holds the lock from then on.
+    assert!(matches!(f.store.stage(&id, &key).await, Err(StoreError::Busy)));
+    let committed = writer.commit().await.unwrap();
+    assert_eq!(committed.inline, None);
+
+    // A new writer whose upload another one has begun staging meanwhile is
+    // the second writer of that upload: refused when it needs the file.
+    let (id, key) = new_doc();
+    let mut late = f.store.stage_new(&id, &key).unwrap();
+    let mut first = f.store.stage(&id, &key).await.unwrap();
+    first.write(&data[..2 << 20]).await.unwrap();
+    first.suspend().await.unwrap();
+    assert!(matches!(late.write(&data[..2 << 20]).await, Err(StoreError::Busy)));
+    // A small document needs no file, so nothing stops it in the store;
+    // the caller's record decides which of two finishes counts.
+    let mut small = f.store.stage_new(&id, &key).unwrap();
+    small.write(b"%PDF-1.7").await.unwrap();
+    assert!(small.commit().await.unwrap().inline.is_some());
 }
 
 #[tokio::test]
