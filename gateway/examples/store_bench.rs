@@ -67,7 +67,7 @@ async fn run(work: &Path, size: u64, cold: bool) -> Result<(), Box<dyn Error>> {
     let store_write = started.elapsed();
 
     let started = Instant::now();
-    let mut reader = store.open(&id, &key, committed.size, 0..committed.size).await?;
+    let mut reader = store.open(&id, &key, committed.size, 0..committed.size, committed.inline.clone()).await?;
     let mut read = 0;
     while let Some(piece) = reader.next_chunk().await? {
         read += piece.len() as u64;

@@ -237,10 +237,7 @@ impl Gateway {
         };
         let key = self.keys.unwrap_document_key(&opened.sealed, &opened.doc_id, secret)?;
         let blob = BlobId::parse(&opened.doc_id)?;
-        let reader = match opened.inline {
-            Some(sealed) => self.store.open_inline(&blob, &key, opened.size, range.clone(), sealed)?,
-            None => self.store.open(&blob, &key, opened.size, range.clone()).await?,
-        };
+        let reader = self.store.open(&blob, &key, opened.size, range.clone(), opened.inline).await?;
         Ok(DocumentReader { name: opened.name, size: opened.size, sha256: opened.sha256, range, reader })
     }
 

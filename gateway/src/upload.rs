@@ -638,10 +638,7 @@ impl Gateway {
         let sealed = sealed.ok_or_else(|| Error::Internal("document without key".into()))?;
         let key = self.keys.unwrap_document_key(&sealed, doc_id, None)?;
         let (size, head_len) = (committed.size, committed.size.min(content::HEAD_LEN as u64));
-        let mut reader = match &committed.inline {
-            Some(sealed) => self.store.open_inline(blob, &key, size, 0..head_len, sealed.clone())?,
-            None => self.store.open(blob, &key, size, 0..head_len).await?,
-        };
+        let mut reader = self.store.open(blob, &key, size, 0..head_len, committed.inline.clone()).await?;
         let mut head = Vec::with_capacity(content::HEAD_LEN);
         while let Some(piece) = reader.next_chunk().await? {
             head.extend_from_slice(&piece);

@@ -113,40 +113,37 @@ impl Store {
     }
 
     /// Opens `range` of the committed document `id`, whose plaintext is
-    /// `size` bytes long as recorded at commit. Only the chunks covering the
-    /// range are read.
+    /// `size` bytes long as recorded at commit, from its file, or from
+    /// `inline`: the sealed bytes the caller kept for a small document
+    /// ([`Committed::inline`]). Only the chunks covering the range are read.
     pub async fn open(
         &self,
         id: &BlobId,
         key: &DocumentKey,
         size: u64,
         range: Range<u64>,
+        inline: Option<Vec<u8>>,
     ) -> Result<BlobReader, StoreError> {
-        let (cipher, expected) = prepare_read(id, key, size, &range)?;
-        let backend = Arc::clone(&self.backend);
-        let (id, checker) = (id.clone(), Arc::clone(&cipher));
-        let file = blocking(move || {
-            let file = backend.open_blob(&id).map_err(not_found)?;
-            check_sealed(&file, &checker, size, expected)?;
-            Ok(file)
-        })
-        .await?;
-        Ok(BlobReader::new(file, cipher, size, range))
-    }
-
-    /// Like [`Store::open`], for a small document whose sealed blob was kept
-    /// in its record ([`Committed::inline`]) rather than in the store.
-    pub fn open_inline(
-        &self,
-        id: &BlobId,
-        key: &DocumentKey,
-        size: u64,
-        range: Range<u64>,
-        sealed: Vec<u8>,
-    ) -> Result<BlobReader, StoreError> {
-        let (cipher, expected) = prepare_read(id, key, size, &range)?;
-        let file = BlobFile::Memory(sealed.into());
-        check_sealed(&file, &cipher, size, expected)?;
+        if range.start > range.end || range.end > size {
+            return Err(StoreError::InvalidRange { start: range.start, end: range.end, size });
+        }
+        let expected = chunk::sealed_len(size)
+            .ok_or_else(|| StoreError::Corrupt(format!("recorded size {size} is impossible")))?;
+        let cipher = Arc::new(ChunkCipher::new(key, id)?);
+        let file = match inline {
+            Some(sealed) => BlobFile::Memory(sealed.into()),
+            None => {
+                let (backend, id) = (Arc::clone(&self.backend), id.clone());
+                blocking(move || backend.open_blob(&id).map_err(not_found)).await?
+            }
+        };
+        let len = file.len()?;
+        if len != expected {
+            return Err(StoreError::Corrupt(format!(
+                "blob is {len} bytes but a {size}-byte document seals to {expected}"
+            )));
+        }
+        cipher.check_header(&file.read_at(0, HEADER_LEN)?)?;
         Ok(BlobReader::new(file, cipher, size, range))
     }
 
@@ -280,32 +277,6 @@ impl Backend {
             Self::Local(local) => local.committed_ids(),
         }
     }
-}
-
-/// The cipher of a read of `range` of a `size`-byte document, and the
-/// length its sealed blob must have.
-fn prepare_read(
-    id: &BlobId,
-    key: &DocumentKey,
-    size: u64,
-    range: &Range<u64>,
-) -> Result<(Arc<ChunkCipher>, u64), StoreError> {
-    if range.start > range.end || range.end > size {
-        return Err(StoreError::InvalidRange { start: range.start, end: range.end, size });
-    }
-    let expected =
-        chunk::sealed_len(size).ok_or_else(|| StoreError::Corrupt(format!("recorded size {size} is impossible")))?;
-    Ok((Arc::new(ChunkCipher::new(key, id)?), expected))
-}
-
-/// A sealed blob of the length its document needs, with a header sealed
-/// for this document.
-fn check_sealed(file: &BlobFile, cipher: &ChunkCipher, size: u64, expected: u64) -> Result<(), StoreError> {
-    let len = file.len()?;
-    if len != expected {
-        return Err(StoreError::Corrupt(format!("blob is {len} bytes but a {size}-byte document seals to {expected}")));
-    }
-    cipher.check_header(&file.read_at(0, HEADER_LEN)?)
 }
 
 /// Runs blocking store work on tokio's blocking pool.

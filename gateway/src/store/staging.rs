@@ -49,7 +49,7 @@ pub struct Committed {
     /// For a document of at most [`INLINE_MAX`] bytes, its sealed blob
     /// (header and final chunk, the same bytes a blob file would hold): the
     /// store keeps no file of it, the caller stores these bytes with its
-    /// record and reads through [`Store::open_inline`](super::Store::open_inline).
+    /// record and passes them to [`Store::open`](super::Store::open).
     /// Durable when that record is.
     pub inline: Option<Vec<u8>>,
 }

@@ -66,13 +66,7 @@ async fn read_range(
     size: u64,
     range: std::ops::Range<u64>,
 ) -> Result<Vec<u8>, StoreError> {
-    let mut reader = store.open(id, key, size, range).await?;
-    let mut out = Vec::new();
-    while let Some(piece) = reader.next_chunk().await? {
-        assert!(!piece.is_empty(), "pieces are never empty");
-        out.extend_from_slice(&piece);
-    }
-    Ok(out)
+    read_sealed(store, id, key, size, range, None).await
 }
 
 /// Reads `range` of what `upload` committed, from its file or from the
@@ -84,10 +78,18 @@ async fn read_committed(
     committed: &Committed,
     range: std::ops::Range<u64>,
 ) -> Result<Vec<u8>, StoreError> {
-    let Some(sealed) = committed.inline.clone() else {
-        return read_range(store, id, key, committed.size, range).await;
-    };
-    let mut reader = store.open_inline(id, key, committed.size, range, sealed)?;
+    read_sealed(store, id, key, committed.size, range, committed.inline.clone()).await
+}
+
+async fn read_sealed(
+    store: &Store,
+    id: &BlobId,
+    key: &DocumentKey,
+    size: u64,
+    range: std::ops::Range<u64>,
+    inline: Option<Vec<u8>>,
+) -> Result<Vec<u8>, StoreError> {
+    let mut reader = store.open(id, key, size, range, inline).await?;
     let mut out = Vec::new();
     while let Some(piece) = reader.next_chunk().await? {
         assert!(!piece.is_empty(), "pieces are never empty");
@@ -184,7 +186,8 @@ async fn async_read_yields_the_range() {
     let f = fixture();
     let data = random_bytes(3 * C + 100);
     let (id, key, committed) = upload(&f.store, &data).await;
-    let mut reader = f.store.open(&id, &key, committed.size, 1000..(3 * C + 50) as u64).await.unwrap();
+    let mut reader =
+        f.store.open(&id, &key, committed.size, 1000..(3 * C + 50) as u64, committed.inline.clone()).await.unwrap();
     let mut read = Vec::new();
     reader.read_to_end(&mut read).await.unwrap();
     assert!(read == data[1000..3 * C + 50]);
@@ -196,7 +199,7 @@ async fn ranges_outside_the_document_are_rejected() {
     let (id, key, committed) = upload(&f.store, &random_bytes(10)).await;
     let backwards = std::ops::Range { start: 5, end: 4 };
     for range in [backwards, 0..11, 11..11] {
-        let result = f.store.open(&id, &key, committed.size, range.clone()).await;
+        let result = f.store.open(&id, &key, committed.size, range.clone(), committed.inline.clone()).await;
         assert!(matches!(result, Err(StoreError::InvalidRange { .. })), "{range:?}");
     }
 }
@@ -498,7 +501,7 @@ async fn staged_data_is_invisible_until_commit() {
     writer.write(&data).await.unwrap();
     writer.suspend().await.unwrap();
     let size = data.len() as u64;
-    let staged = f.store.open(&id, &key, size, 0..10).await;
+    let staged = f.store.open(&id, &key, size, 0..10, None).await;
     assert!(matches!(staged, Err(StoreError::NotFound)));
     assert!(f.store.committed_ids().await.unwrap().is_empty());
 
@@ -506,11 +509,11 @@ async fn staged_data_is_invisible_until_commit() {
     let offset = writer.offset() as usize;
     writer.write(&data[offset..]).await.unwrap();
     writer.commit().await.unwrap();
-    assert!(f.store.open(&id, &key, size, 0..10).await.is_ok());
+    assert!(f.store.open(&id, &key, size, 0..10, None).await.is_ok());
     assert_eq!(f.store.committed_ids().await.unwrap(), vec![id.clone()]);
 
     f.store.delete(&id).await.unwrap();
-    let deleted = f.store.open(&id, &key, size, 0..10).await;
+    let deleted = f.store.open(&id, &key, size, 0..10, None).await;
     assert!(matches!(deleted, Err(StoreError::NotFound)));
     f.store.delete(&id).await.unwrap();
     assert!(f.store.committed_ids().await.unwrap().is_empty());
