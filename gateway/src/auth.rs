@@ -201,6 +201,19 @@ impl Gateway {
 
     /// Sign in with the credentials of an upload request: the user name from the
     /// request mail and its secret.
+    /// A sign-in with a user name and a secret, as the SFTP and WebDAV doors
+    /// take it: a request link's user name (`request-…`, in any case), an app
+    /// password (`kdav-…`, WebDAV only), or an account's password.
+    pub async fn authenticate_login(&self, user: &str, secret: &str, origin: Origin) -> Result<Session> {
+        if user.trim().to_lowercase().starts_with(crate::request::USER_PREFIX) {
+            self.authenticate_request(user, secret, origin).await
+        } else if origin.door == crate::session::Door::Webdav && crate::app_password::looks_like_app_password(secret) {
+            self.authenticate_app_password(user, secret, origin).await
+        } else {
+            self.authenticate_password(user, secret, origin).await
+        }
+    }
+
     pub async fn authenticate_request(&self, user: &str, secret: &str, origin: Origin) -> Result<Session> {
         let account_key = user.trim().to_lowercase();
         let ip = ip_key(origin.ip);

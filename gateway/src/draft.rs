@@ -8,7 +8,9 @@ use crate::account::{find_by_email, is_affiliated};
 use crate::address::{EmailAddress, PhoneNumber};
 use crate::db::AnyConnection;
 use crate::db::schema::{documents, templates, transfers, upload_requests};
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, MAX_MESSAGE_TXT};
+use crate::policy::name::{FileName, NameKind};
+use crate::upload::kind_of;
 use crate::error::{Error, Result};
 use crate::link::LinkPurpose;
 use crate::outbox::Outgoing;
@@ -106,6 +108,7 @@ impl Gateway {
                     aborted_at: None,
                     abort_reason: None,
                     purged_at: None,
+                    message_txt_sealed: None,
                 };
                 diesel::insert_into(transfers::table).values(&row).execute(conn)?;
                 event.record(conn)?;
@@ -135,17 +138,33 @@ impl Gateway {
             .await
     }
 
-    /// `message.txt` as the caller sees it: the envelope, with the reason of a
-    /// failed send as comment lines on top.
+    /// `message.txt` as the caller sees it: the bytes its writer wrote (or,
+    /// until a client writes one, the envelope rendered), with the reason of
+    /// a failed send as comment lines on top.
     pub async fn message_txt(&self, session: &Session, transfer_id: &str) -> Result<String> {
         let (session, id) = (session.clone(), transfer_id.to_owned());
         let this = self.clone();
         self.db
             .read(move |conn| {
                 let (row, _) = crate::transfer::load_visible(conn, &session, &id)?;
-                Ok(this.envelope_of(&row)?.render(row.send_problem.as_deref()))
+                let text = match this.written_message_txt(&row)? {
+                    Some(text) => text,
+                    None => this.envelope_of(&row)?.render(),
+                };
+                Ok(match &row.send_problem {
+                    Some(problem) => format!("{}{text}", crate::envelope::problem_lines(problem)),
+                    None => text,
+                })
             })
             .await
+    }
+
+    /// `message.txt` as a client last wrote it, if one did.
+    fn written_message_txt(&self, row: &TransferRow) -> Result<Option<String>> {
+        row.message_txt_sealed
+            .as_ref()
+            .map(|sealed| self.keys.open_text(sealed, &format!("transfer-message-txt:{}", row.id)))
+            .transpose()
     }
 
     pub(crate) fn envelope_of(&self, row: &TransferRow) -> Result<Envelope> {
@@ -178,47 +197,73 @@ impl Gateway {
         })
     }
 
-    /// Replace the envelope of a draft (from `message.txt` or a web form).
+    /// Replace the envelope of a draft (a web form, the command line):
+    /// `message.txt` is its rendering from now on.
     pub async fn set_envelope(&self, session: &Session, transfer_id: &str, env: Envelope) -> Result<()> {
+        self.store_envelope(session, transfer_id, Ok(env), None).await
+    }
+
+    /// Write `message.txt` as a client wrote it: it reads back byte for
+    /// byte, and the envelope is parsed from it. Only a text over
+    /// [`MAX_MESSAGE_TXT`] bytes or not UTF-8 is refused; one that does not
+    /// parse is kept as written, and sending then refuses with the reason.
+    pub async fn write_message_txt(&self, session: &Session, transfer_id: &str, text: impl AsRef<[u8]>) -> Result<()> {
+        let text = text.as_ref();
+        if text.len() > MAX_MESSAGE_TXT {
+            return Err(Error::Invalid(format!("message.txt may be at most {MAX_MESSAGE_TXT} bytes")));
+        }
+        let text = std::str::from_utf8(text)
+            .map_err(|_| Error::Invalid("message.txt must be UTF-8 text; save it as UTF-8 and try again".into()))?;
+        let sealed = self.keys.seal_text(text, &format!("transfer-message-txt:{transfer_id}"), self.random.as_ref())?;
+        self.store_envelope(session, transfer_id, Envelope::parse(text), Some(sealed)).await
+    }
+
+    /// Store an envelope, or when `message.txt` did not parse, only the
+    /// text as written (sending will tell why it cannot be sent).
+    async fn store_envelope(
+        &self,
+        session: &Session,
+        transfer_id: &str,
+        env: Result<Envelope>,
+        written: Option<Vec<u8>>,
+    ) -> Result<()> {
         let (session, id) = (session.clone(), transfer_id.to_owned());
-        let body_sealed = match env.text.is_empty() {
-            true => None,
-            false => Some(self.keys.seal_text(&env.text, &format!("transfer-body:{id}"), self.random.as_ref())?),
+        let body_sealed = match env.as_ref().map(|env| env.text.as_str()) {
+            Ok(text) if !text.is_empty() => {
+                Some(self.keys.seal_text(text, &format!("transfer-body:{id}"), self.random.as_ref())?)
+            }
+            _ => None,
         };
         let event = self.event(&session.origin, "envelope-set").actor(&session.audit_actor()).transfer(&id);
         self.db
             .write(move |conn| {
                 let row = load_own_draft(conn, &session, &id)?;
-                let (name, email) = match (&env.to, row.kind()?) {
-                    (Some(to), TransferKind::RequestAnswer) if Some(to.email.normalized()) != row.recipient_email => {
-                        return Err(Error::Invalid(
-                            "an answer to a request goes to the person who asked for it; leave To as it is".into(),
-                        ));
+                let kept = (transfers::message_txt_sealed.eq(&written), transfers::send_problem.eq(None::<String>));
+                let fields = env.and_then(|env| recipient_of(&row, &env).map(|to| (env, to)));
+                match (fields, &written) {
+                    (Ok((env, (name, email))), _) => {
+                        diesel::update(transfers::table.find(&id))
+                            .set((
+                                transfers::recipient_name.eq(name),
+                                transfers::recipient_email.eq(email),
+                                transfers::recipient_phone.eq(env.phone.as_ref().map(|p| p.as_e164().to_owned())),
+                                transfers::subject.eq(&env.subject),
+                                transfers::reference.eq(&env.reference),
+                                transfers::language.eq(env.language.as_str()),
+                                transfers::body_sealed.eq(body_sealed),
+                                kept,
+                            ))
+                            .execute(conn)?;
                     }
-                    (_, TransferKind::RequestAnswer) => (row.recipient_name.clone(), row.recipient_email.clone()),
-                    (Some(to), _) => (to.name.clone(), Some(to.email.normalized())),
-                    (None, _) => (None, None),
-                };
-                diesel::update(transfers::table.find(&id))
-                    .set((
-                        transfers::recipient_name.eq(name),
-                        transfers::recipient_email.eq(email),
-                        transfers::recipient_phone.eq(env.phone.as_ref().map(|p| p.as_e164().to_owned())),
-                        transfers::subject.eq(&env.subject),
-                        transfers::reference.eq(&env.reference),
-                        transfers::language.eq(env.language.as_str()),
-                        transfers::body_sealed.eq(body_sealed),
-                        transfers::send_problem.eq(None::<String>),
-                    ))
-                    .execute(conn)?;
+                    // A text as written is kept even when it does not make an envelope.
+                    (Err(_), Some(_)) => {
+                        diesel::update(transfers::table.find(&id)).set(kept).execute(conn)?;
+                    }
+                    (Err(e), None) => return Err(e),
+                }
                 event.record(conn)
             })
             .await
-    }
-
-    /// Set the envelope from the text of `message.txt`.
-    pub async fn write_message_txt(&self, session: &Session, transfer_id: &str, text: &str) -> Result<()> {
-        self.set_envelope(session, transfer_id, Envelope::parse(text)?).await
     }
 
     /// Rename a draft's folder.
@@ -293,14 +338,41 @@ impl Gateway {
                 return Err(Error::WindowClosed { closed_at });
             }
         }
-        let states: Vec<(String, String)> = documents::table
-            .filter(documents::transfer_id.eq(&row.id))
-            .select((documents::name, documents::state))
-            .load(conn)?;
-        if let Some((name, _)) = states.iter().find(|(_, s)| s == "uploading") {
-            return Err(Error::NotReady(format!("the document {name} has not been uploaded completely")));
+        if let Some(text) = self.written_message_txt(row)? {
+            Envelope::parse(&text)
+                .and_then(|env| recipient_of(row, &env))
+                .map_err(|e| Error::NotReady(e.to_string()))?;
         }
-        if states.is_empty() {
+        let files: Vec<(String, String, String, i64)> = documents::table
+            .filter(documents::transfer_id.eq(&row.id))
+            .select((documents::name, documents::kind, documents::state, documents::size))
+            .order(documents::name)
+            .load(conn)?;
+        let mut documents = 0;
+        for (name, kind, state, size) in &files {
+            match (kind_of(kind)?, state.as_str()) {
+                (NameKind::Litter, _) => {}
+                (NameKind::Temporary, _) => {
+                    return Err(Error::NotReady(format!(
+                        "the temporary file {name} is still in the message; rename it to its final name or delete it"
+                    )));
+                }
+                (NameKind::Document, "uploading") => {
+                    return Err(Error::NotReady(format!("the document {name} has not been uploaded completely")));
+                }
+                (NameKind::Document, _) if *size == 0 => {
+                    return Err(Error::NotReady(format!("the document {name} is empty; upload its content")));
+                }
+                (NameKind::Document, _) => {
+                    // The allowlist is the operator's to change meanwhile.
+                    if let Err(refusal) = FileName::parse(name, &self.names) {
+                        return Err(Error::NotReady(format!("{name}: {refusal}")));
+                    }
+                    documents += 1;
+                }
+            }
+        }
+        if documents == 0 {
             return Err(Error::NotReady("the message has no documents; add at least one".into()));
         }
         let Some(email) = &row.recipient_email else {
@@ -348,6 +420,13 @@ impl Gateway {
         let now = self.now();
         let expires_at = now.plus(self.settings.rules.retention);
         let language = Language::parse(&row.language)?;
+        // Litter is never sent: what a file manager made for itself goes now.
+        diesel::delete(
+            documents::table
+                .filter(documents::transfer_id.eq(&row.id))
+                .filter(documents::kind.eq(NameKind::Litter.as_str())),
+        )
+        .execute(conn)?;
         let link_id = self.create_link(conn, &row.id, LinkPurpose::Recipient, secret)?;
         if let Some(phone) = &recipient.phone {
             self.rewrap_for_link(conn, &row.id, secret)?;
@@ -442,6 +521,21 @@ impl Gateway {
         }
         Ok(())
     }
+}
+
+/// The recipient's name and address an envelope gives a draft: an answer to
+/// a request goes to the person who asked for it, whatever it says.
+fn recipient_of(row: &TransferRow, env: &Envelope) -> Result<(Option<String>, Option<String>)> {
+    Ok(match (&env.to, row.kind()?) {
+        (Some(to), TransferKind::RequestAnswer) if Some(to.email.normalized()) != row.recipient_email => {
+            return Err(Error::Invalid(
+                "an answer to a request goes to the person who asked for it; leave To as it is".into(),
+            ));
+        }
+        (_, TransferKind::RequestAnswer) => (row.recipient_name.clone(), row.recipient_email.clone()),
+        (Some(to), _) => (to.name.clone(), Some(to.email.normalized())),
+        (None, _) => (None, None),
+    })
 }
 
 struct Recipient {

@@ -35,6 +35,22 @@ pub struct Envelope {
     pub text: String,
 }
 
+/// The largest `message.txt` a client may write.
+pub const MAX_MESSAGE_TXT: usize = 64 * 1024;
+
+/// The reason a send failed, as the comment lines the core puts on top of
+/// `message.txt` (and drops again when the file is parsed).
+pub fn problem_lines(problem: &str) -> String {
+    let mut out = String::new();
+    for line in problem.lines() {
+        out.push_str("# NOT SENT: ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str("# Fix the fields below, save, and move this folder to /sent again.\n");
+    out
+}
+
 const FIELDS: &str = "To, Phone, Subject, Reference, Language";
 const MAX_TEXT_CHARS: usize = 20_000;
 const MAX_FIELD_CHARS: usize = 500;
@@ -109,17 +125,9 @@ impl Envelope {
         Ok(env)
     }
 
-    /// Render as `message.txt`, with an optional problem written as comment lines on top.
-    pub fn render(&self, problem: Option<&str>) -> String {
+    /// Render as `message.txt`.
+    pub fn render(&self) -> String {
         let mut out = String::new();
-        if let Some(problem) = problem {
-            for line in problem.lines() {
-                out.push_str("# NOT SENT: ");
-                out.push_str(line);
-                out.push('\n');
-            }
-            out.push_str("# Fix the fields below, save, and move this folder to /sent again.\n");
-        }
         let to = self.to.as_ref().map(ToString::to_string).unwrap_or_default();
         let phone = self.phone.as_ref().map(ToString::to_string).unwrap_or_default();
         out.push_str(&format!("To: {to}\nPhone: {phone}\n"));
@@ -165,7 +173,7 @@ mod tests {
     #[test]
     fn render_then_parse_is_the_same_envelope_and_drops_the_problem() -> Result<()> {
         let env = Envelope::parse(SAMPLE)?;
-        let rendered = env.render(Some("no mobile number for an external recipient"));
+        let rendered = format!("{}{}", problem_lines("no mobile number for an external recipient"), env.render());
         assert!(rendered.starts_with("# NOT SENT: no mobile number"));
         assert_eq!(Envelope::parse(&rendered)?, env);
         Ok(())

@@ -36,6 +36,7 @@ pub mod session;
 pub mod settings;
 pub mod store;
 pub mod transfer;
+pub mod tree;
 pub mod upload;
 pub mod web_session;
 

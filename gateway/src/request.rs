@@ -15,9 +15,12 @@ use crate::session::{Actor, Session};
 use crate::transfer::TransferRow;
 use crate::{Gateway, Language, Role, Timestamp};
 
+/// How the user name of a request link begins (compared in lowercase).
+pub const USER_PREFIX: &str = "request-";
+
 /// The user name that goes with a request's secret (SFTP, WebDAV).
 pub fn user_name(request_id: &str) -> String {
-    format!("request-{request_id}")
+    format!("{USER_PREFIX}{request_id}")
 }
 
 /// A request as its maker sees it.
@@ -148,6 +151,7 @@ impl Gateway {
                     aborted_at: None,
                     abort_reason: None,
                     purged_at: None,
+                    message_txt_sealed: None,
                 };
                 diesel::insert_into(transfers::table).values(&row).execute(conn)?;
                 Ok(())

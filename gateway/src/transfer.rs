@@ -143,6 +143,7 @@ pub(crate) struct TransferRow {
     pub aborted_at: Option<i64>,
     pub abort_reason: Option<String>,
     pub purged_at: Option<i64>,
+    pub message_txt_sealed: Option<Vec<u8>>,
 }
 
 impl TransferRow {

@@ -9,10 +9,10 @@ use crate::crypto::KeyScheme;
 use crate::db::schema::{documents, transfers};
 use crate::error::{Error, Result};
 use crate::policy::content::{self, ContentCheck};
-use crate::policy::name::FileName;
+use crate::policy::name::{FileName, NameKind, NameRefusal};
 use crate::random::RandomExt;
 use crate::session::Session;
-use crate::store::{BlobId, Committed, DocumentKey, StagedWriter};
+use crate::store::{BlobId, DocumentKey, StagedWriter};
 use crate::transfer::{Folder, TransferSummary, load_own_draft, own_draft_named};
 
 /// What to do when the draft already holds a document of that name.
@@ -31,6 +31,46 @@ pub enum UploadMode {
     Replace,
 }
 
+/// How many files of a draft may be other than documents (temporary files
+/// and litter, [`NameKind`]): enough for any client's saving dance, few
+/// enough that a draft cannot be filled with them.
+pub const MAX_ASIDE_PER_DRAFT: i64 = 100;
+
+/// The largest litter file (`.DS_Store`, `._name`, `Thumbs.db`...): Finder's
+/// AppleDouble files hold a resource fork, which a document needs none of.
+pub const MAX_LITTER_BYTES: u64 = 1024 * 1024;
+
+/// Where a document is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocumentState {
+    /// Bytes are arriving; what is safely stored can be resumed.
+    Uploading,
+    /// Complete: stored, checked and readable.
+    Complete,
+    /// Destroyed at expiry or abort; the row stays for the report.
+    Deleted,
+}
+
+impl DocumentState {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentState::Uploading => "uploading",
+            DocumentState::Complete => "complete",
+            DocumentState::Deleted => "deleted",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Result<DocumentState> {
+        Ok(match s {
+            "uploading" => DocumentState::Uploading,
+            "complete" => DocumentState::Complete,
+            "deleted" => DocumentState::Deleted,
+            other => return Err(Error::Internal(format!("unknown document state {other}"))),
+        })
+    }
+}
+
 /// A document of a transfer, as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentInfo {
@@ -38,8 +78,10 @@ pub struct DocumentInfo {
     pub id: String,
     /// Its name.
     pub name: String,
-    /// `uploading`, `complete` or `deleted`.
-    pub state: String,
+    /// What the name makes of it: a document, a temporary file, litter.
+    pub kind: NameKind,
+    /// Where it is in its life.
+    pub state: DocumentState,
     /// Bytes: the final size, or for an unfinished upload what is safely stored.
     pub size: u64,
     /// SHA-256 of the plaintext, hex, once complete.
@@ -105,19 +147,37 @@ struct FreshDocument {
     key: DocumentKey,
     name: String,
     name_key: String,
+    kind: NameKind,
     key_sealed: Vec<u8>,
     created_at: i64,
+}
+
+/// Refuse one more file aside (temporary or litter) in a full draft.
+fn check_room_aside(conn: &mut crate::db::AnyConnection, transfer_id: &str) -> Result<()> {
+    let aside: i64 = documents::table
+        .filter(documents::transfer_id.eq(transfer_id))
+        .filter(documents::kind.ne(NameKind::Document.as_str()))
+        .count()
+        .get_result(conn)?;
+    if aside >= MAX_ASIDE_PER_DRAFT {
+        return Err(NameRefusal::TooManyAside { max: usize::try_from(MAX_ASIDE_PER_DRAFT).unwrap_or(0) }.into());
+    }
+    Ok(())
 }
 
 impl FreshDocument {
     /// Insert the row (an upload under way, empty); a name taken meanwhile
     /// is refused as a duplicate.
     fn insert(self, conn: &mut crate::db::AnyConnection, transfer_id: &str) -> Result<(String, DocumentKey)> {
+        if self.kind != NameKind::Document {
+            check_room_aside(conn, transfer_id)?;
+        }
         let values = (
             documents::id.eq(&self.id),
             documents::transfer_id.eq(transfer_id),
             documents::name.eq(&self.name),
             documents::name_key.eq(&self.name_key),
+            documents::kind.eq(self.kind.as_str()),
             documents::state.eq("uploading"),
             documents::size.eq(0i64),
             documents::key_scheme.eq(KeyScheme::Server.as_str()),
@@ -295,6 +355,7 @@ impl Gateway {
             key,
             name: name.as_str().to_owned(),
             name_key,
+            kind: name.kind(),
             key_sealed,
             created_at: self.now().as_millis(),
         })
@@ -381,6 +442,7 @@ impl Gateway {
 struct DocRow {
     id: String,
     name: String,
+    kind: String,
     state: String,
     size: i64,
     sha256: Option<Vec<u8>>,
@@ -389,19 +451,31 @@ struct DocRow {
     deleted_at: Option<i64>,
 }
 
-impl From<DocRow> for DocumentInfo {
-    fn from(row: DocRow) -> DocumentInfo {
-        DocumentInfo {
+impl TryFrom<DocRow> for DocumentInfo {
+    type Error = Error;
+    fn try_from(row: DocRow) -> Result<DocumentInfo> {
+        Ok(DocumentInfo {
             id: row.id,
             name: row.name,
-            state: row.state,
+            kind: kind_of(&row.kind)?,
+            state: DocumentState::parse(&row.state)?,
             size: u64::try_from(row.size).unwrap_or(0),
             sha256: row.sha256.map(|s| data_encoding::HEXLOWER.encode(&s)),
             content_check: row.content_check,
             completed_at: row.completed_at.map(Timestamp::from_millis),
             deleted_at: row.deleted_at.map(Timestamp::from_millis),
-        }
+        })
     }
+}
+
+/// A stored kind of name.
+pub(crate) fn kind_of(stored: &str) -> Result<NameKind> {
+    Ok(match stored {
+        "document" => NameKind::Document,
+        "temporary" => NameKind::Temporary,
+        "litter" => NameKind::Litter,
+        other => return Err(Error::Internal(format!("unknown kind of file {other}"))),
+    })
 }
 
 pub(crate) fn documents_of(conn: &mut crate::db::AnyConnection, transfer_id: &str) -> Result<Vec<DocumentInfo>> {
@@ -422,7 +496,7 @@ fn select_documents(conn: &mut crate::db::AnyConnection, transfer_id: &str, pick
         Pick::Named(name) if !crate::policy::name::may_exist(name) => Vec::new(),
         Pick::Named(name) => of_transfer.filter(documents::name.eq(name)).order(documents::id).load(conn)?,
     };
-    Ok(rows.into_iter().map(DocumentInfo::from).collect())
+    rows.into_iter().map(DocumentInfo::try_from).collect()
 }
 
 impl Upload {
@@ -466,8 +540,13 @@ impl Upload {
             return Err(Error::WindowClosed { closed_at: self.closes_at });
         }
         let limit = self.limit;
-        if self.offset().saturating_add(data.len() as u64) > limit {
+        let end = self.offset().saturating_add(data.len() as u64);
+        if end > limit {
             return Err(Error::TooLarge { limit: self.gateway.settings.rules.max_message_bytes });
+        }
+        if self.name.kind() == NameKind::Litter && end > MAX_LITTER_BYTES {
+            let name = self.name.as_str().to_owned();
+            return Err(NameRefusal::LitterTooLarge { name, max_bytes: MAX_LITTER_BYTES }.into());
         }
         self.writer.write(data).await?;
         if let Some(head) = self.head.as_mut().filter(|h| h.len() < content::HEAD_LEN) {
@@ -521,10 +600,15 @@ impl Upload {
         }
         let Upload { gateway, session, transfer_id, doc_id, name, writer, replaces, head, .. } = self;
         let committed = writer.commit().await?;
-        let blob = BlobId::parse(&doc_id)?;
-        let check = match head {
-            Some(head) => gateway.check_head(&name, &head),
-            None => gateway.check_content(&blob, &doc_id, &name, &committed).await,
+        // Only a document with bytes has a content to check: an empty one is
+        // the placeholder a client makes before writing (and cannot be sent),
+        // and temporary files and litter are never sent.
+        let check = match (name.kind(), committed.size, head) {
+            (NameKind::Document, 0, _) | (NameKind::Temporary | NameKind::Litter, ..) => Ok(None),
+            (NameKind::Document, _, Some(head)) => gateway.check_head(&name, &head).map(Some),
+            (NameKind::Document, size, None) => {
+                gateway.check_content(&doc_id, &name, size, committed.inline.clone()).await.map(Some)
+            }
         };
         let check = match check {
             Ok(check) => check,
@@ -552,7 +636,7 @@ impl Upload {
                     documents::state.eq("complete"),
                     documents::size.eq(size),
                     documents::sha256.eq(Some(sha)),
-                    documents::content_check.eq(Some(check.as_str())),
+                    documents::content_check.eq(check.as_ref().map(ContentCheck::as_str)),
                     documents::completed_at.eq(Some(now.as_millis())),
                     documents::inline_blob.eq(inline),
                 );
@@ -583,10 +667,11 @@ impl Upload {
         let info = DocumentInfo {
             id: doc_id,
             name: name.as_str().to_owned(),
-            state: "complete".to_owned(),
+            kind: name.kind(),
+            state: DocumentState::Complete,
             size: committed.size,
             sha256: Some(data_encoding::HEXLOWER.encode(&committed.sha256)),
-            content_check: Some(check.as_str().to_owned()),
+            content_check: check.as_ref().map(|c| c.as_str().to_owned()),
             completed_at: Some(now),
             deleted_at: None,
         };
@@ -622,13 +707,14 @@ enum Slot {
 
 impl Gateway {
     /// Read back the first bytes of a committed document (an upload resumed in
-    /// another connection) and compare them with what its extension promises.
-    async fn check_content(
+    /// another connection, a file renamed) and compare them with what the
+    /// extension of `name` promises.
+    pub(crate) async fn check_content(
         &self,
-        blob: &BlobId,
         doc_id: &str,
         name: &FileName,
-        committed: &Committed,
+        size: u64,
+        inline: Option<Vec<u8>>,
     ) -> Result<ContentCheck> {
         let d = doc_id.to_owned();
         let sealed: Option<Vec<u8>> = self
@@ -637,8 +723,9 @@ impl Gateway {
             .await?;
         let sealed = sealed.ok_or_else(|| Error::Internal("document without key".into()))?;
         let key = self.keys.unwrap_document_key(&sealed, doc_id, None)?;
-        let (size, head_len) = (committed.size, committed.size.min(content::HEAD_LEN as u64));
-        let mut reader = self.store.open(blob, &key, size, 0..head_len, committed.inline.clone()).await?;
+        let head_len = size.min(content::HEAD_LEN as u64);
+        let blob = BlobId::parse(doc_id)?;
+        let mut reader = self.store.open(&blob, &key, size, 0..head_len, inline).await?;
         let mut head = Vec::with_capacity(content::HEAD_LEN);
         while let Some(piece) = reader.next_chunk().await? {
             head.extend_from_slice(&piece);

@@ -15,11 +15,28 @@ use russh_sftp::protocol::{
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::fs::{Opened, Tree, longname};
+use crate::fs::{Opened, Tree, longname, open_file_attrs};
+use gateway::tree::Overwrite;
 use crate::status::Refusal;
 
 /// The largest request a client may send: a write of [`MAX_IO`] and its header.
 pub(crate) const MAX_PACKET: u32 = 256 * 1024;
+/// OpenSSH's rename that replaces a file of the new name (SFTP's own
+/// RENAME refuses a name taken).
+const POSIX_RENAME: &str = "posix-rename@openssh.com";
+
+/// The two SSH strings of an extended request's data (old and new path).
+fn two_strings(data: &[u8]) -> Option<(String, String)> {
+    fn one(data: &[u8]) -> Option<(String, &[u8])> {
+        let len = usize::try_from(u32::from_be_bytes(data.get(..4)?.try_into().ok()?)).ok()?;
+        let text = data.get(4..4usize.checked_add(len)?)?;
+        Some((String::from_utf8(text.to_vec()).ok()?, &data[4 + len..]))
+    }
+    let (from, rest) = one(data)?;
+    let (to, _) = one(rest)?;
+    Some((from, to))
+}
+
 /// The largest read or write, announced with `limits@openssh.com`.
 pub(crate) const MAX_IO: u32 = MAX_PACKET - 1024;
 /// Handles one connection may hold open.
@@ -105,6 +122,7 @@ where
                 initialised = true;
                 let mut extensions = HashMap::new();
                 extensions.insert("limits@openssh.com".to_owned(), "1".to_owned());
+                extensions.insert(POSIX_RENAME.to_owned(), "1".to_owned());
                 if send(&out, Packet::Version(Version { version: 3, extensions })).await.is_err() {
                     break;
                 }
@@ -264,14 +282,20 @@ async fn on_path(tree: &Arc<Tree>, request: Packet, handle: Option<String>, hand
         Packet::Lstat(s) => return attrs(id, tree.stat(&s.path).await),
         Packet::SetStat(s) => return reply(id, tree.setstat(&s.path).await),
         Packet::RealPath(p) => {
-            let path = crate::tree::CanonicalPath::parse(&p.path).display();
+            let path = gateway::tree::TreePath::parse(&p.path).display();
             let file = File { filename: path.clone(), longname: path, attrs: FileAttributes::empty() };
             return Packet::Name(Name { id, files: vec![file] });
         }
         Packet::MkDir(m) => return reply(id, tree.mkdir(&m.path).await),
         Packet::RmDir(r) => return reply(id, tree.rmdir(&r.path).await),
         Packet::Remove(r) => return reply(id, tree.remove(&r.filename).await),
-        Packet::Rename(r) => return reply(id, tree.rename(&r.oldpath, &r.newpath).await),
+        Packet::Rename(r) => return reply(id, tree.rename(&r.oldpath, &r.newpath, Overwrite::No).await),
+        Packet::Extended(e) if e.request == POSIX_RENAME => {
+            let Some((from, to)) = two_strings(&e.data) else {
+                return status(id, &Refusal::new(StatusCode::BadMessage, "posix-rename takes two paths"));
+            };
+            return reply(id, tree.rename(&from, &to, Overwrite::Yes).await);
+        }
         Packet::ReadLink(_) | Packet::Symlink(_) => return status(id, &Refusal::unsupported("a link")),
         Packet::Extended(e) => {
             return status(id, &Refusal::unsupported(&format!("the extension {}", e.request)));
@@ -335,8 +359,8 @@ async fn serve_handle(tree: Arc<Tree>, mut opened: Opened, mut requests: mpsc::R
             (Packet::Write(w), Opened::Upload(upload)) => {
                 reply(id, upload.write_at(w.offset, &w.data).await.map_err(Refusal::from))
             }
-            (Packet::Write(w), Opened::Envelope { text, .. }) => {
-                reply(id, Tree::write_envelope(text, w.offset, &w.data))
+            (Packet::Write(w), Opened::Envelope(text)) => {
+                reply(id, text.write_at(w.offset, &w.data).map_err(Refusal::from))
             }
             (Packet::Write(_), _) => status(id, &Refusal::new(StatusCode::PermissionDenied, "opened for reading")),
             (Packet::Read(_), _) => status(id, &Refusal::new(StatusCode::PermissionDenied, "opened for writing")),
@@ -356,18 +380,22 @@ async fn serve_handle(tree: Arc<Tree>, mut opened: Opened, mut requests: mpsc::R
                 }
             }
             (Packet::Fstat(_), Opened::Bytes(bytes)) => {
-                Packet::Attrs(Attrs { id, attrs: crate::fs::file_attrs(false, bytes.len() as u64, None) })
+                Packet::Attrs(Attrs { id, attrs: open_file_attrs(false, bytes.len() as u64) })
             }
             (Packet::Fstat(_), Opened::Upload(upload)) => {
-                Packet::Attrs(Attrs { id, attrs: crate::fs::file_attrs(true, upload.offset(), None) })
+                Packet::Attrs(Attrs { id, attrs: open_file_attrs(true, upload.offset()) })
             }
             (Packet::Fstat(_), Opened::Document(doc)) => {
-                Packet::Attrs(Attrs { id, attrs: crate::fs::file_attrs(false, doc.size(), None) })
+                Packet::Attrs(Attrs { id, attrs: open_file_attrs(false, doc.size()) })
             }
-            (Packet::Fstat(_), Opened::Envelope { text, .. }) => {
-                Packet::Attrs(Attrs { id, attrs: crate::fs::file_attrs(true, text.len() as u64, None) })
+            (Packet::Fstat(_), Opened::Envelope(text)) => {
+                Packet::Attrs(Attrs { id, attrs: open_file_attrs(true, text.len()) })
             }
-            (Packet::Fstat(_), Opened::Dir(_)) => Packet::Attrs(Attrs { id, attrs: crate::fs::dir_attrs(false, None) }),
+            (Packet::Fstat(_), Opened::Dir(_)) => {
+                let mut attrs = FileAttributes::empty();
+                attrs.permissions = Some(0o40555);
+                Packet::Attrs(Attrs { id, attrs })
+            }
             (Packet::FSetStat(_), _) => ok(id),
             (_, _) => status(id, &Refusal::new(StatusCode::BadMessage, "not a request on a handle")),
         };

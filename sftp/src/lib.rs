@@ -5,8 +5,8 @@
 //! - `ssh` — russh: algorithms, authentication through the core, only the
 //!   `sftp` subsystem;
 //! - `dispatch` — the SFTP protocol loop: concurrent requests, ordered per handle;
-//! - `fs` — the tree over the core's operations;
-//! - `tree` — paths, canonicalised once;
+//! - `fs` — SFTP's requests on paths as calls of the core's tree
+//!   (`gateway::tree`);
 //! - `status` — the one mapping of core errors to SFTP statuses;
 //! - [`hostkey`] — the Ed25519 host key in the data folder.
 
@@ -15,7 +15,6 @@ mod fs;
 pub mod hostkey;
 mod ssh;
 mod status;
-mod tree;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -107,11 +107,7 @@ impl russh::server::Handler for Connection {
     }
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
-        let result = if user.starts_with("request-") {
-            self.gateway.authenticate_request(user, password, self.origin).await
-        } else {
-            self.gateway.authenticate_password(user, password, self.origin).await
-        };
+        let result = self.gateway.authenticate_login(user, password, self.origin).await;
         Ok(match result {
             Ok(session) => self.admit(session),
             Err(e) => self.refuse(user, &e),
@@ -152,7 +148,7 @@ impl russh::server::Handler for Connection {
         match (name, channel, self.session.clone()) {
             ("sftp", Some(channel), Some(signed_in)) => {
                 session.channel_success(id)?;
-                let tree = Tree::new(self.gateway.clone(), signed_in);
+                let tree = Tree::new(&self.gateway, &signed_in);
                 // Refusals also go to the channel's stderr: OpenSSH's client
                 // shows that, and only a generic text for a status.
                 let stderr = channel.make_writer_ext(Some(1));

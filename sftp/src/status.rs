@@ -21,10 +21,6 @@ impl Refusal {
         Refusal::new(StatusCode::NoSuchFile, "no such file or folder")
     }
 
-    pub fn read_only() -> Refusal {
-        Refusal::new(StatusCode::PermissionDenied, "sent and received messages are read-only")
-    }
-
     pub fn unsupported(what: &str) -> Refusal {
         Refusal::new(StatusCode::OpUnsupported, format!("{what} is not supported here"))
     }

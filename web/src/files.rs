@@ -141,7 +141,7 @@ async fn granted_documents(
 
 async fn listed(app: &App, secret: &str, grant: &RecipientGrant) -> Result<Vec<DocumentInfo>, Response> {
     match app.gateway.recipient_view(grant).await {
-        Ok((_, docs)) => Ok(docs.into_iter().filter(|d| d.state == "complete").collect()),
+        Ok((_, docs)) => Ok(docs.into_iter().filter(|d| d.state == gateway::upload::DocumentState::Complete).collect()),
         Err(e) => Err(app.refusal(secret, None, &e).await),
     }
 }

@@ -146,7 +146,7 @@ impl App {
         let base = format!("/l/{secret}");
         let documents: Vec<_> = documents
             .iter()
-            .filter(|d| d.state == "complete")
+            .filter(|d| d.state == gateway::upload::DocumentState::Complete)
             .map(|d| {
                 minijinja::context! {
                     name => d.name.clone(),

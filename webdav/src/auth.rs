@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use gateway::app_password::looks_like_app_password;
 use gateway::{Door, Gateway, Origin, Session};
 
 /// How long a successful sign-in is remembered.
@@ -76,13 +75,7 @@ impl SignIns {
             return Ok(session);
         }
         let origin = Origin::new(Door::Webdav, ip);
-        let result = if user.to_ascii_lowercase().starts_with("request-") {
-            gateway.authenticate_request(&user, &password, origin).await
-        } else if looks_like_app_password(&password) {
-            gateway.authenticate_app_password(&user, &password, origin).await
-        } else {
-            gateway.authenticate_password(&user, &password, origin).await
-        };
+        let result = gateway.authenticate_login(&user, &password, origin).await;
         match result {
             Ok(session) => {
                 let mut map = self.lock();

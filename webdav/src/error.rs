@@ -60,20 +60,6 @@ impl Refusal {
         fs
     }
 
-    /// Keep a refusal of the door itself (a read-only folder, a method it
-    /// does not offer).
-    pub fn refuse(&self, status: StatusCode, why: &str) -> FsError {
-        let mut slot = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if slot.is_none() {
-            *slot = Some((status, format!("{why}\n")));
-        }
-        match status {
-            StatusCode::NOT_IMPLEMENTED => FsError::NotImplemented,
-            StatusCode::CONFLICT => FsError::Exists,
-            _ => FsError::Forbidden,
-        }
-    }
-
     /// What was kept, if anything.
     pub fn take(&self) -> Option<(StatusCode, String)> {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()

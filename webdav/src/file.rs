@@ -10,14 +10,12 @@ use bytes::{Buf, Bytes};
 use dav_server::fs::{DavFile, DavMetaData, FsError, FsFuture, FsResult};
 use futures_util::FutureExt;
 use gateway::download::DocumentReader;
-use gateway::upload::Upload;
-use gateway::{Gateway, Session, Timestamp};
+use gateway::tree::EnvelopeWriter;
+use gateway::upload::{DocumentInfo, Upload};
+use gateway::{Timestamp, TransferSummary};
 
 use crate::error::Refusal;
 use crate::tree::Seen;
-
-/// The largest `message.txt` accepted.
-pub const MAX_MESSAGE_TXT: usize = 64 * 1024;
 
 /// A node's metadata.
 #[derive(Debug, Clone)]
@@ -33,13 +31,16 @@ pub fn time(t: Timestamp) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(u64::try_from(t.as_millis()).unwrap_or(0))
 }
 
-impl Meta {
-    pub fn dir(created: SystemTime, modified: SystemTime) -> Meta {
-        Meta { len: 0, modified, created, dir: true, etag: None }
+impl From<&gateway::tree::Meta> for Meta {
+    fn from(m: &gateway::tree::Meta) -> Meta {
+        Meta { len: m.size, modified: time(m.modified), created: time(m.created), dir: m.dir, etag: m.etag.clone() }
     }
+}
 
-    pub fn file(len: u64, created: SystemTime, modified: SystemTime, etag: Option<String>) -> Meta {
-        Meta { len, modified, created, dir: false, etag }
+impl Meta {
+    /// A file about to be written, dated as `self`.
+    pub fn as_new_file(self) -> Meta {
+        Meta { len: 0, dir: false, etag: None, ..self }
     }
 }
 
@@ -117,10 +118,9 @@ impl DavFile for MemFile {
 /// A document read through the core. dav-server seeks once to the start of
 /// a range and then reads in order; the core opens the range from there.
 pub struct ReadFile {
-    pub gateway: Gateway,
-    pub session: Session,
-    pub transfer_id: String,
-    pub name: String,
+    pub tree: gateway::tree::Tree,
+    pub message: TransferSummary,
+    pub document: DocumentInfo,
     pub meta: Meta,
     pub pos: u64,
     pub reader: Option<DocumentReader>,
@@ -130,7 +130,7 @@ pub struct ReadFile {
 
 impl std::fmt::Debug for ReadFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReadFile").field("name", &self.name).field("pos", &self.pos).finish()
+        f.debug_struct("ReadFile").field("name", &self.document.name).field("pos", &self.pos).finish()
     }
 }
 
@@ -153,7 +153,7 @@ impl DavFile for ReadFile {
                         return Ok(Bytes::new());
                     }
                     let range = Some(self.pos..self.meta.len);
-                    let opened = self.gateway.read_document(&self.session, &self.transfer_id, &self.name, range).await;
+                    let opened = self.tree.read(&self.message, &self.document, range).await;
                     self.reader = Some(opened.map_err(|e| self.refusal.keep(e))?);
                 }
                 let next = match self.reader.as_mut() {
@@ -287,13 +287,10 @@ impl Drop for UploadFile {
     }
 }
 
-/// A PUT of `message.txt`: collected (at most [`MAX_MESSAGE_TXT`]) and handed
-/// to the core whole.
+/// A PUT of `message.txt`: collected by the core's writer (which bounds it)
+/// and handed to the core whole.
 pub struct MessageFile {
-    pub gateway: Gateway,
-    pub session: Session,
-    pub transfer_id: String,
-    pub text: Vec<u8>,
+    pub text: Option<EnvelopeWriter>,
     pub expected: Option<u64>,
     pub refusal: Refusal,
     pub seen: Seen,
@@ -302,17 +299,14 @@ pub struct MessageFile {
 
 impl std::fmt::Debug for MessageFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MessageFile").field("len", &self.text.len()).finish()
+        f.debug_struct("MessageFile").field("len", &self.text.as_ref().map(EnvelopeWriter::len)).finish()
     }
 }
 
 impl MessageFile {
     fn add(&mut self, data: &[u8]) -> FsResult<()> {
-        if self.text.len() + data.len() > MAX_MESSAGE_TXT {
-            return Err(self.refusal.keep(gateway::Error::TooLarge { limit: MAX_MESSAGE_TXT as u64 }));
-        }
-        self.text.extend_from_slice(data);
-        Ok(())
+        let text = self.text.as_mut().ok_or(FsError::GeneralFailure)?;
+        text.write(data).map_err(|e| self.refusal.keep(e))
     }
 }
 
@@ -338,17 +332,14 @@ impl DavFile for MessageFile {
     }
     fn flush(&mut self) -> FsFuture<'_, ()> {
         async move {
-            if self.expected.is_some_and(|n| n != self.text.len() as u64) {
+            let written = self.text.as_ref().map_or(0, EnvelopeWriter::len);
+            if self.expected.is_some_and(|n| n != written) {
                 return Ok(());
             }
-            let text = String::from_utf8(std::mem::take(&mut self.text))
-                .map_err(|_| self.refusal.keep(gateway::Error::Invalid("message.txt must be text in UTF-8".into())))?;
-            self.meta.len = text.len() as u64;
+            let Some(text) = self.text.take() else { return Ok(()) };
+            self.meta.len = written;
             self.seen.forget();
-            self.gateway
-                .write_message_txt(&self.session, &self.transfer_id, &text)
-                .await
-                .map_err(|e| self.refusal.keep(e))
+            text.finish().await.map_err(|e| self.refusal.keep(e))
         }
         .boxed()
     }

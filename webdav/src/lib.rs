@@ -19,7 +19,6 @@ mod props;
 mod tree;
 
 use std::net::SocketAddr;
-use std::time::SystemTime;
 
 use axum::Router;
 use axum::body::Body;
@@ -99,29 +98,41 @@ fn screen(req: &Request) -> Option<Response> {
 
 /// A `Destination` must name a path under `/dav/` on this same host.
 fn destination_refusal(headers: &HeaderMap) -> Option<Response> {
-    let dest = headers.get("destination")?.to_str().ok();
-    let Some(dest) = dest else {
-        return Some(text(StatusCode::BAD_REQUEST, "the Destination header is not readable\n"));
+    destination(headers).err()
+}
+
+/// The place of the tree a path under `/dav/` names.
+fn tree_place(decoded: &str) -> Option<gateway::tree::Place> {
+    let below = decoded.strip_prefix(PREFIX)?;
+    gateway::tree::TreePath::parse(below).place()
+}
+
+/// The decoded path of the `Destination` header, if there is one: a path
+/// under `/dav/` on this same host, or the answer that refuses it.
+fn destination(headers: &HeaderMap) -> Result<Option<String>, Response> {
+    let Some(dest) = headers.get("destination") else { return Ok(None) };
+    let Ok(dest) = dest.to_str() else {
+        return Err(text(StatusCode::BAD_REQUEST, "the Destination header is not readable\n"));
     };
     let path = if dest.starts_with('/') {
         dest.to_owned()
     } else {
         let Ok(uri) = dest.parse::<axum::http::Uri>() else {
-            return Some(text(StatusCode::BAD_REQUEST, "the Destination header is not a URL\n"));
+            return Err(text(StatusCode::BAD_REQUEST, "the Destination header is not a URL\n"));
         };
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
         let same_host = uri.authority().is_some_and(|a| a.as_str().eq_ignore_ascii_case(host));
         if !same_host || uri.authority().is_some_and(|a| a.as_str().contains('@')) {
-            return Some(text(StatusCode::BAD_GATEWAY, "the Destination is on another server\n"));
+            return Err(text(StatusCode::BAD_GATEWAY, "the Destination is on another server\n"));
         }
         uri.path().to_owned()
     };
     let decoded = auth::percent_decode(&path);
     let escapes = decoded.split(['/', '\\']).any(|s| s == ".." || s == ".") || decoded.contains('\\');
     if escapes || !(decoded == PREFIX || decoded.starts_with("/dav/")) {
-        return Some(text(StatusCode::FORBIDDEN, "the Destination must stay inside your own folders under /dav/\n"));
+        return Err(text(StatusCode::FORBIDDEN, "the Destination must stay inside your own folders under /dav/\n"));
     }
-    None
+    Ok(Some(decoded))
 }
 
 /// Read a small XML body whole, refusing one that is too large or declares a
@@ -165,12 +176,16 @@ async fn handle(State(door): State<Door>, req: Request) -> Response {
     let req = Request::from_parts(parts, body);
     let is_options = req.method() == Method::OPTIONS;
     let refusal = error::Refusal::default();
+    let replacing = match req.method().as_str() {
+        "MOVE" => destination(req.headers()).ok().flatten().and_then(|path| tree_place(&path)),
+        _ => None,
+    };
     let tree = tree::Tree {
         gateway: door.gateway.clone(),
-        session: session.clone(),
+        tree: gateway::tree::Tree::new(&door.gateway, &session),
         refusal: refusal.clone(),
-        started: SystemTime::now(),
         seen: tree::Seen::default(),
+        replacing,
     };
     let mut methods = DavMethodSet::all();
     methods.remove(DavMethod::Patch);

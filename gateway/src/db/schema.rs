@@ -88,6 +88,7 @@ diesel::table! {
         aborted_at -> Nullable<BigInt>,
         abort_reason -> Nullable<Text>,
         purged_at -> Nullable<BigInt>,
+        message_txt_sealed -> Nullable<Binary>,
     }
 }
 
@@ -107,6 +108,7 @@ diesel::table! {
         completed_at -> Nullable<BigInt>,
         deleted_at -> Nullable<BigInt>,
         inline_blob -> Nullable<Binary>,
+        kind -> Text,
     }
 }
 

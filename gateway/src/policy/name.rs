@@ -25,9 +25,17 @@
 //! 9. Windows reserved device names such as `CON` or `nul.txt`
 //!    ([`NameRefusal::ReservedName`])
 //! 10. names starting with a dot, i.e. hidden files ([`NameRefusal::HiddenFile`])
-//! 11. no extension ([`NameRefusal::MissingExtension`])
-//! 12. last extension not in [`NameRules::allowed_extensions`], compared
-//!     case-insensitively ([`NameRefusal::ExtensionNotAllowed`])
+//! 11. the kind of name ([`NameKind`]): no extension, or one of the
+//!     extensions clients give a file they are still writing (`.tmp`,
+//!     `.partial`, `.filepart`, `.osl-tmp`), is a temporary file; an
+//!     extension in [`NameRules::allowed_extensions`], compared
+//!     case-insensitively, is a document; any other is refused
+//!     ([`NameRefusal::ExtensionNotAllowed`])
+//!
+//! Litter, the files file managers and office programs make for themselves
+//! (`.DS_Store`, `._*`, `Thumbs.db`, `desktop.ini`, `~$*`, `.~lock.*#`), is
+//! recognised before checks 7 to 11 and needs only checks 1 to 6: it is
+//! accepted, never listed and never sent ([`NameKind::Litter`]).
 //!
 //! Only the last extension counts: `a.pdf.exe` is an `exe`, and
 //! `report.final.PDF` is a `pdf`. Percent signs and similar encodings are
@@ -159,11 +167,6 @@ pub enum NameRefusal {
     )]
     HiddenFile,
     #[error(
-        "the file name has no extension, so its type is unknown; add the right extension (such \
-         as .pdf) or put the file in a zip file first"
-    )]
-    MissingExtension,
-    #[error(
         "files of type .{extension} are not allowed; put the file in a zip file first and send \
          the zip file (allowed types: {allowed})"
     )]
@@ -174,11 +177,16 @@ pub enum NameRefusal {
     )]
     Duplicate { name: String },
     #[error(
-        "'{name}' is a file that the computer or an office program makes for itself (folder \
-         settings, thumbnails, a lock file); such files are never stored or sent, so it was \
-         left out"
+        "'{name}' is a file the computer or an office program makes for itself (folder settings, \
+         thumbnails, a lock file); such files are kept aside and never sent, and may be at most \
+         {max_bytes} bytes"
     )]
-    ClientFile { name: String },
+    LitterTooLarge { name: String, max_bytes: u64 },
+    #[error(
+        "this message already holds {max} files that are not documents (temporary files and \
+         helper files); rename them to their final names or delete them first"
+    )]
+    TooManyAside { max: usize },
 }
 
 impl NameRefusal {
@@ -197,25 +205,59 @@ impl NameRefusal {
             NameRefusal::ForbiddenCharacter { .. } => "forbidden-character",
             NameRefusal::ReservedName { .. } => "reserved-name",
             NameRefusal::HiddenFile => "hidden-file",
-            NameRefusal::MissingExtension => "missing-extension",
             NameRefusal::ExtensionNotAllowed { .. } => "extension-not-allowed",
             NameRefusal::Duplicate { .. } => "duplicate-name",
-            NameRefusal::ClientFile { .. } => "client-file",
+            NameRefusal::LitterTooLarge { .. } => "litter-too-large",
+            NameRefusal::TooManyAside { .. } => "too-many-aside",
         }
     }
 }
 
-/// Files that file managers and office programs write next to the user's own
-/// (`.DS_Store`, `._*` AppleDouble files, `desktop.ini`, `Thumbs.db`, `~$*`
-/// lock files of Office). They are refused with their own reason, so a door
-/// can tell a client this is expected and never stores or sends them.
-pub fn is_client_file(name: &str) -> bool {
+/// The extensions clients give a file they are still writing, before they
+/// rename it to its final name: Office and most programs (`.tmp`: Word's
+/// `~WRL0001.tmp`, Excel's `34429E5E.tmp`, LibreOffice's `lu123.tmp`),
+/// rclone (`.partial`), WinSCP (`.filepart`), LibreOffice (`.osl-tmp`).
+const TEMPORARY_EXTENSIONS: &[&str] = &["tmp", "partial", "filepart", "osl-tmp"];
+
+/// What a name in a draft is, and so how the draft treats the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NameKind {
+    /// An allowed type: sent to the recipient once its content is checked.
+    Document,
+    /// A file a client writes before giving it its final name (no
+    /// extension, `.tmp`, `.partial`, `.filepart`, `.osl-tmp`): a file like
+    /// any other to its owner, never sent, and sending waits until it is
+    /// renamed or deleted.
+    Temporary,
+    /// A file a file manager or office program makes for itself
+    /// (`.DS_Store`, `._*`, `Thumbs.db`, `desktop.ini`, `~$*`,
+    /// `.~lock.*#`): accepted, never listed, never sent.
+    Litter,
+}
+
+impl NameKind {
+    /// As a door or a page names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NameKind::Document => "document",
+            NameKind::Temporary => "temporary",
+            NameKind::Litter => "litter",
+        }
+    }
+}
+
+/// Whether `name` is litter: a file that Finder (`.DS_Store`, `._*`
+/// AppleDouble files), Explorer (`desktop.ini`, `Thumbs.db`), Office (the
+/// `~$*` owner file) or LibreOffice (`.~lock.*#`) writes beside the user's
+/// own.
+fn is_litter(name: &str) -> bool {
     let lower = name.to_lowercase();
     lower == ".ds_store"
         || name.starts_with("._")
         || lower == "desktop.ini"
         || lower == "thumbs.db"
         || name.starts_with("~$")
+        || (name.starts_with(".~lock.") && name.ends_with('#'))
 }
 
 /// Formats a character as `U+XXXX`, the only safe way to show an invisible
@@ -224,30 +266,36 @@ fn code_point(ch: &char) -> String {
     format!("U+{:04X}", u32::from(*ch))
 }
 
-/// A validated, NFC-normalised document name. Only [`FileName::parse`]
-/// creates one, so holding a `FileName` proves the checks passed.
+/// A validated, NFC-normalised name of a file in a draft, with its kind.
+/// Only [`FileName::parse`] creates one, so holding a `FileName` proves the
+/// checks passed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct FileName(String);
+pub struct FileName(String, NameKind);
 
 impl FileName {
     /// Normalises `raw` to NFC and checks it in the order given in the module
     /// documentation.
     pub fn parse(raw: &str, rules: &NameRules) -> Result<FileName, NameRefusal> {
         let name = normalise(raw, rules.max_name_bytes)?;
-        if is_client_file(&name) {
-            return Err(NameRefusal::ClientFile { name });
-        }
         check_shape(&name)?;
         check_characters(&name)?;
+        if is_litter(&name) {
+            return Ok(FileName(name, NameKind::Litter));
+        }
         check_edges(&name)?;
         check_windows(&name)?;
-        check_extension(&name, rules)?;
-        Ok(FileName(name))
+        let kind = check_extension(&name, rules)?;
+        Ok(FileName(name, kind))
     }
 
     /// The normalised name.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// What the name makes of the file.
+    pub fn kind(&self) -> NameKind {
+        self.1
     }
 
     /// The last extension in lowercase, without the dot (`pdf` for
@@ -418,22 +466,22 @@ fn check_windows(name: &str) -> Result<(), NameRefusal> {
     Ok(())
 }
 
-/// Checks 10 to 12: hidden files, missing extension, allowlist. Edge checks
-/// already guarantee the name does not end with a dot.
-fn check_extension(name: &str, rules: &NameRules) -> Result<(), NameRefusal> {
+/// Checks 10 and 11: hidden files, then the kind the extension gives. Edge
+/// checks already guarantee the name does not end with a dot.
+fn check_extension(name: &str, rules: &NameRules) -> Result<NameKind, NameRefusal> {
     if name.starts_with('.') {
         return Err(NameRefusal::HiddenFile);
     }
     let Some((_, extension)) = name.rsplit_once('.') else {
-        return Err(NameRefusal::MissingExtension);
+        return Ok(NameKind::Temporary);
     };
-    if !rules.allows_extension(extension) {
-        return Err(NameRefusal::ExtensionNotAllowed {
-            extension: extension.to_lowercase(),
-            allowed: rules.allowed_list(),
-        });
+    if rules.allows_extension(extension) {
+        return Ok(NameKind::Document);
     }
-    Ok(())
+    if TEMPORARY_EXTENSIONS.iter().any(|t| t.eq_ignore_ascii_case(extension)) {
+        return Ok(NameKind::Temporary);
+    }
+    Err(NameRefusal::ExtensionNotAllowed { extension: extension.to_lowercase(), allowed: rules.allowed_list() })
 }
 
 #[cfg(test)]
@@ -523,7 +571,6 @@ mod tests {
             parse("a<b.pdf"),
             parse("con.pdf"),
             parse(".x"),
-            parse("README"),
             parse("a.exe"),
         ];
         for refusal in samples.into_iter().filter_map(Result::err) {

@@ -286,7 +286,7 @@ pub(crate) fn message_statement(data: &ReportData) -> Statement {
                 size: d.size,
                 sha256: d.sha256.clone(),
                 content_check: d.content_check.clone(),
-                state: d.state.clone(),
+                state: d.state.as_str().to_owned(),
                 deleted_at: d.deleted_at.map(moment),
             })
             .collect(),

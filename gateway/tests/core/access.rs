@@ -144,9 +144,11 @@ async fn a_request_link_sees_only_its_answer_addressed_to_the_requester() -> Tes
     assert_eq!(outbox.len(), 1, "only the answer: {outbox:?}");
     assert_eq!(outbox[0].recipient.as_deref(), Some("jan@minvws.nl <jan@minvws.nl>"));
     assert!(matches!(bed.gw.create_draft(&piet, "another").await, Err(Error::Forbidden(_))));
-    let redirect = bed.gw.write_message_txt(&piet, &outbox[0].id, "To: eve@example.org\n").await;
-    assert!(matches!(redirect, Err(Error::Invalid(_))), "{redirect:?}");
     bed.put(&piet, &outbox[0].id, "answer.pdf", &pdf("the answer")).await?;
+    bed.gw.write_message_txt(&piet, &outbox[0].id, "To: eve@example.org\n").await?;
+    let redirect = bed.gw.send(&piet, &outbox[0].id).await;
+    assert!(matches!(redirect, Err(Error::NotReady(ref m)) if m.contains("the person who asked")), "{redirect:?}");
+    bed.gw.write_message_txt(&piet, &outbox[0].id, "Subject: the answer\n").await?;
     bed.gw.send(&piet, &outbox[0].id).await?;
     assert_eq!(bed.gw.list(&piet, Folder::Sent).await?.len(), 1);
     let inbox = bed.gw.list(&jan, Folder::Inbox).await?;

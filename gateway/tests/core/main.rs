@@ -12,4 +12,5 @@ mod properties;
 mod reports;
 mod rules;
 mod storage;
+mod tree;
 mod webdav;

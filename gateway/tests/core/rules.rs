@@ -85,7 +85,7 @@ async fn a_document_being_replaced_does_not_count_against_the_cap() -> TestResul
     upload.write(&second).await?;
     let replaced = upload.finish().await?;
     let docs = bed.gw.documents(&jan, &draft.id).await?;
-    let complete: Vec<u64> = docs.iter().filter(|d| d.state == "complete").map(|d| d.size).collect();
+    let complete: Vec<u64> = docs.iter().filter(|d| d.state == gateway::upload::DocumentState::Complete).map(|d| d.size).collect();
     assert_eq!((complete.len(), complete.iter().sum::<u64>()), (2, 100_000));
     assert!(docs.contains(&replaced), "what finish answers is what the row holds: {replaced:?} in {docs:?}");
     // The new version holds the name now: a new document of that name is a duplicate.
@@ -104,8 +104,11 @@ async fn one_recipient_per_message() -> TestResult {
     let bed = Bed::new().await?;
     let jan = bed.staff("jan@minvws.nl").await?;
     let draft = bed.gw.create_draft(&jan, "two").await?;
-    let refused = bed.gw.write_message_txt(&jan, &draft.id, "To: a@example.org; b@example.org\n").await;
-    assert!(matches!(refused, Err(Error::Invalid(_))), "{refused:?}");
+    // Kept as written, and refused when it is sent, with the reason.
+    bed.gw.write_message_txt(&jan, &draft.id, "To: a@example.org; b@example.org\n").await?;
+    bed.put(&jan, &draft.id, "a.pdf", &pdf("a")).await?;
+    let refused = bed.gw.send(&jan, &draft.id).await;
+    assert!(matches!(refused, Err(Error::NotReady(ref m)) if m.contains("one recipient")), "{refused:?}");
     Ok(())
 }
 

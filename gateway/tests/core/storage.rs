@@ -277,7 +277,7 @@ async fn expiry_refuses_access_at_once_and_the_purge_keeps_the_metadata() -> Tes
     assert_eq!(after.documents.len(), 2);
     for (old, new) in before.documents.iter().zip(&after.documents) {
         assert_eq!((&old.name, old.size, &old.sha256), (&new.name, new.size, &new.sha256));
-        assert_eq!(new.state, "deleted");
+        assert_eq!(new.state, gateway::upload::DocumentState::Deleted);
         assert!(new.deleted_at.is_some(), "the report records when");
     }
     assert!(after.events.iter().any(|e| e.kind == "transfer-expired"));

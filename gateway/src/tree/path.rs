@@ -4,26 +4,20 @@
 //! real filesystem behind the tree, so no path can lead out of it; a path that
 //! names nothing is simply not found, whatever it looks like.
 
-use gateway::Folder;
-
-/// The envelope of a message, as a file in its folder.
-pub(crate) const MESSAGE_TXT: &str = "message.txt";
-/// The report of a message, generated when read.
-pub(crate) const REPORT_PDF: &str = "report.pdf";
-/// The report's name when a document of the message is itself called `report.pdf`.
-pub(crate) const REPORT_PDF_ALT: &str = "report-koerier.pdf";
+use crate::transfer::Folder;
 
 /// The longest path accepted, in bytes (longer ones name nothing).
 const MAX_PATH_BYTES: usize = 4096;
 
 /// A canonical path: the components under `/`, none of them empty, `.` or `..`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct CanonicalPath(Vec<String>);
+pub struct TreePath(Vec<String>);
 
-impl CanonicalPath {
-    /// Canonicalise a client's path; a relative path is taken from `/`, the
-    /// home of every user.
-    pub fn parse(raw: &str) -> CanonicalPath {
+impl TreePath {
+    /// Canonicalise a client's path (already decoded from the protocol: a
+    /// WebDAV door percent-decodes it first); a relative path is taken from
+    /// `/`, the home of every user.
+    pub fn parse(raw: &str) -> TreePath {
         let mut parts: Vec<String> = Vec::new();
         for component in raw.split('/') {
             match component {
@@ -34,7 +28,7 @@ impl CanonicalPath {
                 name => parts.push(name.to_owned()),
             }
         }
-        CanonicalPath(parts)
+        TreePath(parts)
     }
 
     /// The path as the client sees it: `/`, `/outbox`, `/outbox/x/a.pdf`.
@@ -59,7 +53,7 @@ impl CanonicalPath {
 
 /// A place in the tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Place {
+pub enum Place {
     /// `/`
     Root,
     /// `/outbox`, `/sent`, `/inbox`
@@ -75,7 +69,7 @@ mod tests {
     use super::*;
 
     fn place(raw: &str) -> Option<Place> {
-        CanonicalPath::parse(raw).place()
+        TreePath::parse(raw).place()
     }
 
     #[test]
@@ -92,7 +86,7 @@ mod tests {
             ("/outbox/%2e%2e/x", "/outbox/%2e%2e/x"),
         ];
         for (raw, canonical) in cases {
-            assert_eq!(CanonicalPath::parse(raw).display(), canonical, "{raw:?}");
+            assert_eq!(TreePath::parse(raw).display(), canonical, "{raw:?}");
         }
     }
 

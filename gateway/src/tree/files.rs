@@ -1,0 +1,158 @@
+//! Renaming a file within its draft: how a client gives a file it wrote
+//! under a temporary name its final one (WinSCP's `.filepart`, rclone's
+//! `.partial`, Word's and Excel's `.tmp` swap). A file may take any name a
+//! draft allows; taking a document's name applies every rule of a document
+//! at that moment, and a refusal leaves the file where it was.
+
+use diesel::prelude::*;
+
+use crate::Gateway;
+use crate::clock::Timestamp;
+use crate::db::schema::{documents, transfers};
+use crate::error::{Error, Result};
+use crate::policy::content::ContentCheck;
+use crate::policy::name::{FileName, NameKind, NameRefusal};
+use crate::session::Session;
+use crate::store::BlobId;
+use crate::transfer::load_own_draft;
+use crate::upload::{MAX_ASIDE_PER_DRAFT, MAX_LITTER_BYTES, kind_of};
+
+/// Whether a rename or copy may take the place of a file of that name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overwrite {
+    /// The file of that name is replaced (WebDAV `Overwrite: T`, SFTP
+    /// `posix-rename@openssh.com`).
+    Yes,
+    /// A name taken is refused as a duplicate.
+    No,
+}
+
+/// The file being renamed, as stored.
+struct Source {
+    id: String,
+    kind: NameKind,
+    size: u64,
+    inline: Option<Vec<u8>>,
+}
+
+impl Gateway {
+    /// Rename a complete file of a draft from `from` to `to`.
+    pub async fn rename_file(
+        &self,
+        session: &Session,
+        transfer_id: &str,
+        from: &str,
+        to: &str,
+        overwrite: Overwrite,
+    ) -> Result<()> {
+        let to = FileName::parse(to, &self.names)?;
+        let source = self.rename_source(session, transfer_id, from).await?;
+        // Checked before the transaction, on bytes that cannot change: a
+        // complete file is written once.
+        let check = match (to.kind(), source.size) {
+            (NameKind::Document, 0) | (NameKind::Temporary, _) => None,
+            (NameKind::Document, size) => Some(self.check_content(&source.id, &to, size, source.inline.clone()).await?),
+            (NameKind::Litter, size) if size > MAX_LITTER_BYTES => {
+                let name = to.as_str().to_owned();
+                return Err(NameRefusal::LitterTooLarge { name, max_bytes: MAX_LITTER_BYTES }.into());
+            }
+            (NameKind::Litter, _) => None,
+        };
+        let (s, t, now, window) = (session.clone(), transfer_id.to_owned(), self.now(), self.settings.rules.upload_window);
+        let event = self
+            .event(&session.origin, "document-renamed")
+            .actor(&session.audit_actor())
+            .transfer(transfer_id)
+            .document(&source.id)
+            .detail(&format!("{from} -> {}", to.as_str()));
+        let replaced = self
+            .db
+            .write(move |conn| {
+                let row = load_own_draft(conn, &s, &t)?;
+                if let Some(started) = row.window_started_at {
+                    let closed_at = Timestamp::from_millis(started).plus(window);
+                    if now >= closed_at {
+                        return Err(Error::WindowClosed { closed_at });
+                    }
+                }
+                let taken: Vec<String> = documents::table
+                    .filter(documents::transfer_id.eq(&t))
+                    .filter(documents::name_key.eq(to.collation_key()))
+                    .filter(documents::id.ne(&source.id))
+                    .select(documents::id)
+                    .load(conn)?;
+                if !taken.is_empty() && overwrite == Overwrite::No {
+                    return Err(NameRefusal::Duplicate { name: to.as_str().to_owned() }.into());
+                }
+                for id in &taken {
+                    diesel::delete(documents::table.find(id)).execute(conn)?;
+                }
+                if source.kind == NameKind::Document && to.kind() != NameKind::Document {
+                    let aside: i64 = documents::table
+                        .filter(documents::transfer_id.eq(&t))
+                        .filter(documents::kind.ne(NameKind::Document.as_str()))
+                        .count()
+                        .get_result(conn)?;
+                    if aside >= MAX_ASIDE_PER_DRAFT {
+                        let max = usize::try_from(MAX_ASIDE_PER_DRAFT).unwrap_or(0);
+                        return Err(NameRefusal::TooManyAside { max }.into());
+                    }
+                }
+                let renamed = diesel::update(documents::table.find(&source.id).filter(documents::state.eq("complete")))
+                    .set((
+                        documents::name.eq(to.as_str()),
+                        documents::name_key.eq(to.collation_key()),
+                        documents::kind.eq(to.kind().as_str()),
+                        documents::content_check.eq(check.as_ref().map(ContentCheck::as_str)),
+                    ))
+                    .execute(conn)?;
+                if renamed == 0 {
+                    // Removed or replaced by another connection meanwhile.
+                    return Err(Error::NotFound);
+                }
+                diesel::update(transfers::table.find(&t)).set(transfers::send_problem.eq(None::<String>)).execute(conn)?;
+                event.record(conn)?;
+                Ok(taken)
+            })
+            .await?;
+        for id in replaced {
+            let blob = BlobId::parse(&id)?;
+            self.store.discard_staged(&blob).await?;
+            self.store.delete(&blob).await?;
+        }
+        Ok(())
+    }
+
+    /// The complete file of a draft called `name`, to be renamed.
+    async fn rename_source(&self, session: &Session, transfer_id: &str, name: &str) -> Result<Source> {
+        let (s, t, n) = (session.clone(), transfer_id.to_owned(), name.to_owned());
+        type Row = (String, String, String, i64, Option<Vec<u8>>);
+        let rows: Vec<Row> = self
+            .db
+            .read(move |conn| {
+                load_own_draft(conn, &s, &t)?;
+                if !crate::policy::name::may_exist(&n) {
+                    return Ok(Vec::new());
+                }
+                Ok(documents::table
+                    .filter(documents::transfer_id.eq(&t))
+                    .filter(documents::name.eq(&n))
+                    .select((documents::id, documents::kind, documents::state, documents::size, documents::inline_blob))
+                    .load(conn)?)
+            })
+            .await?;
+        let complete = rows.iter().find(|(_, _, state, ..)| state == "complete");
+        match (complete, rows.first()) {
+            (Some((id, kind, _, size, inline)), _) => Ok(Source {
+                id: id.clone(),
+                kind: kind_of(kind)?,
+                size: u64::try_from(*size).unwrap_or(0),
+                inline: inline.clone(),
+            }),
+            (None, Some(_)) => Err(Error::Conflict(format!(
+                "{name} is still being uploaded; rename it once its upload has ended"
+            ))),
+            (None, None) => Err(Error::NotFound),
+        }
+    }
+}
