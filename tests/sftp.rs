@@ -1,6 +1,6 @@
 //! The SFTP door end to end with real clients: OpenSSH `sftp` and `scp`,
 //! rclone, lftp and paramiko against `koerier serve`. See `sftp/mod.rs`; how
-//! clients upload by default (rclone's `.partial`) is in
+//! clients upload by default (rclone's `.partial`, WinSCP's `.filepart`) is in
 //! `sftp/clients.rs`.
 
 #[path = "sftp/clients.rs"]
