@@ -8,6 +8,7 @@ mod litmus;
 mod ports;
 #[path = "webdav/props.rs"]
 mod props;
+mod rclone;
 #[path = "webdav/security.rs"]
 mod security;
 #[path = "webdav/server.rs"]
