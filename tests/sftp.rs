@@ -1,16 +1,22 @@
 //! The SFTP door end to end with real clients: OpenSSH `sftp` and `scp`,
-//! rclone, lftp and paramiko against `koerier serve`. See `sftp/mod.rs`.
+//! rclone, lftp and paramiko against `koerier serve`. See `sftp/mod.rs`; how
+//! clients upload by default (rclone's `.partial`, WinSCP's `.filepart`) is in
+//! `sftp/clients.rs`.
 
+#[path = "sftp/clients.rs"]
+mod clients;
 #[path = "sftp/mod.rs"]
 mod door;
 #[path = "binary/mail.rs"]
 mod mail;
 mod ports;
+mod rclone;
 
 use std::process::Command;
 use std::time::Duration;
 
 use door::{Koerier, TestResult, need, pdf, text, wait_until};
+use rclone::{Rclone, Release, Remote};
 use serde_json::json;
 
 const MESSAGE: &str = "To: Piet Pieters <piet@example.org>\nPhone: 06 12345678\nSubject: Dossier 12\n\
@@ -150,38 +156,19 @@ fn scp_rclone_and_lftp_work_unmodified_and_reput_resumes() -> TestResult {
     assert!(!out.status.success(), "nothing lands outside the tree");
 
     // rclone's sftp backend, with a password.
-    need("rclone")?;
-    let obscured = Command::new("rclone").args(["obscure", &jan.password]).output()?;
-    let obscured = String::from_utf8_lossy(&obscured.stdout).trim().to_owned();
-    let rclone = |args: &[&str]| -> Result<std::process::Output, door::Error> {
-        Ok(Command::new("rclone")
-            .args(args)
-            .env("RCLONE_CONFIG", "/dev/null")
-            .env("RCLONE_CONFIG_K_TYPE", "sftp")
-            .env("RCLONE_CONFIG_K_HOST", "127.0.0.1")
-            .env("RCLONE_CONFIG_K_PORT", &port)
-            .env("RCLONE_CONFIG_K_USER", &jan.email)
-            .env("RCLONE_CONFIG_K_PASS", &obscured)
-            .env("RCLONE_CONFIG_K_SHELL_TYPE", "none")
-            .current_dir(w)
-            .output()?)
-    };
+    let rclone = Rclone::new(Release::Debian, Remote::sftp(k.port, &jan.email, &jan.password))?;
+    let local = |name: &str| w.join(name).to_string_lossy().into_owned();
     std::fs::create_dir(w.join("up"))?;
     std::fs::write(w.join("up/r1.pdf"), pdf("rclone one"))?;
     std::fs::write(w.join("up/r2.txt"), "rclone two")?;
-    let out = rclone(&["mkdir", "k:outbox/r"])?;
-    assert!(out.status.success(), "rclone mkdir: {}", text(&out));
-    let out = rclone(&["copy", "up", "k:outbox/r"])?;
-    assert!(out.status.success(), "rclone copy: {}", text(&out));
-    let out = rclone(&["lsf", "k:outbox/r"])?;
-    let listed = text(&out);
+    rclone.ok(&["mkdir", "k:outbox/r"])?;
+    rclone.ok(&["copy", &local("up"), "k:outbox/r"])?;
+    let listed = String::from_utf8(rclone.ok(&["lsf", "k:outbox/r"])?)?;
     for name in ["r1.pdf", "r2.txt", "message.txt"] {
         assert!(listed.contains(name), "{name} in {listed}");
     }
-    let out = rclone(&["cat", "k:outbox/r/r2.txt"])?;
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "rclone two");
-    let out = rclone(&["copyto", "k:outbox/r/r1.pdf", "r1-back.pdf"])?;
-    assert!(out.status.success(), "rclone copyto: {}", text(&out));
+    assert_eq!(rclone.ok(&["cat", "k:outbox/r/r2.txt"])?, b"rclone two");
+    rclone.ok(&["copyto", "k:outbox/r/r1.pdf", &local("r1-back.pdf")])?;
     assert_eq!(std::fs::read(w.join("r1-back.pdf"))?, pdf("rclone one"));
 
     // lftp over SFTP, with a password.

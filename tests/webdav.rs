@@ -1,5 +1,6 @@
 //! The WebDAV door end to end: the real binary, TLS, Basic authentication and
-//! the virtual tree, driven by curl, litmus, rclone and cadaver.
+//! the virtual tree, driven by curl, litmus, rclone and cadaver, and the
+//! request sequences of Explorer, Finder and the office applications replayed.
 
 #[path = "webdav/clients.rs"]
 mod clients;
@@ -8,6 +9,9 @@ mod litmus;
 mod ports;
 #[path = "webdav/props.rs"]
 mod props;
+mod rclone;
+#[path = "webdav/replay.rs"]
+mod replay;
 #[path = "webdav/security.rs"]
 mod security;
 #[path = "webdav/server.rs"]

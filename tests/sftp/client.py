@@ -1,5 +1,6 @@
 """paramiko against koerier's SFTP door: one action per run, arguments as
 JSON on stdin, the outcome as JSON on stdout (see tests/sftp.rs)."""
+import hashlib
 import json
 import os
 import socket
@@ -41,6 +42,48 @@ def cut_upload():
         written += len(piece)
     t.sock.close()  # the connection drops without a close of the file
     return {"written": written}
+
+
+def stored_size(s, path):
+    """The size the server reports once the cut connection has been dealt
+    with: two stats half a second apart that agree."""
+    last = None
+    for _ in range(40):
+        size = s.stat(path).st_size
+        if size == last:
+            return size
+        last = size
+        time.sleep(0.5)
+    return last
+
+
+def winscp_upload():
+    """WinSCP's default upload of a file over 100 KB ("transfer to temporary
+    filename", winscp.net/eng/docs/resume): write `name.filepart`, lose the
+    connection part-way, reconnect, stat the .filepart and append the rest
+    from its size, set the times (SETSTAT), RENAME it to `name`."""
+    part = args["dir"] + "/" + args["name"] + ".filepart"
+    with open(args["file"], "rb") as f:
+        data = f.read()
+    t, s = connect()
+    handle = s.open(part, "wb")
+    handle.set_pipelined(False)
+    for at in range(0, args["cut_at"], 32768):
+        handle.write(data[at:min(at + 32768, args["cut_at"])])
+    t.sock.close()  # the connection drops without a close of the file
+
+    t, s = connect()
+    offset = stored_size(s, part)
+    with s.open(part, "a") as handle:  # WRITE|APPEND|CREAT: appends from the remote size
+        handle.write(data[offset:])
+    mtime = os.stat(args["file"]).st_mtime
+    s.utime(part, (mtime, mtime))
+    s.rename(part, args["dir"] + "/" + args["name"])
+    listing = {a.filename: a.st_size for a in s.listdir_attr(args["dir"])}
+    with s.open(args["dir"] + "/" + args["name"], "rb") as f:
+        back = f.read()
+    t.close()
+    return {"resumed_from": offset, "listing": listing, "sha256": hashlib.sha256(back).hexdigest()}
 
 
 def mkdir():
@@ -167,6 +210,7 @@ ACTIONS = {
     "probe": probe,
     "request-answer": request_answer,
     "ssh-refusals": ssh_refusals,
+    "winscp-upload": winscp_upload,
     "disable-between": disable_between,
 }
 json.dump(ACTIONS[args["action"]](), sys.stdout)

@@ -1,30 +1,44 @@
-//! Real clients, unmodified: rclone (webdav backend) and cadaver compose a
-//! draft, have a refused name explained, send by MOVE and download from the
-//! recipient's inbox.
+//! Real clients, unmodified: rclone (webdav backend; Debian's and the current
+//! release, with their default settings) and cadaver compose a draft, have a
+//! refused name explained, send by MOVE and download from the recipient's inbox.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use crate::rclone::{self, Rclone, Release, Remote};
 use crate::server::{self, JAN, KEES, PASSWORD, Server, TestResult, pdf};
 
+/// Debian's rclone as `user` on the door's `/dav`.
 fn rclone(s: &Server, user: &str, args: &[&str]) -> Result<std::process::Output, server::Error> {
-    let obscured = Command::new("rclone").args(["obscure", PASSWORD]).output()?;
-    let pass = String::from_utf8_lossy(&obscured.stdout).trim().to_owned();
-    Ok(Command::new("rclone")
-        .args(args)
-        .args(["--no-check-certificate", "--retries", "1", "--low-level-retries", "1"])
-        .env("RCLONE_CONFIG", s.dir.path().join("rclone.conf"))
-        .env("RCLONE_CONFIG_K_TYPE", "webdav")
-        .env("RCLONE_CONFIG_K_URL", s.url("/dav"))
-        .env("RCLONE_CONFIG_K_VENDOR", "other")
-        .env("RCLONE_CONFIG_K_USER", user)
-        .env("RCLONE_CONFIG_K_PASS", pass)
-        .output()?)
+    Rclone::new(Release::Debian, Remote::webdav(&s.url("/dav"), user, PASSWORD))?.run(args)
 }
 
 fn ok(out: &std::process::Output) -> String {
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `rclone copy` of a folder into a draft with rclone's defaults (it checks
+/// each file's size after the PUT and deletes one that differs), read back,
+/// `rclone moveto` into /sent: the recipient gets the mail and the SMS.
+fn rclone_round_trip(release: Release) -> TestResult {
+    server::need("rclone")?;
+    let s = Server::start(&[])?;
+    let rclone = Rclone::new(release, Remote::webdav(&s.url("/dav"), JAN, PASSWORD))?;
+    let work = tempfile::tempdir()?;
+    rclone::copy_check_and_send(&rclone, work.path(), "dossier")?;
+    assert!(rclone::recipient_told(&s.data()), "piet gets the mail and the SMS code");
+    Ok(())
+}
+
+#[test]
+fn debian_rclone_copies_a_folder_into_a_draft_over_webdav_and_sends_it() -> TestResult {
+    rclone_round_trip(Release::Debian)
+}
+
+#[test]
+fn current_rclone_copies_a_folder_into_a_draft_over_webdav_and_sends_it() -> TestResult {
+    rclone_round_trip(Release::Current)
 }
 
 #[test]
