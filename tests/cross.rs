@@ -4,7 +4,8 @@
 //! client and as the recipient's browser) against one `koerier serve`. The
 //! documents arrive byte for byte, so every door reads and writes the same
 //! core. The server and the SFTP clients are `tests/sftp/`'s; the mail, the
-//! SMS and the browser are read and played as in `tests/web.rs`.
+//! SMS and the browser are read and played as in `tests/web.rs`. The
+//! behaviour both doors must share, scenario by scenario, is `table`.
 
 #[path = "binary/browser.rs"]
 mod browser;
@@ -15,6 +16,8 @@ mod mail;
 mod ports;
 #[path = "binary/sms.rs"]
 mod sms;
+#[path = "cross/table.rs"]
+mod table;
 
 use std::path::Path;
 use std::time::Duration;
