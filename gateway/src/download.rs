@@ -137,6 +137,29 @@ pub(crate) fn open_row(conn: &mut AnyConnection, transfer_id: &str, name: &str) 
     })
 }
 
+/// The checks of a read by a signed-in caller, in their one order: who may
+/// see the message, whether it is still readable, the document and the
+/// range, and that a sender does not open what only the recipient's link opens.
+fn may_open(
+    conn: &mut AnyConnection,
+    session: &Session,
+    transfer_id: &str,
+    name: &str,
+    range: Option<Range<u64>>,
+    now: Timestamp,
+) -> Result<(Opened, Range<u64>, Access)> {
+    let (row, access) = load_visible(conn, session, transfer_id)?;
+    check_readable(&row, now)?;
+    let opened = open_row(conn, transfer_id, name)?;
+    let range = clamp(range, opened.size)?;
+    if matches!(access, Access::Sender(f) if f != Folder::Outbox) && opened.scheme == KeyScheme::Link {
+        return Err(Error::Forbidden(
+            "documents sent outside the organisation can only be opened with the recipient's link",
+        ));
+    }
+    Ok((opened, range, access))
+}
+
 /// One download, as recorded.
 pub(crate) struct Download<'a> {
     pub transfer_id: &'a str,
@@ -186,21 +209,7 @@ impl Gateway {
     ) -> Result<DocumentReader> {
         let (s, t, n) = (session.clone(), transfer_id.to_owned(), name.to_owned());
         let now = self.now();
-        let (opened, range, access) = self
-            .db
-            .read(move |conn| {
-                let (row, access) = load_visible(conn, &s, &t)?;
-                check_readable(&row, now)?;
-                let opened = open_row(conn, &t, &n)?;
-                let range = clamp(range, opened.size)?;
-                if matches!(access, Access::Sender(f) if f != Folder::Outbox) && opened.scheme == KeyScheme::Link {
-                    return Err(Error::Forbidden(
-                        "documents sent outside the organisation can only be opened with the recipient's link",
-                    ));
-                }
-                Ok((opened, range, access))
-            })
-            .await?;
+        let (opened, range, access) = self.db.read(move |conn| may_open(conn, &s, &t, &n, range, now)).await?;
         // Only the recipient's read from the start is a download: recorded in
         // a write of its own, which checks again that they may still see it.
         if access == Access::Recipient && range.start == 0 {
@@ -223,6 +232,15 @@ impl Gateway {
                 .await?;
         }
         self.open_reader(opened, range, None).await
+    }
+
+    /// Whether the caller may read this document, asked before a door
+    /// promises its bytes (a WebDAV GET answers its status before the first
+    /// byte is read). Records nothing.
+    pub async fn may_read_document(&self, session: &Session, transfer_id: &str, name: &str) -> Result<()> {
+        let (s, t, n) = (session.clone(), transfer_id.to_owned(), name.to_owned());
+        let now = self.now();
+        self.db.read(move |conn| may_open(conn, &s, &t, &n, None, now).map(|_| ())).await
     }
 
     pub(crate) async fn open_reader(

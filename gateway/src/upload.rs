@@ -127,6 +127,7 @@ impl std::fmt::Debug for Upload {
 
 struct Existing {
     id: String,
+    name: String,
     state: String,
     key_sealed: Option<Vec<u8>>,
     size: i64,
@@ -243,10 +244,10 @@ impl Gateway {
                 let existing = documents::table
                     .filter(documents::transfer_id.eq(&id))
                     .filter(documents::name_key.eq(&key))
-                    .select((documents::id, documents::state, documents::key_sealed, documents::size))
-                    .get_result::<(String, String, Option<Vec<u8>>, i64)>(conn)
+                    .select((documents::id, documents::name, documents::state, documents::key_sealed, documents::size))
+                    .get_result::<(String, String, String, Option<Vec<u8>>, i64)>(conn)
                     .optional()?
-                    .map(|(id, state, key_sealed, size)| Existing { id, state, key_sealed, size });
+                    .map(|(id, name, state, key_sealed, size)| Existing { id, name, state, key_sealed, size });
                 // What the rest of the message holds: all of it (read from
                 // an index alone), less the document this upload takes over.
                 let all: i64 = documents::table
@@ -273,7 +274,11 @@ impl Gateway {
                 resumed = true;
                 ((e.id, key), None)
             }
-            (Found::Existing(e), UploadMode::New) if e.state != "uploading" => {
+            // Another spelling of a name taken (`A.PDF` beside `a.pdf`) is a
+            // duplicate: only the name itself is overwritten.
+            (Found::Existing(e), UploadMode::New | UploadMode::Replace)
+                if e.state != "uploading" && (mode == UploadMode::New || e.name != name.as_str()) =>
+            {
                 return Err(crate::policy::name::NameRefusal::Duplicate { name: name.as_str().to_owned() }.into());
             }
             (Found::Existing(e), UploadMode::Replace) if e.state == "complete" => {

@@ -51,8 +51,9 @@ enum Expect {
     Starts(&'static str),
     /// Ok, and the file is a text holding each of these.
     Text(&'static [&'static str]),
-    /// Ok, and the file is `message.txt` after a failed send: `# NOT SENT:`
-    /// lines naming this reason, then [`MESSAGE`] as the client wrote it.
+    /// Ok, and the file is `message.txt` after a failed send: comment lines,
+    /// from `# NOT SENT:` naming this reason, then [`MESSAGE`] as the client
+    /// wrote it.
     NotSent(&'static str),
     NotFound,
     /// Refused (SFTP permission denied or failure, WebDAV 403 or 409) with a
@@ -295,7 +296,7 @@ impl Expect {
             Expect::Text(parts) => parts.iter().all(|p| String::from_utf8_lossy(bytes).contains(p)),
             Expect::NotSent(why) => bytes.strip_suffix(MESSAGE.as_bytes()).is_some_and(|head| {
                 let head = String::from_utf8_lossy(head);
-                !head.is_empty() && head.contains(why) && head.lines().all(|l| l.starts_with("# NOT SENT: "))
+                head.starts_with("# NOT SENT: ") && head.contains(why) && head.lines().all(|l| l.starts_with("# "))
             }),
             _ => false,
         }

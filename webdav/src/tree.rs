@@ -160,7 +160,11 @@ impl Tree {
             Node::Envelope(_, data) | Node::Report(_, data) => {
                 Ok(Box::new(MemFile { data: Bytes::from(data.as_ref().clone()), pos: 0, meta }))
             }
-            Node::File(message, document) => Ok(Box::new(ReadFile {
+            Node::File(message, document) => {
+                // Refused now, while the answer can still say so: the bytes
+                // are read after dav-server has sent its status.
+                self.tree.may_read(&message, &document).await.map_err(|e| self.keep(e))?;
+                Ok(Box::new(ReadFile {
                 tree: self.tree.clone(),
                 message,
                 document,
@@ -169,7 +173,8 @@ impl Tree {
                 reader: None,
                 pending: Bytes::new(),
                 refusal: self.refusal.clone(),
-            })),
+                }))
+            }
             Node::Root | Node::Folder(_) | Node::Message(_) => Err(FsError::Forbidden),
         }
     }

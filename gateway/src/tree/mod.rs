@@ -346,6 +346,12 @@ impl Tree {
         self.gateway.read_document(&self.session, &t.id, &d.name, range).await
     }
 
+    /// Whether [`Tree::read`] would open this document, without reading or
+    /// recording anything.
+    pub async fn may_read(&self, t: &TransferSummary, d: &DocumentInfo) -> Result<()> {
+        self.gateway.may_read_document(&self.session, &t.id, &d.name).await
+    }
+
     /// Open a file for writing (OPEN with write flags, PUT): a file of a
     /// draft is uploaded in `mode`; `message.txt` is held until it closes.
     pub async fn write(&self, place: &Place, mode: UploadMode) -> Result<Writer> {
