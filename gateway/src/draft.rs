@@ -9,14 +9,14 @@ use crate::address::{EmailAddress, PhoneNumber};
 use crate::db::AnyConnection;
 use crate::db::schema::{documents, templates, transfers, upload_requests};
 use crate::envelope::{Envelope, MAX_MESSAGE_TXT};
-use crate::policy::name::{FileName, NameKind};
-use crate::upload::kind_of;
 use crate::error::{Error, Result};
 use crate::link::LinkPurpose;
 use crate::outbox::Outgoing;
+use crate::policy::name::{FileName, NameKind};
 use crate::random::RandomExt;
 use crate::session::{Actor, Session};
 use crate::transfer::{Folder, TransferKind, TransferRow, TransferSummary, load_own_draft, summarize};
+use crate::upload::kind_of;
 use crate::{Gateway, Language, Role, Timestamp, crypto};
 
 /// What a successful send tells the sender.

@@ -16,8 +16,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::fs::{Opened, Tree, longname, open_file_attrs};
-use gateway::tree::Overwrite;
 use crate::status::Refusal;
+use gateway::tree::Overwrite;
 
 /// The largest request a client may send: a write of [`MAX_IO`] and its header.
 pub(crate) const MAX_PACKET: u32 = 256 * 1024;

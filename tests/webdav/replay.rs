@@ -434,7 +434,8 @@ fn a_leftover_temporary_file_stops_the_send_and_is_named() -> TestResult {
     d.put("message.txt", TO_KEES.as_bytes(), &[])?;
 
     let destination = format!("Destination: {}", s.url("/dav/sent/leftover/"));
-    let refusal = d.expect("MOVE", "", &["-H", &destination], &[403])?;
+    // 409: the message is not ready to be sent (the same answer as without a recipient).
+    let refusal = d.expect("MOVE", "", &["-H", &destination], &[409])?;
     assert!(refusal.contains("~WRL0003.tmp"), "the refusal names the temporary file: {refusal}");
     let envelope = text(&d.get("message.txt")?);
     assert!(

@@ -47,7 +47,11 @@ pub fn encode(path: &str) -> String {
 }
 
 fn owner_xml(owner: Option<&Element>) -> Option<String> {
-    let owner = owner?;
+    // dav-server hands the element over with the request's prefix (`D:`) but
+    // without the declaration that binds it; written so, it would not parse
+    // back. Unprefixed, it keeps its namespace as the default one.
+    let mut owner = owner?.clone();
+    owner.prefix = None;
     let mut out = Vec::new();
     let config = EmitterConfig::new().write_document_declaration(false);
     owner.write_with_config(&mut out, config).ok()?;

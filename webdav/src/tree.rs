@@ -165,14 +165,14 @@ impl Tree {
                 // are read after dav-server has sent its status.
                 self.tree.may_read(&message, &document).await.map_err(|e| self.keep(e))?;
                 Ok(Box::new(ReadFile {
-                tree: self.tree.clone(),
-                message,
-                document,
-                meta,
-                pos: 0,
-                reader: None,
-                pending: Bytes::new(),
-                refusal: self.refusal.clone(),
+                    tree: self.tree.clone(),
+                    message,
+                    document,
+                    meta,
+                    pos: 0,
+                    reader: None,
+                    pending: Bytes::new(),
+                    refusal: self.refusal.clone(),
                 }))
             }
             Node::Root | Node::Folder(_) | Node::Message(_) => Err(FsError::Forbidden),

@@ -58,7 +58,8 @@ impl Gateway {
             }
             (NameKind::Litter, _) => None,
         };
-        let (s, t, now, window) = (session.clone(), transfer_id.to_owned(), self.now(), self.settings.rules.upload_window);
+        let (s, t, now, window) =
+            (session.clone(), transfer_id.to_owned(), self.now(), self.settings.rules.upload_window);
         let event = self
             .event(&session.origin, "document-renamed")
             .actor(&session.audit_actor())
@@ -110,7 +111,9 @@ impl Gateway {
                     // Removed or replaced by another connection meanwhile.
                     return Err(Error::NotFound);
                 }
-                diesel::update(transfers::table.find(&t)).set(transfers::send_problem.eq(None::<String>)).execute(conn)?;
+                diesel::update(transfers::table.find(&t))
+                    .set(transfers::send_problem.eq(None::<String>))
+                    .execute(conn)?;
                 event.record(conn)?;
                 Ok(taken)
             })
@@ -149,9 +152,9 @@ impl Gateway {
                 size: u64::try_from(*size).unwrap_or(0),
                 inline: inline.clone(),
             }),
-            (None, Some(_)) => Err(Error::Conflict(format!(
-                "{name} is still being uploaded; rename it once its upload has ended"
-            ))),
+            (None, Some(_)) => {
+                Err(Error::Conflict(format!("{name} is still being uploaded; rename it once its upload has ended")))
+            }
             (None, None) => Err(Error::NotFound),
         }
     }

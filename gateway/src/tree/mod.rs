@@ -262,14 +262,15 @@ impl Tree {
             let text = self.gateway.message_txt(&self.session, &t.id).await?;
             return Ok(Node::Envelope(t, Arc::new(text.into_bytes())));
         }
-        let (t, docs) =
-            self.gateway.find_documents_named(&self.session, self.folder(folder)?, message, name).await?;
+        let (t, docs) = self.gateway.find_documents_named(&self.session, self.folder(folder)?, message, name).await?;
         if let Some(d) = shown(&t, docs) {
             return Ok(Node::File(t, d));
         }
         let report_here = match name {
             REPORT_PDF => true,
-            REPORT_PDF_ALT => shown(&t, self.gateway.documents_named(&self.session, &t.id, REPORT_PDF).await?).is_some(),
+            REPORT_PDF_ALT => {
+                shown(&t, self.gateway.documents_named(&self.session, &t.id, REPORT_PDF).await?).is_some()
+            }
             _ => false,
         };
         if report_here && let Some(pdf) = self.report(&t).await? {
@@ -312,20 +313,32 @@ impl Tree {
                 .collect()),
             Place::Folder(f) => {
                 let messages = self.gateway.list(&self.session, self.folder(*f)?).await?;
-                Ok(messages.into_iter().map(|t| Entry { name: t.name.clone(), meta: Node::Message(t).meta(now) }).collect())
+                Ok(messages
+                    .into_iter()
+                    .map(|t| Entry { name: t.name.clone(), meta: Node::Message(t).meta(now) })
+                    .collect())
             }
             Place::Message(f, name) => {
                 let t = self.message(*f, name).await?;
                 let text = self.gateway.message_txt(&self.session, &t.id).await?;
-                let mut entries =
-                    vec![Entry { name: MESSAGE_TXT.into(), meta: Node::Envelope(t.clone(), Arc::new(text.into_bytes())).meta(now) }];
+                let mut entries = vec![Entry {
+                    name: MESSAGE_TXT.into(),
+                    meta: Node::Envelope(t.clone(), Arc::new(text.into_bytes())).meta(now),
+                }];
                 let docs = self.gateway.documents(&self.session, &t.id).await?;
-                let report_name =
-                    if docs.iter().any(|d| d.name == REPORT_PDF && listed(&t, d)) { REPORT_PDF_ALT } else { REPORT_PDF };
+                let report_name = if docs.iter().any(|d| d.name == REPORT_PDF && listed(&t, d)) {
+                    REPORT_PDF_ALT
+                } else {
+                    REPORT_PDF
+                };
                 let mut names = std::collections::HashSet::new();
                 let mut docs: Vec<DocumentInfo> = docs.into_iter().filter(|d| listed(&t, d)).collect();
                 // A complete document before its replacement being uploaded.
-                docs.sort_by(|a, b| a.name.cmp(&b.name).then((a.state != DocumentState::Complete).cmp(&(b.state != DocumentState::Complete))));
+                docs.sort_by(|a, b| {
+                    a.name
+                        .cmp(&b.name)
+                        .then((a.state != DocumentState::Complete).cmp(&(b.state != DocumentState::Complete)))
+                });
                 for d in docs {
                     if names.insert(d.name.clone()) {
                         entries.push(Entry { name: d.name.clone(), meta: Node::File(t.clone(), d).meta(now) });
@@ -342,7 +355,12 @@ impl Tree {
 
     /// Read a document from `range` (the whole of it when `None`); a read
     /// from the start by its recipient is a download, recorded by the core.
-    pub async fn read(&self, t: &TransferSummary, d: &DocumentInfo, range: Option<std::ops::Range<u64>>) -> Result<DocumentReader> {
+    pub async fn read(
+        &self,
+        t: &TransferSummary,
+        d: &DocumentInfo,
+        range: Option<std::ops::Range<u64>>,
+    ) -> Result<DocumentReader> {
         self.gateway.read_document(&self.session, &t.id, &d.name, range).await
     }
 
@@ -480,7 +498,14 @@ impl Tree {
             return Err(Error::Forbidden("only files can be copied; the report is made when it is read"));
         };
         let target = self.message(Folder::Outbox, to_message).await?;
-        if overwrite == Overwrite::No && self.gateway.documents_named(&self.session, &target.id, new).await?.iter().any(|d| d.state == DocumentState::Complete) {
+        if overwrite == Overwrite::No
+            && self
+                .gateway
+                .documents_named(&self.session, &target.id, new)
+                .await?
+                .iter()
+                .any(|d| d.state == DocumentState::Complete)
+        {
             return Err(crate::policy::name::NameRefusal::Duplicate { name: new.clone() }.into());
         }
         let mut reader = self.read(&source, &doc, None).await?;

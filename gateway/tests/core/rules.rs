@@ -85,7 +85,8 @@ async fn a_document_being_replaced_does_not_count_against_the_cap() -> TestResul
     upload.write(&second).await?;
     let replaced = upload.finish().await?;
     let docs = bed.gw.documents(&jan, &draft.id).await?;
-    let complete: Vec<u64> = docs.iter().filter(|d| d.state == gateway::upload::DocumentState::Complete).map(|d| d.size).collect();
+    let complete: Vec<u64> =
+        docs.iter().filter(|d| d.state == gateway::upload::DocumentState::Complete).map(|d| d.size).collect();
     assert_eq!((complete.len(), complete.iter().sum::<u64>()), (2, 100_000));
     assert!(docs.contains(&replaced), "what finish answers is what the row holds: {replaced:?} in {docs:?}");
     // The new version holds the name now: a new document of that name is a duplicate.

@@ -38,7 +38,8 @@ async fn names(tree: &Tree, path: &str) -> gateway::Result<Vec<String>> {
     Ok(tree.list(&at(path)).await?.into_iter().map(|e| e.name).collect())
 }
 
-const ENVELOPE: &str = "To: Piet <piet@example.org>\r\nPhone: 06 12345678\r\nSubject: Dossier é\r\n\r\nHier zijn ze.\r\n";
+const ENVELOPE: &str =
+    "To: Piet <piet@example.org>\r\nPhone: 06 12345678\r\nSubject: Dossier é\r\n\r\nHier zijn ze.\r\n";
 
 async fn jan_with_draft(bed: &Bed) -> Result<(Session, Tree), Box<dyn std::error::Error>> {
     let jan = bed.staff("jan@minvws.nl").await?;
@@ -78,7 +79,9 @@ async fn litter_is_kept_aside_readable_by_its_name_unlisted_and_never_sent() -> 
     let bed = Bed::new().await?;
     let (_, tree) = jan_with_draft(&bed).await?;
     let apple_double = [&[0u8, 5, 22, 7][..], &[0; 4092]].concat();
-    for (name, bytes) in [("._a.pdf", &apple_double[..]), (".DS_Store", b"Bud1"), ("~$a.docx", b"jan"), (".~lock.a.odt#", b"")] {
+    for (name, bytes) in
+        [("._a.pdf", &apple_double[..]), (".DS_Store", b"Bud1"), ("~$a.docx", b"jan"), (".~lock.a.odt#", b"")]
+    {
         put(&tree, &format!("/outbox/d/{name}"), bytes).await?;
         assert_eq!(get(&tree, &format!("/outbox/d/{name}")).await?, bytes, "{name} by its exact path");
     }

@@ -129,7 +129,10 @@ async fn a_replacing_upload_leaves_the_old_document_until_it_finishes() -> TestR
     let mut upload = bed.gw.begin_upload(&jan, &draft.id, "a.pdf", UploadMode::Replace).await?;
     upload.write(&pdf("second")[..10]).await?;
     let complete = |docs: Vec<gateway::upload::DocumentInfo>| {
-        docs.into_iter().filter(|d| d.state == gateway::upload::DocumentState::Complete).map(|d| (d.name, d.size)).collect::<Vec<_>>()
+        docs.into_iter()
+            .filter(|d| d.state == gateway::upload::DocumentState::Complete)
+            .map(|d| (d.name, d.size))
+            .collect::<Vec<_>>()
     };
     assert_eq!(complete(bed.gw.documents(&jan, &draft.id).await?), vec![("a.pdf".into(), first.len() as u64)]);
     upload.abandon().await?;
