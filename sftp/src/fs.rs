@@ -117,7 +117,7 @@ impl Tree {
                 UploadMode::Resume
             };
             return Ok(match self.tree.write(&place, mode).await? {
-                Writer::File(upload) => Opened::Upload(upload),
+                Writer::File(upload) => Opened::Upload(*upload),
                 Writer::Envelope(text) => Opened::Envelope(text),
             });
         }

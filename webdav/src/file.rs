@@ -39,7 +39,7 @@ impl From<&gateway::tree::Meta> for Meta {
 
 impl Meta {
     /// A file about to be written, dated as `self`.
-    pub fn as_new_file(self) -> Meta {
+    pub fn into_new_file(self) -> Meta {
         Meta { len: 0, dir: false, etag: None, ..self }
     }
 }

@@ -98,7 +98,7 @@ fn screen(req: &Request) -> Option<Response> {
 
 /// A `Destination` must name a path under `/dav/` on this same host.
 fn destination_refusal(headers: &HeaderMap) -> Option<Response> {
-    destination(headers).err()
+    destination(headers).err().map(|(status, why)| text(status, why))
 }
 
 /// The place of the tree a path under `/dav/` names.
@@ -109,28 +109,28 @@ fn tree_place(decoded: &str) -> Option<gateway::tree::Place> {
 
 /// The decoded path of the `Destination` header, if there is one: a path
 /// under `/dav/` on this same host, or the answer that refuses it.
-fn destination(headers: &HeaderMap) -> Result<Option<String>, Response> {
+fn destination(headers: &HeaderMap) -> Result<Option<String>, (StatusCode, &'static str)> {
     let Some(dest) = headers.get("destination") else { return Ok(None) };
     let Ok(dest) = dest.to_str() else {
-        return Err(text(StatusCode::BAD_REQUEST, "the Destination header is not readable\n"));
+        return Err((StatusCode::BAD_REQUEST, "the Destination header is not readable\n"));
     };
     let path = if dest.starts_with('/') {
         dest.to_owned()
     } else {
         let Ok(uri) = dest.parse::<axum::http::Uri>() else {
-            return Err(text(StatusCode::BAD_REQUEST, "the Destination header is not a URL\n"));
+            return Err((StatusCode::BAD_REQUEST, "the Destination header is not a URL\n"));
         };
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
         let same_host = uri.authority().is_some_and(|a| a.as_str().eq_ignore_ascii_case(host));
         if !same_host || uri.authority().is_some_and(|a| a.as_str().contains('@')) {
-            return Err(text(StatusCode::BAD_GATEWAY, "the Destination is on another server\n"));
+            return Err((StatusCode::BAD_GATEWAY, "the Destination is on another server\n"));
         }
         uri.path().to_owned()
     };
     let decoded = auth::percent_decode(&path);
     let escapes = decoded.split(['/', '\\']).any(|s| s == ".." || s == ".") || decoded.contains('\\');
     if escapes || !(decoded == PREFIX || decoded.starts_with("/dav/")) {
-        return Err(text(StatusCode::FORBIDDEN, "the Destination must stay inside your own folders under /dav/\n"));
+        return Err((StatusCode::FORBIDDEN, "the Destination must stay inside your own folders under /dav/\n"));
     }
     Ok(Some(decoded))
 }

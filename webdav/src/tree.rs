@@ -132,11 +132,11 @@ impl Tree {
             return Err(FsError::Exists);
         }
         self.seen.forget();
-        let meta = Meta::from(&self.tree.meta(&Node::Root)).as_new_file();
+        let meta = Meta::from(&self.tree.meta(&Node::Root)).into_new_file();
         let writer = self.tree.write(place, UploadMode::Replace).await.map_err(|e| self.keep(e))?;
         Ok(match writer {
             Writer::File(upload) => Box::new(UploadFile {
-                upload: Some(upload),
+                upload: Some(*upload),
                 written: 0,
                 expected: options.size,
                 refusal: self.refusal.clone(),

@@ -84,7 +84,7 @@ pub struct Entry {
 /// What a write goes into.
 pub enum Writer {
     /// A file of a draft, streamed into the store.
-    File(Upload),
+    File(Box<Upload>),
     /// `message.txt`, held until it is closed.
     Envelope(EnvelopeWriter),
 }
@@ -140,8 +140,11 @@ impl EnvelopeWriter {
 pub struct Tree {
     gateway: Gateway,
     session: Session,
-    report: Arc<Mutex<Option<(String, Instant, Arc<Vec<u8>>)>>>,
+    report: Arc<Mutex<Option<KeptReport>>>,
 }
+
+/// The report this tree made last: its message, when, and the PDF.
+type KeptReport = (String, Instant, Arc<Vec<u8>>);
 
 impl std::fmt::Debug for Tree {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -385,7 +388,7 @@ impl Tree {
             return Ok(Writer::Envelope(EnvelopeWriter { tree: self.clone(), transfer_id: t.id, text: Vec::new() }));
         }
         // The draft is found by its name in the transaction that begins the upload.
-        Ok(Writer::File(self.gateway.begin_upload_in_draft(&self.session, message, name, mode).await?))
+        Ok(Writer::File(Box::new(self.gateway.begin_upload_in_draft(&self.session, message, name, mode).await?)))
     }
 
     /// Make a folder (MKDIR, MKCOL): in `/outbox`, a new draft.

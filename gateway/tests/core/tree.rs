@@ -14,7 +14,8 @@ fn at(path: &str) -> Place {
 /// Write a whole file through the tree, as a door does.
 async fn put(tree: &Tree, path: &str, bytes: &[u8]) -> gateway::Result<()> {
     match tree.write(&at(path), UploadMode::Replace).await? {
-        Writer::File(mut upload) => {
+        Writer::File(upload) => {
+            let mut upload = *upload;
             upload.write(bytes).await?;
             upload.finish().await.map(|_| ())
         }
