@@ -466,6 +466,11 @@ impl Tree {
                 Err(Error::Forbidden("a draft can be renamed within /outbox, or moved into /sent to send it"))
             }
             (Place::File(Folder::Outbox, from_message, old), Place::File(Folder::Outbox, to_message, new))
+                if old != MESSAGE_TXT && new == MESSAGE_TXT && from_message == to_message =>
+            {
+                self.envelope_from_file(from_message, old).await
+            }
+            (Place::File(Folder::Outbox, from_message, old), Place::File(Folder::Outbox, to_message, new))
                 if old != MESSAGE_TXT && new != MESSAGE_TXT =>
             {
                 let source = self.message(Folder::Outbox, from_message).await?;
@@ -485,6 +490,20 @@ impl Tree {
             }
             (Place::Root | Place::Folder(_), _) => Err(Error::Forbidden("this folder stays where it is")),
         }
+    }
+
+    /// A file of a draft renamed onto `message.txt` (rclone writes
+    /// `message.txt.XXXXXX.partial` first): its bytes become the envelope
+    /// as written, and the file is gone.
+    async fn envelope_from_file(&self, message: &str, name: &str) -> Result<()> {
+        let Node::File(t, d) = self.file(Folder::Outbox, message, name).await? else { return Err(Error::NotFound) };
+        let max = crate::envelope::MAX_MESSAGE_TXT;
+        if d.size > max as u64 {
+            return Err(Error::Invalid(format!("message.txt may be at most {max} bytes")));
+        }
+        let text = self.read(&t, &d, None).await?.read_all().await?;
+        self.gateway.write_message_txt(&self.session, &t.id, &text).await?;
+        self.gateway.remove_document(&self.session, &t.id, name).await
     }
 
     /// Copy a file into a draft (COPY), through the core: read, then a new

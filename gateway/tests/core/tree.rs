@@ -72,6 +72,12 @@ async fn message_txt_reads_back_as_written_and_a_bad_one_is_kept_and_refused_at_
     assert!(put(&tree, "/outbox/d/message.txt", &vec![b'a'; 64 * 1024 + 1]).await.is_err(), "over 64 KiB");
     tree.remove(&at("/outbox/d/message.txt")).await?;
     assert_eq!(get(&tree, "/outbox/d/message.txt").await?, b"", "removing empties it");
+
+    // rclone writes it under a temporary name and renames it into place.
+    put(&tree, "/outbox/d/message.txt.0acf7cd7.partial", ENVELOPE.as_bytes()).await?;
+    tree.rename(&at("/outbox/d/message.txt.0acf7cd7.partial"), &at("/outbox/d/message.txt"), Overwrite::Yes).await?;
+    assert_eq!(get(&tree, "/outbox/d/message.txt").await?, ENVELOPE.as_bytes());
+    assert_eq!(names(&tree, "/outbox/d").await?, ["message.txt", "a.pdf"], "the temporary name is gone");
     Ok(())
 }
 
