@@ -488,6 +488,18 @@ fn a_program_is_refused_at_once_with_the_reason() -> TestResult {
         assert_eq!(status, 403, "a {}-byte setup.exe: {said}", bytes.len());
         assert!(said.contains("files of type .exe are not allowed") && said.contains("zip"), "{said}");
     }
+    // Windows shows no body: the reason goes in X-MSDAVEXT_ERROR too ([MS-WDV] 2.2.3).
+    let headers = tempfile::NamedTempFile::new()?;
+    let dump = headers.path().to_string_lossy().into_owned();
+    let (status, _) = d.request("PUT", "setup.exe", &["--data-binary", "MZ", "-D", &dump])?;
+    let headers = std::fs::read_to_string(headers.path())?.to_ascii_lowercase();
+    assert_eq!(status, 403);
+    assert!(headers.contains("x-msdavext_error: 403; files%20of%20type%20%2eexe%20are%20not%20allowed"), "{headers}");
+    // A LOCK that would make the file (an unmapped URL) is refused as a PUT is, not answered 201.
+    let lock = r#"<?xml version="1.0"?><lockinfo xmlns="DAV:"><lockscope><exclusive/></lockscope><locktype><write/></locktype><owner>explorer</owner></lockinfo>"#;
+    let (status, said) = d.request("LOCK", "setup.exe", &["-H", "Content-Type: application/xml", "--data", lock])?;
+    assert_eq!(status, 403, "{}", text(&said));
+    assert!(text(&said).contains("files of type .exe are not allowed"), "{}", text(&said));
     d.holds("brief.pdf", &pdf("allowed"), &["brief.pdf", "message.txt"])?;
     d.send_to_kees("brief.pdf", &pdf("allowed"))
 }

@@ -54,9 +54,18 @@ pub fn router(gateway: Gateway) -> Router {
         .with_state(door)
 }
 
+/// A refusal: its reason as the body, and for Windows' WebClient, which
+/// shows no body, in `X-MSDAVEXT_ERROR` too ([MS-WDV] 2.2.3: a number, `; `,
+/// the reason percent-encoded; the number is the status).
 fn text(status: StatusCode, body: impl Into<String>) -> Response {
-    let mut res = (status, body.into()).into_response();
+    let body = body.into();
+    let reason = percent_encoding::utf8_percent_encode(body.trim_end(), percent_encoding::NON_ALPHANUMERIC);
+    let extended = HeaderValue::from_str(&format!("{}; {reason}", status.as_u16()));
+    let mut res = (status, body).into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    if let Some(extended) = extended.ok().filter(|_| status.is_client_error() || status.is_server_error()) {
+        res.headers_mut().insert("x-msdavext_error", extended);
+    }
     res
 }
 
