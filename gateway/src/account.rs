@@ -4,44 +4,13 @@
 use diesel::prelude::*;
 
 use crate::address::EmailAddress;
-use crate::auth::hash_password;
+use crate::credential::hash_password;
 use crate::db::schema::{accounts, domains, ssh_keys};
 use crate::error::{Error, Result};
 use crate::random::RandomExt;
+pub use crate::session::Role;
 use crate::session::{Actor, Origin, Session};
 use crate::{Gateway, Language};
-
-/// What an account may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// Staff: sends, requests, receives.
-    Staff,
-    /// Staff who also administer.
-    Admin,
-    /// A partner organisation that pushes documents to staff over SFTP.
-    Partner,
-}
-
-impl Role {
-    /// As stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Staff => "staff",
-            Role::Admin => "admin",
-            Role::Partner => "partner",
-        }
-    }
-
-    /// From the stored or typed form.
-    pub fn parse(s: &str) -> Result<Role> {
-        match s {
-            "staff" => Ok(Role::Staff),
-            "admin" => Ok(Role::Admin),
-            "partner" => Ok(Role::Partner),
-            other => Err(Error::Invalid(format!("unknown role {other:?}: use staff, admin or partner"))),
-        }
-    }
-}
 
 /// The right to administer: held by the operator's console or an admin's session.
 #[derive(Debug, Clone)]
@@ -276,7 +245,7 @@ impl Gateway {
     /// Add an SSH public key (one OpenSSH `authorized_keys` line) to an account.
     /// Returns the key's SHA-256 fingerprint.
     pub async fn add_ssh_key(&self, admin: &Admin, email: &str, line: &str) -> Result<String> {
-        let key = crate::auth::SshPublicKey::parse_openssh(line)?;
+        let key = crate::credential::SshPublicKey::parse_openssh(line)?;
         let email = EmailAddress::parse(email).map_err(|e| Error::Invalid(e.to_string()))?.normalized();
         let id = self.random.id()?;
         let now = self.now().as_millis();

@@ -17,6 +17,7 @@ pub mod app_password;
 pub mod audit;
 pub mod auth;
 pub mod clock;
+pub mod credential;
 pub mod crypto;
 pub mod db;
 pub mod download;
@@ -96,7 +97,7 @@ pub struct Inner {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) random: Arc<dyn Random>,
     pub(crate) settings: Settings,
-    pub(crate) hashing: auth::Hashing,
+    pub(crate) hashing: credential::Hashing,
     pub(crate) names: policy::name::NameRules,
     pub(crate) node: String,
 }
@@ -127,7 +128,7 @@ impl Gateway {
         let db = db::Db::connect(&settings.database_url)?;
         db.migrate().await?;
         let store = store::Store::open_local(&settings.data_dir)?;
-        let hashing = auth::Hashing::new().await?;
+        let hashing = credential::Hashing::new().await?;
         let names = settings.rules.name_rules();
         let node = random::RandomExt::id(random.as_ref())?;
         let signing = report::load_signing_key(&settings.data_dir, random.as_ref())?;

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use crate::account::Role;
+use crate::error::{Error, Result};
 
 /// The door a request came in by; recorded with every event and download.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -120,6 +120,38 @@ impl Session {
         match &self.actor {
             Actor::Account { email, .. } => email.clone(),
             Actor::RequestLink { email, request_id, .. } => format!("{email} (request {request_id})"),
+        }
+    }
+}
+
+/// What an account may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Staff: sends, requests, receives.
+    Staff,
+    /// Staff who also administer.
+    Admin,
+    /// A partner organisation that pushes documents to staff over SFTP.
+    Partner,
+}
+
+impl Role {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Staff => "staff",
+            Role::Admin => "admin",
+            Role::Partner => "partner",
+        }
+    }
+
+    /// From the stored or typed form.
+    pub fn parse(s: &str) -> Result<Role> {
+        match s {
+            "staff" => Ok(Role::Staff),
+            "admin" => Ok(Role::Admin),
+            "partner" => Ok(Role::Partner),
+            other => Err(Error::Invalid(format!("unknown role {other:?}: use staff, admin or partner"))),
         }
     }
 }
