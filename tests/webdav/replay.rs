@@ -503,3 +503,22 @@ fn a_program_is_refused_at_once_with_the_reason() -> TestResult {
     d.holds("brief.pdf", &pdf("allowed"), &["brief.pdf", "message.txt"])?;
     d.send_to_kees("brief.pdf", &pdf("allowed"))
 }
+
+/// dav-server deletes an existing destination before a MOVE or COPY onto it
+/// (`Overwrite: T`, the default); when the core then refuses, the file that
+/// was there must still be there, untouched.
+#[test]
+fn a_refused_move_or_copy_onto_a_file_leaves_that_file_as_it_was() -> TestResult {
+    server::need("curl")?;
+    let s = Server::start(&[])?;
+    let d = Draft::make(&s, "kept")?;
+    d.put("brief.pdf", &pdf("the one to keep"), &[])?;
+    d.put("notes.tmp", b"plain text, not a PDF", &[])?;
+    for method in ["MOVE", "COPY"] {
+        let destination = format!("Destination: {}", s.url(&d.path("brief.pdf")));
+        let refusal = d.expect(method, "notes.tmp", &["-H", &destination, "-H", "Overwrite: T"], &[403])?;
+        assert!(refusal.contains("brief.pdf"), "{method}: the content check names the file: {refusal}");
+        d.holds("brief.pdf", &pdf("the one to keep"), &["brief.pdf", "message.txt", "notes.tmp"])?;
+    }
+    Ok(())
+}

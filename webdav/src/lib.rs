@@ -186,7 +186,7 @@ async fn handle(State(door): State<Door>, req: Request) -> Response {
     let is_options = req.method() == Method::OPTIONS;
     let refusal = error::Refusal::default();
     let replacing = match req.method().as_str() {
-        "MOVE" => destination(req.headers()).ok().flatten().and_then(|path| tree_place(&path)),
+        "MOVE" | "COPY" => destination(req.headers()).ok().flatten().and_then(|path| tree_place(&path)),
         _ => None,
     };
     let tree = tree::Tree {

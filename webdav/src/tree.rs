@@ -39,9 +39,10 @@ pub struct Tree {
     pub tree: gateway::tree::Tree,
     pub refusal: Refusal,
     pub seen: Seen,
-    /// The destination of a MOVE: dav-server deletes a file there before
-    /// it renames onto it, which would lose it if the core then refused the
-    /// rename. The core replaces it in the rename instead, or leaves it.
+    /// The destination of a MOVE or COPY: dav-server deletes a file there
+    /// before it renames or copies onto it, which would lose it if the core
+    /// then refused. The core replaces it as it renames or copies instead,
+    /// or leaves it as it was.
     pub replacing: Option<Place>,
 }
 
