@@ -332,12 +332,7 @@ impl Gateway {
     /// The rules of sending, in their one order. Returns who the recipient is.
     fn check_sendable(&self, conn: &mut AnyConnection, row: &TransferRow) -> Result<Recipient> {
         let now = self.now();
-        if let Some(started) = row.window_started_at {
-            let closed_at = Timestamp::from_millis(started).plus(self.settings.rules.upload_window);
-            if now >= closed_at {
-                return Err(Error::WindowClosed { closed_at });
-            }
-        }
+        row.check_window(self.settings.rules.upload_window, now)?;
         if let Some(text) = self.written_message_txt(row)? {
             Envelope::parse(&text)
                 .and_then(|env| recipient_of(row, &env))

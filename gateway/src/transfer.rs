@@ -147,6 +147,19 @@ pub(crate) struct TransferRow {
 }
 
 impl TransferRow {
+    /// When the upload window closes: `window` after the message's first byte.
+    pub fn window_closes_at(&self, window: std::time::Duration) -> Option<Timestamp> {
+        self.window_started_at.map(|t| Timestamp::from_millis(t).plus(window))
+    }
+
+    /// Refuse a change to the draft once its upload window has closed.
+    pub fn check_window(&self, window: std::time::Duration, now: Timestamp) -> Result<()> {
+        match self.window_closes_at(window) {
+            Some(closed_at) if now >= closed_at => Err(Error::WindowClosed { closed_at }),
+            _ => Ok(()),
+        }
+    }
+
     pub fn state(&self) -> Result<TransferState> {
         TransferState::parse(&self.state)
     }
@@ -391,7 +404,7 @@ pub(crate) fn summarize(row: &TransferRow, folder: Folder, window: std::time::Du
         subject: row.subject.clone(),
         reference: row.reference.clone(),
         created_at: Timestamp::from_millis(row.created_at),
-        window_closes_at: row.window_started_at.map(|t| Timestamp::from_millis(t).plus(window)),
+        window_closes_at: row.window_closes_at(window),
         sent_at: row.sent_at.map(Timestamp::from_millis),
         expires_at: row.expires_at.map(Timestamp::from_millis),
         send_problem: row.send_problem.clone(),

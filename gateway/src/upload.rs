@@ -154,7 +154,7 @@ struct FreshDocument {
 }
 
 /// Refuse one more file aside (temporary or litter) in a full draft.
-fn check_room_aside(conn: &mut crate::db::AnyConnection, transfer_id: &str) -> Result<()> {
+pub(crate) fn check_room_aside(conn: &mut crate::db::AnyConnection, transfer_id: &str) -> Result<()> {
     let aside: i64 = documents::table
         .filter(documents::transfer_id.eq(transfer_id))
         .filter(documents::kind.ne(NameKind::Document.as_str()))
@@ -235,10 +235,7 @@ impl Gateway {
                     Draft::Named(draft) => own_draft_named(conn, &s, draft)?,
                 };
                 let id = row.id.clone();
-                let closes_at = row.window_started_at.map(|t| Timestamp::from_millis(t).plus(window));
-                if let Some(closed_at) = closes_at.filter(|c| now >= *c) {
-                    return Err(Error::WindowClosed { closed_at });
-                }
+                row.check_window(window, now)?;
                 // Unique (transfer, name key): get_result, so no LIMIT that
                 // SQLite would re-prepare the statement for on every run.
                 let existing = documents::table
@@ -263,7 +260,7 @@ impl Gateway {
             })
             .await?;
         let transfer_id = row.id.as_str();
-        let closes_at = row.window_started_at.map(|t| Timestamp::from_millis(t).plus(window));
+        let closes_at = row.window_closes_at(window);
         // Only a resumed upload can have a staging file already.
         let mut resumed = false;
         let ((doc_id, key), replaces) = match (found, mode) {
@@ -475,12 +472,24 @@ impl TryFrom<DocRow> for DocumentInfo {
 
 /// A stored kind of name.
 pub(crate) fn kind_of(stored: &str) -> Result<NameKind> {
-    Ok(match stored {
-        "document" => NameKind::Document,
-        "temporary" => NameKind::Temporary,
-        "litter" => NameKind::Litter,
-        other => return Err(Error::Internal(format!("unknown kind of file {other}"))),
-    })
+    NameKind::parse(stored).ok_or_else(|| Error::Internal(format!("unknown kind of file {stored}")))
+}
+
+/// Whether a file of this name and size has a content to check against
+/// its extension: only a document with bytes. An empty one is the
+/// placeholder a client makes before writing (and cannot be sent);
+/// temporary files and litter are never sent.
+pub(crate) fn has_content_to_check(name: &FileName, size: u64) -> bool {
+    name.kind() == NameKind::Document && size > 0
+}
+
+/// Refuse litter that grows past [`MAX_LITTER_BYTES`].
+pub(crate) fn check_litter_size(name: &FileName, size: u64) -> Result<()> {
+    if name.kind() == NameKind::Litter && size > MAX_LITTER_BYTES {
+        let name = name.as_str().to_owned();
+        return Err(NameRefusal::LitterTooLarge { name, max_bytes: MAX_LITTER_BYTES }.into());
+    }
+    Ok(())
 }
 
 pub(crate) fn documents_of(conn: &mut crate::db::AnyConnection, transfer_id: &str) -> Result<Vec<DocumentInfo>> {
@@ -549,10 +558,7 @@ impl Upload {
         if end > limit {
             return Err(Error::TooLarge { limit: self.gateway.settings.rules.max_message_bytes });
         }
-        if self.name.kind() == NameKind::Litter && end > MAX_LITTER_BYTES {
-            let name = self.name.as_str().to_owned();
-            return Err(NameRefusal::LitterTooLarge { name, max_bytes: MAX_LITTER_BYTES }.into());
-        }
+        check_litter_size(&self.name, end)?;
         self.writer.write(data).await?;
         if let Some(head) = self.head.as_mut().filter(|h| h.len() < content::HEAD_LEN) {
             head.extend_from_slice(&data[..data.len().min(content::HEAD_LEN - head.len())]);
@@ -605,14 +611,11 @@ impl Upload {
         }
         let Upload { gateway, session, transfer_id, doc_id, name, writer, replaces, head, .. } = self;
         let committed = writer.commit().await?;
-        // Only a document with bytes has a content to check: an empty one is
-        // the placeholder a client makes before writing (and cannot be sent),
-        // and temporary files and litter are never sent.
-        let check = match (name.kind(), committed.size, head) {
-            (NameKind::Document, 0, _) | (NameKind::Temporary | NameKind::Litter, ..) => Ok(None),
-            (NameKind::Document, _, Some(head)) => gateway.check_head(&name, &head).map(Some),
-            (NameKind::Document, size, None) => {
-                gateway.check_content(&doc_id, &name, size, committed.inline.clone()).await.map(Some)
+        let check = match (has_content_to_check(&name, committed.size), head) {
+            (false, _) => Ok(None),
+            (true, Some(head)) => gateway.check_head(&name, &head).map(Some),
+            (true, None) => {
+                gateway.check_content(&doc_id, &name, committed.size, committed.inline.clone()).await.map(Some)
             }
         };
         let check = match check {

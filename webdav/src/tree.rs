@@ -163,11 +163,8 @@ impl Tree {
             }
             Node::File(message, document) => {
                 // Refused now, while the answer can still say so: the bytes
-                // are read after dav-server has sent its status. A draft's
-                // own files are always readable by whoever sees them.
-                if message.folder != Folder::Outbox {
-                    self.tree.may_read(&message, &document).await.map_err(|e| self.keep(e))?;
-                }
+                // are read after dav-server has sent its status.
+                self.tree.may_read(&message, &document).await.map_err(|e| self.keep(e))?;
                 Ok(Box::new(ReadFile {
                     tree: self.tree.clone(),
                     message,

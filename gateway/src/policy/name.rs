@@ -244,6 +244,11 @@ impl NameKind {
             NameKind::Litter => "litter",
         }
     }
+
+    /// From [`NameKind::as_str`].
+    pub fn parse(stored: &str) -> Option<NameKind> {
+        [NameKind::Document, NameKind::Temporary, NameKind::Litter].into_iter().find(|k| k.as_str() == stored)
+    }
 }
 
 /// Whether `name` is litter: a file that Finder (`.DS_Store`, `._*`

@@ -7,7 +7,6 @@
 use diesel::prelude::*;
 
 use crate::Gateway;
-use crate::clock::Timestamp;
 use crate::db::schema::{documents, transfers};
 use crate::error::{Error, Result};
 use crate::policy::content::ContentCheck;
@@ -15,7 +14,7 @@ use crate::policy::name::{FileName, NameKind, NameRefusal};
 use crate::session::Session;
 use crate::store::BlobId;
 use crate::transfer::load_own_draft;
-use crate::upload::{MAX_ASIDE_PER_DRAFT, MAX_LITTER_BYTES, kind_of};
+use crate::upload::{check_litter_size, check_room_aside, has_content_to_check, kind_of};
 
 /// Whether a rename or copy may take the place of a file of that name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,14 +48,10 @@ impl Gateway {
         let source = self.rename_source(session, transfer_id, from).await?;
         // Checked before the transaction, on bytes that cannot change: a
         // complete file is written once.
-        let check = match (to.kind(), source.size) {
-            (NameKind::Document, 0) | (NameKind::Temporary, _) => None,
-            (NameKind::Document, size) => Some(self.check_content(&source.id, &to, size, source.inline.clone()).await?),
-            (NameKind::Litter, size) if size > MAX_LITTER_BYTES => {
-                let name = to.as_str().to_owned();
-                return Err(NameRefusal::LitterTooLarge { name, max_bytes: MAX_LITTER_BYTES }.into());
-            }
-            (NameKind::Litter, _) => None,
+        check_litter_size(&to, source.size)?;
+        let check = match has_content_to_check(&to, source.size) {
+            true => Some(self.check_content(&source.id, &to, source.size, source.inline.clone()).await?),
+            false => None,
         };
         let (s, t, now, window) =
             (session.clone(), transfer_id.to_owned(), self.now(), self.settings.rules.upload_window);
@@ -69,13 +64,7 @@ impl Gateway {
         let replaced = self
             .db
             .write(move |conn| {
-                let row = load_own_draft(conn, &s, &t)?;
-                if let Some(started) = row.window_started_at {
-                    let closed_at = Timestamp::from_millis(started).plus(window);
-                    if now >= closed_at {
-                        return Err(Error::WindowClosed { closed_at });
-                    }
-                }
+                load_own_draft(conn, &s, &t)?.check_window(window, now)?;
                 let taken: Vec<String> = documents::table
                     .filter(documents::transfer_id.eq(&t))
                     .filter(documents::name_key.eq(to.collation_key()))
@@ -89,15 +78,7 @@ impl Gateway {
                     diesel::delete(documents::table.find(id)).execute(conn)?;
                 }
                 if source.kind == NameKind::Document && to.kind() != NameKind::Document {
-                    let aside: i64 = documents::table
-                        .filter(documents::transfer_id.eq(&t))
-                        .filter(documents::kind.ne(NameKind::Document.as_str()))
-                        .count()
-                        .get_result(conn)?;
-                    if aside >= MAX_ASIDE_PER_DRAFT {
-                        let max = usize::try_from(MAX_ASIDE_PER_DRAFT).unwrap_or(0);
-                        return Err(NameRefusal::TooManyAside { max }.into());
-                    }
+                    check_room_aside(conn, &t)?;
                 }
                 let renamed = diesel::update(documents::table.find(&source.id).filter(documents::state.eq("complete")))
                     .set((

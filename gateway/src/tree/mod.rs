@@ -156,23 +156,22 @@ fn message_time(t: &TransferSummary) -> Timestamp {
     t.sent_at.unwrap_or(t.created_at)
 }
 
-/// Whether a file shows in its message's listing: complete files, and in a
-/// draft also unfinished uploads (so that a client can resume them); never
-/// litter, which is reached only by its exact name.
+/// Whether a file is there at all: complete, or in a draft still arriving
+/// (so that a client can resume it).
+fn visible(t: &TransferSummary, d: &DocumentInfo) -> bool {
+    d.state == DocumentState::Complete || (t.folder == Folder::Outbox && d.state == DocumentState::Uploading)
+}
+
+/// Whether a file shows in its message's listing: never litter, which is
+/// reached only by its exact name.
 fn listed(t: &TransferSummary, d: &DocumentInfo) -> bool {
-    d.kind != NameKind::Litter
-        && (d.state == DocumentState::Complete || (t.folder == Folder::Outbox && d.state == DocumentState::Uploading))
+    d.kind != NameKind::Litter && visible(t, d)
 }
 
 /// Of the rows under one name (a complete document and its replacement
-/// being uploaded), the one the tree shows.
+/// being uploaded), the one the tree shows: the complete one first.
 fn shown(t: &TransferSummary, docs: Vec<DocumentInfo>) -> Option<DocumentInfo> {
-    let visible = |d: &DocumentInfo| {
-        d.state == DocumentState::Complete || (t.folder == Folder::Outbox && d.state == DocumentState::Uploading)
-    };
-    let mut docs: Vec<DocumentInfo> = docs.into_iter().filter(visible).collect();
-    docs.sort_by_key(|d| d.state != DocumentState::Complete);
-    docs.into_iter().next()
+    docs.into_iter().filter(|d| visible(t, d)).min_by_key(|d| d.state != DocumentState::Complete)
 }
 
 impl Node {
@@ -334,18 +333,12 @@ impl Tree {
                 } else {
                     REPORT_PDF
                 };
-                let mut names = std::collections::HashSet::new();
                 let mut docs: Vec<DocumentInfo> = docs.into_iter().filter(|d| listed(&t, d)).collect();
-                // A complete document before its replacement being uploaded.
-                docs.sort_by(|a, b| {
-                    a.name
-                        .cmp(&b.name)
-                        .then((a.state != DocumentState::Complete).cmp(&(b.state != DocumentState::Complete)))
-                });
+                // One entry per name: a complete document, not its replacement being uploaded.
+                docs.sort_by_key(|d| (d.name.clone(), d.state != DocumentState::Complete));
+                docs.dedup_by(|later, first| later.name == first.name);
                 for d in docs {
-                    if names.insert(d.name.clone()) {
-                        entries.push(Entry { name: d.name.clone(), meta: Node::File(t.clone(), d).meta(now) });
-                    }
+                    entries.push(Entry { name: d.name.clone(), meta: Node::File(t.clone(), d).meta(now) });
                 }
                 if let Some(pdf) = self.report(&t).await? {
                     entries.push(Entry { name: report_name.into(), meta: Node::Report(t, pdf).meta(now) });
@@ -368,9 +361,13 @@ impl Tree {
     }
 
     /// Whether [`Tree::read`] would open this document, without reading or
-    /// recording anything.
+    /// recording anything. A draft's files open for whoever composes it, so
+    /// only a sent or received message is asked about.
     pub async fn may_read(&self, t: &TransferSummary, d: &DocumentInfo) -> Result<()> {
-        self.gateway.may_read_document(&self.session, &t.id, &d.name).await
+        match t.folder {
+            Folder::Outbox => Ok(()),
+            Folder::Sent | Folder::Inbox => self.gateway.may_read_document(&self.session, &t.id, &d.name).await,
+        }
     }
 
     /// Open a file for writing (OPEN with write flags, PUT): a file of a
@@ -520,18 +517,13 @@ impl Tree {
             return Err(Error::Forbidden("only files can be copied; the report is made when it is read"));
         };
         let target = self.message(Folder::Outbox, to_message).await?;
-        if overwrite == Overwrite::No
-            && self
-                .gateway
-                .documents_named(&self.session, &target.id, new)
-                .await?
-                .iter()
-                .any(|d| d.state == DocumentState::Complete)
-        {
-            return Err(crate::policy::name::NameRefusal::Duplicate { name: new.clone() }.into());
-        }
+        // A name taken is the core's duplicate, unless the client replaces it.
+        let mode = match overwrite {
+            Overwrite::Yes => UploadMode::Replace,
+            Overwrite::No => UploadMode::New,
+        };
         let mut reader = self.read(&source, &doc, None).await?;
-        let mut upload = self.gateway.begin_upload(&self.session, &target.id, new, UploadMode::Replace).await?;
+        let mut upload = self.gateway.begin_upload(&self.session, &target.id, new, mode).await?;
         loop {
             let piece = match reader.next_chunk().await {
                 Ok(Some(piece)) => piece,
