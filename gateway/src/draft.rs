@@ -12,7 +12,7 @@ use crate::envelope::{Envelope, MAX_MESSAGE_TXT};
 use crate::error::{Error, Result};
 use crate::link::LinkPurpose;
 use crate::outbox::Outgoing;
-use crate::policy::name::{FileName, NameKind};
+use crate::policy::name::{FileName, NameKind, ZIP_SUFFIX};
 use crate::random::RandomExt;
 use crate::session::{Actor, Session};
 use crate::transfer::{Folder, TransferKind, TransferRow, TransferSummary, load_own_draft, summarize};
@@ -115,15 +115,6 @@ impl Gateway {
                 summarize(&row, Folder::Outbox, window)
             })
             .await
-    }
-
-    /// A folder inside a draft is never allowed: documents only, folders zipped.
-    pub fn create_subfolder(&self, _session: &Session, _transfer_id: &str, name: &str) -> Result<()> {
-        Err(Error::Forbidden(if name.is_empty() {
-            "a message holds documents only; put folders in a zip file first"
-        } else {
-            "a message holds documents only, no folders; put the folder in a zip file first"
-        }))
     }
 
     /// The envelope of a transfer the caller may see.
@@ -347,6 +338,27 @@ impl Gateway {
         for (name, kind, state, size) in &files {
             match (kind_of(kind)?, state.as_str()) {
                 (NameKind::Litter, _) => {}
+                (NameKind::Member, "uploading") => {
+                    return Err(Error::NotReady(format!("the file {name} has not been uploaded completely")));
+                }
+                // Any file in a folder goes, even an empty one, as a zip would hold it.
+                (NameKind::Member, _) => {}
+                (NameKind::Folder, _) if name.contains('/') => {}
+                (NameKind::Folder, _) => {
+                    let zip = format!("{name}{ZIP_SUFFIX}");
+                    if files.iter().any(|(other, ..)| other.to_lowercase() == zip.to_lowercase()) {
+                        return Err(Error::NotReady(format!(
+                            "the folder {name} is sent as {zip}, and a document of that name is in the message too; rename one of them"
+                        )));
+                    }
+                    let prefix = format!("{name}/");
+                    if !files.iter().any(|(other, kind, ..)| other.starts_with(&prefix) && kind == NameKind::Member.as_str()) {
+                        return Err(Error::NotReady(format!(
+                            "the folder {name} holds no files; put files in it or delete it"
+                        )));
+                    }
+                    documents += 1;
+                }
                 (NameKind::Temporary, _) => {
                     return Err(Error::NotReady(format!(
                         "the temporary file {name} is still in the message; rename it to its final name or delete it"
@@ -499,8 +511,10 @@ impl Gateway {
     /// Re-wrap every document key of a transfer with the key of its link:
     /// from now on only the holder of the link can open the documents.
     fn rewrap_for_link(&self, conn: &mut AnyConnection, transfer_id: &str, secret: &str) -> Result<()> {
+        // Folders hold no bytes, and no key.
         let docs: Vec<(String, Option<Vec<u8>>)> = documents::table
             .filter(documents::transfer_id.eq(transfer_id))
+            .filter(documents::kind.ne(NameKind::Folder.as_str()))
             .select((documents::id, documents::key_sealed))
             .load(conn)?;
         for (doc_id, sealed) in docs {

@@ -40,6 +40,7 @@ pub mod transfer;
 pub mod tree;
 pub mod upload;
 pub mod web_session;
+pub mod zip;
 
 use std::sync::Arc;
 
@@ -50,7 +51,7 @@ pub use envelope::Envelope;
 pub use error::{Error, Result};
 pub use random::{Random, SystemRandom};
 pub use session::{Door, Origin, Session};
-pub use settings::{Rules, Settings};
+pub use settings::{FolderRule, Rules, Settings};
 pub use transfer::{Folder, TransferKind, TransferState, TransferSummary};
 
 /// The language of a page or a message.

@@ -14,14 +14,14 @@ use diesel::prelude::*;
 use crate::crypto::secret_hash;
 use crate::db::AnyConnection;
 use crate::db::schema::links;
-use crate::download::{DocumentReader, Download, Proof, check_readable, open_row, record_download};
+use crate::download::{DocumentReader, Download, Proof, check_readable, open_all, open_row, record_download};
 use crate::envelope::Envelope;
 use crate::error::{Error, Result};
 use crate::outbox::Outgoing;
 use crate::random::RandomExt;
 use crate::session::{Origin, Session};
 use crate::transfer::{TransferRow, load};
-use crate::upload::{DocumentInfo, documents_of};
+use crate::upload::{DocumentInfo, delivered_of};
 use crate::{Gateway, Language, Timestamp};
 
 /// What a link is for.
@@ -368,7 +368,7 @@ impl Gateway {
             .read(move |conn| {
                 let row = load(conn, &t)?;
                 check_readable(&row, now)?;
-                Ok((this.envelope_of(&row)?, documents_of(conn, &t)?))
+                Ok((this.envelope_of(&row)?, delivered_of(conn, &t)?))
             })
             .await
     }
@@ -401,7 +401,7 @@ impl Gateway {
                         origin: &origin,
                     };
                     record_download(conn, download_id, now, d)?;
-                    this.enqueue_receipt(conn, &row, &opened.name)?;
+                    this.enqueue_receipt(conn, &row, &opened.doc_id, &opened.name)?;
                 }
                 Ok((opened, range))
             })
@@ -409,13 +409,49 @@ impl Gateway {
         self.open_reader(opened, range, Some(grant.secret.as_str())).await
     }
 
+    /// The length of the zip [`Gateway::read_all_as_recipient`] reads,
+    /// recording nothing (a `HEAD`).
+    pub async fn all_zip_len(&self, grant: &RecipientGrant) -> Result<u64> {
+        let t = grant.transfer_id.clone();
+        let now = self.now();
+        self.db
+            .read(move |conn| {
+                check_readable(&load(conn, &t)?, now)?;
+                Ok(open_all(conn, &t)?.0.size)
+            })
+            .await
+    }
+
+    /// Read every document of the message as one zip ("download all"),
+    /// recorded as a download of each.
+    pub async fn read_all_as_recipient(&self, grant: &RecipientGrant, origin: Origin) -> Result<DocumentReader> {
+        let (t, g) = (grant.transfer_id.clone(), grant.clone());
+        let now = self.now();
+        let this = self.clone();
+        let opened = self
+            .db
+            .write(move |conn| {
+                let row = load(conn, &t)?;
+                check_readable(&row, now)?;
+                let (opened, delivered) = open_all(conn, &t)?;
+                for (doc_id, name) in &delivered {
+                    let d = Download { transfer_id: &t, doc_id, who: &g.who, proof: g.proof, origin: &origin };
+                    record_download(conn, this.random.id()?, now, d)?;
+                    this.enqueue_receipt(conn, &row, doc_id, name)?;
+                }
+                Ok(opened)
+            })
+            .await?;
+        let range = 0..opened.size;
+        self.open_reader(opened, range, Some(grant.secret.as_str())).await
+    }
+
     /// The sender hears of the first download of each document.
-    fn enqueue_receipt(&self, conn: &mut AnyConnection, row: &TransferRow, document: &str) -> Result<()> {
+    fn enqueue_receipt(&self, conn: &mut AnyConnection, row: &TransferRow, doc_id: &str, document: &str) -> Result<()> {
         use crate::db::schema::downloads;
         let earlier: i64 = downloads::table
-            .inner_join(crate::db::schema::documents::table)
             .filter(downloads::transfer_id.eq(&row.id))
-            .filter(crate::db::schema::documents::name.eq(document))
+            .filter(downloads::document_id.eq(doc_id))
             .count()
             .get_result(conn)?;
         if earlier > 1 || row.owner_id.is_none() && row.upload_request_id.is_none() {

@@ -66,6 +66,20 @@ pub struct Rules {
     pub mails_per_sender_per_day: u32,
     /// Upload-request or verification mails one address may get in 24 hours, per kind.
     pub mails_per_address_per_day: u32,
+    /// What a folder put in a message becomes.
+    pub folders: FolderRule,
+}
+
+/// What a folder put in a message becomes (`[rules] folders`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FolderRule {
+    /// Kept as a folder; each top-level folder reaches the recipient as
+    /// `<folder>.zip`, made as it is read.
+    #[default]
+    Zip,
+    /// Refused: the sender zips it first.
+    Refuse,
 }
 
 impl Default for Rules {
@@ -90,6 +104,7 @@ impl Default for Rules {
             sms_per_sender_per_day: 200,
             mails_per_sender_per_day: 50,
             mails_per_address_per_day: 5,
+            folders: FolderRule::Zip,
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::clock::Timestamp;
 use crate::db::AnyConnection;
 use crate::db::schema::{documents, transfers};
 use crate::error::{Error, Result};
-use crate::policy::name::may_exist;
+use crate::policy::name::{NameKind, may_exist};
 use crate::session::{Actor, Session};
 
 /// How a transfer came about.
@@ -383,6 +383,8 @@ pub(crate) fn document_totals(conn: &mut AnyConnection, transfer_id: &str) -> Re
     let (count, bytes): (i64, i64) = documents::table
         .filter(documents::transfer_id.eq(transfer_id))
         .filter(documents::state.eq_any(["complete", "deleted"]))
+        // The files sent: documents, and the files inside folders.
+        .filter(documents::kind.eq_any([NameKind::Document.as_str(), NameKind::Member.as_str()]))
         .select((diesel::dsl::count_star(), TotalSize))
         .get_result(conn)?;
     Ok((usize::try_from(count).unwrap_or(0), u64::try_from(bytes).unwrap_or(0)))

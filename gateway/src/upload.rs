@@ -9,7 +9,7 @@ use crate::crypto::KeyScheme;
 use crate::db::schema::{documents, transfers};
 use crate::error::{Error, Result};
 use crate::policy::content::{self, ContentCheck};
-use crate::policy::name::{FileName, NameKind, NameRefusal};
+use crate::policy::name::{FileName, NameKind, NameRefusal, ZIP_SUFFIX};
 use crate::random::RandomExt;
 use crate::session::Session;
 use crate::store::{BlobId, DocumentKey, StagedWriter};
@@ -117,6 +117,9 @@ pub struct Upload {
     /// content check; `None` after a resume, when they came in an earlier
     /// connection and are read back from the store instead.
     head: Option<Vec<u8>>,
+    /// The CRC-32 of the bytes so far, for the zip a file in a folder is
+    /// sent in; `None` after a resume, when it is summed from the store.
+    crc: Option<crc32fast::Hasher>,
 }
 
 impl std::fmt::Debug for Upload {
@@ -128,6 +131,7 @@ impl std::fmt::Debug for Upload {
 struct Existing {
     id: String,
     name: String,
+    kind: String,
     state: String,
     key_sealed: Option<Vec<u8>>,
     size: i64,
@@ -157,7 +161,7 @@ struct FreshDocument {
 pub(crate) fn check_room_aside(conn: &mut crate::db::AnyConnection, transfer_id: &str) -> Result<()> {
     let aside: i64 = documents::table
         .filter(documents::transfer_id.eq(transfer_id))
-        .filter(documents::kind.ne(NameKind::Document.as_str()))
+        .filter(documents::kind.eq_any([NameKind::Temporary.as_str(), NameKind::Litter.as_str()]))
         .count()
         .get_result(conn)?;
     if aside >= MAX_ASIDE_PER_DRAFT {
@@ -170,7 +174,7 @@ impl FreshDocument {
     /// Insert the row (an upload under way, empty); a name taken meanwhile
     /// is refused as a duplicate.
     fn insert(self, conn: &mut crate::db::AnyConnection, transfer_id: &str) -> Result<(String, DocumentKey)> {
-        if self.kind != NameKind::Document {
+        if self.kind.is_aside() {
             check_room_aside(conn, transfer_id)?;
         }
         let values = (
@@ -220,13 +224,15 @@ impl Gateway {
     }
 
     async fn begin_upload_into(&self, session: &Session, draft: Draft, name: &str, mode: UploadMode) -> Result<Upload> {
-        let name = FileName::parse(name, &self.names)?;
+        let name = FileName::parse_path(name, &self.names)?;
         let window = self.settings.rules.upload_window;
         let now = self.now();
         // The common case, no document of that name yet, is one transaction:
         // the row it would need is made ready first and inserted only then.
         let fresh = self.fresh_document(&name, Slot::Named)?;
         let (s, key) = (session.clone(), name.collation_key());
+        let name_parent = name.parent().map(str::to_owned);
+        let name_text = name.as_str().to_owned();
         let (row, found, used) = self
             .db
             .write_unflushed(move |conn| {
@@ -236,15 +242,28 @@ impl Gateway {
                 };
                 let id = row.id.clone();
                 row.check_window(window, now)?;
+                if let Some(parent) = name_parent.as_deref() {
+                    crate::tree::check_folder(conn, &id, parent)?;
+                }
                 // Unique (transfer, name key): get_result, so no LIMIT that
                 // SQLite would re-prepare the statement for on every run.
                 let existing = documents::table
                     .filter(documents::transfer_id.eq(&id))
                     .filter(documents::name_key.eq(&key))
-                    .select((documents::id, documents::name, documents::state, documents::key_sealed, documents::size))
-                    .get_result::<(String, String, String, Option<Vec<u8>>, i64)>(conn)
+                    .select((
+                        documents::id,
+                        documents::name,
+                        documents::kind,
+                        documents::state,
+                        documents::key_sealed,
+                        documents::size,
+                    ))
+                    .get_result::<(String, String, String, String, Option<Vec<u8>>, i64)>(conn)
                     .optional()?
-                    .map(|(id, name, state, key_sealed, size)| Existing { id, name, state, key_sealed, size });
+                    .map(|(id, name, kind, state, key_sealed, size)| Existing { id, name, kind, state, key_sealed, size });
+                if existing.as_ref().is_some_and(|e| e.kind == NameKind::Folder.as_str()) {
+                    return Err(Error::Conflict(format!("{} is a folder; a folder is not written to", name_text)));
+                }
                 // What the rest of the message holds: all of it (read from
                 // an index alone), less the document this upload takes over.
                 let all: i64 = documents::table
@@ -307,6 +326,7 @@ impl Gateway {
             window_started: row.window_started_at.is_some(),
             replaces,
             head: (position == 0).then(Vec::new),
+            crc: (position == 0).then(crc32fast::Hasher::new),
         })
     }
 
@@ -369,6 +389,9 @@ impl Gateway {
         let docs = self.documents_named(session, transfer_id, name).await?;
         if docs.is_empty() {
             return Err(Error::NotFound);
+        }
+        if docs.iter().any(|d| d.kind == NameKind::Folder) {
+            return Err(Error::Invalid("this is a folder; remove it as a folder".into()));
         }
         for doc in docs {
             self.delete_document_row(session, transfer_id, &doc.id).await?;
@@ -496,6 +519,48 @@ pub(crate) fn documents_of(conn: &mut crate::db::AnyConnection, transfer_id: &st
     select_documents(conn, transfer_id, Pick::All)
 }
 
+/// What a message delivers, as its recipient sees it, from all its files
+/// in name order: each document, and each top-level folder as
+/// `<folder>.zip` with the zip's size; with [`Inside::Listed`], each file in
+/// a folder follows its zip, under its path (the report).
+pub fn delivered(all: &[DocumentInfo], inside: Inside) -> Vec<DocumentInfo> {
+    let mut out = Vec::new();
+    for d in all.iter().filter(|d| !d.name.contains('/')) {
+        match d.kind {
+            NameKind::Document => out.push(d.clone()),
+            NameKind::Folder => {
+                let prefix = format!("{}/", d.name);
+                let members = all.iter().filter(|m| m.name.starts_with(&prefix));
+                out.push(DocumentInfo {
+                    name: format!("{}{ZIP_SUFFIX}", d.name),
+                    size: crate::download::zip_len(&d.name, members.clone()),
+                    sha256: None,
+                    content_check: None,
+                    ..d.clone()
+                });
+                if inside == Inside::Listed {
+                    out.extend(members.filter(|m| m.kind == NameKind::Member).cloned());
+                }
+            }
+            NameKind::Temporary | NameKind::Litter | NameKind::Member => {}
+        }
+    }
+    out
+}
+
+/// Whether [`delivered`] lists the files inside folders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inside {
+    /// Only in their zip.
+    Zipped,
+    /// Also one by one, after their zip.
+    Listed,
+}
+
+pub(crate) fn delivered_of(conn: &mut crate::db::AnyConnection, transfer_id: &str) -> Result<Vec<DocumentInfo>> {
+    Ok(delivered(&documents_of(conn, transfer_id)?, Inside::Zipped))
+}
+
 /// Which documents of a transfer to read.
 enum Pick<'a> {
     All,
@@ -563,6 +628,9 @@ impl Upload {
         if let Some(head) = self.head.as_mut().filter(|h| h.len() < content::HEAD_LEN) {
             head.extend_from_slice(&data[..data.len().min(content::HEAD_LEN - head.len())]);
         }
+        if let Some(crc) = self.crc.as_mut() {
+            crc.update(data);
+        }
         self.position += data.len() as u64;
         Ok(())
     }
@@ -609,8 +677,14 @@ impl Upload {
         if now >= self.closes_at {
             return Err(Error::WindowClosed { closed_at: self.closes_at });
         }
-        let Upload { gateway, session, transfer_id, doc_id, name, writer, replaces, head, .. } = self;
+        let Upload { gateway, session, transfer_id, doc_id, name, writer, replaces, head, crc, .. } = self;
         let committed = writer.commit().await?;
+        let crc = match (crc, name.kind()) {
+            (Some(crc), _) => Some(crc.finalize()),
+            // A resumed file in a folder: its zip needs the sum, read back once.
+            (None, NameKind::Member) => Some(gateway.crc_of(&doc_id, committed.size, committed.inline.clone()).await?),
+            (None, _) => None,
+        };
         let check = match (has_content_to_check(&name, committed.size), head) {
             (false, _) => Ok(None),
             (true, Some(head)) => gateway.check_head(&name, &head).map(Some),
@@ -647,6 +721,7 @@ impl Upload {
                     documents::content_check.eq(check.as_ref().map(ContentCheck::as_str)),
                     documents::completed_at.eq(Some(now.as_millis())),
                     documents::inline_blob.eq(inline),
+                    documents::crc32.eq(crc.map(i64::from)),
                 );
                 // Only an upload in progress finishes: of two connections
                 // writing one document, the second to finish is refused.
@@ -724,6 +799,34 @@ impl Gateway {
         size: u64,
         inline: Option<Vec<u8>>,
     ) -> Result<ContentCheck> {
+        let head_len = size.min(content::HEAD_LEN as u64);
+        let mut reader = self.read_back(doc_id, size, 0..head_len, inline).await?;
+        let mut head = Vec::with_capacity(content::HEAD_LEN);
+        while let Some(piece) = reader.next_chunk().await? {
+            head.extend_from_slice(&piece);
+        }
+        self.check_head(name, &head)
+    }
+
+    /// The CRC-32 of a committed file, read back (a file in a folder whose
+    /// upload was resumed in another connection).
+    async fn crc_of(&self, doc_id: &str, size: u64, inline: Option<Vec<u8>>) -> Result<u32> {
+        let mut reader = self.read_back(doc_id, size, 0..size, inline).await?;
+        let mut crc = crc32fast::Hasher::new();
+        while let Some(piece) = reader.next_chunk().await? {
+            crc.update(&piece);
+        }
+        Ok(crc.finalize())
+    }
+
+    /// A reader of a document of a draft, through the server's key.
+    async fn read_back(
+        &self,
+        doc_id: &str,
+        size: u64,
+        range: std::ops::Range<u64>,
+        inline: Option<Vec<u8>>,
+    ) -> Result<crate::store::BlobReader> {
         let d = doc_id.to_owned();
         let sealed: Option<Vec<u8>> = self
             .db
@@ -731,14 +834,7 @@ impl Gateway {
             .await?;
         let sealed = sealed.ok_or_else(|| Error::Internal("document without key".into()))?;
         let key = self.keys.unwrap_document_key(&sealed, doc_id, None)?;
-        let head_len = size.min(content::HEAD_LEN as u64);
-        let blob = BlobId::parse(doc_id)?;
-        let mut reader = self.store.open(&blob, &key, size, 0..head_len, inline).await?;
-        let mut head = Vec::with_capacity(content::HEAD_LEN);
-        while let Some(piece) = reader.next_chunk().await? {
-            head.extend_from_slice(&piece);
-        }
-        self.check_head(name, &head)
+        Ok(self.store.open(&BlobId::parse(doc_id)?, &key, size, range, inline).await?)
     }
 
     /// Compare the first bytes of a document with what its extension promises.

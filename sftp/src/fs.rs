@@ -126,7 +126,9 @@ impl Tree {
             Node::File(message, document) => {
                 Ok(Opened::Document(DocumentRead { message, document, reader: None, pending: bytes::Bytes::new() }))
             }
-            Node::Root | Node::Folder(_) | Node::Message(_) => Err(Refusal::failure("this is a folder")),
+            Node::Root | Node::Folder(_) | Node::Message(_) | Node::Subfolder(..) => {
+                Err(Refusal::failure("this is a folder"))
+            }
         }
     }
 

@@ -219,7 +219,8 @@ fn stream(reader: DocumentReader, app: App) -> impl futures_util::Stream<Item = 
     })
 }
 
-/// `GET|HEAD /l/<secret>/all.zip`: every document in one stored zip.
+/// `GET|HEAD /l/<secret>/all.zip`: every document, and every folder with
+/// what it holds, in one stored zip made by the core as it is read.
 pub async fn all(
     State(app): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -231,60 +232,30 @@ pub async fn all(
         Ok(found) => found,
         Err(r) => return r,
     };
-    let entries: Vec<(String, u64)> = docs.iter().map(|d| (d.name.clone(), d.size)).collect();
     let mut h = HeaderMap::new();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
     if let Ok(v) = HeaderValue::from_str(&content_disposition("documents.zip")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&crate::zip::total_len(&entries).to_string()) {
+    if docs.is_empty() {
+        return page_for(&app, &app.frame(Default::default()), &Error::NotFound);
+    }
+    let reader = match method {
+        // The length alone, recording no download.
+        Method::HEAD => app.gateway.all_zip_len(&grant).await.map(Err),
+        _ => app.gateway.read_all_as_recipient(&grant, origin(peer)).await.map(Ok),
+    };
+    let reader = match reader {
+        Ok(r) => r,
+        Err(e) => return app.refusal(&secret, None, &e).await,
+    };
+    let len = reader.as_ref().map_or_else(|len| *len, |r| r.size);
+    if let Ok(v) = HeaderValue::from_str(&len.to_string()) {
         h.insert(header::CONTENT_LENGTH, v);
     }
-    if method == Method::HEAD {
-        return (StatusCode::OK, h).into_response();
-    }
+    let Ok(reader) = reader else { return (StatusCode::OK, h).into_response() };
     app.metrics.download();
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, Error>>(4);
-    let worker = app.clone();
-    tokio::spawn(async move {
-        let mut zip = crate::zip::ZipWriter::default();
-        for (name, size) in entries {
-            let reader = worker.gateway.read_as_recipient(&grant, &name, None, origin(peer)).await;
-            let mut reader = match reader {
-                Ok(r) => r,
-                Err(e) => {
-                    let _ = tx.send(Err(e)).await;
-                    return;
-                }
-            };
-            if tx.send(Ok(zip.begin(&name, size))).await.is_err() {
-                return;
-            }
-            loop {
-                match reader.next_chunk().await {
-                    Ok(Some(piece)) => {
-                        zip.data(&piece);
-                        worker.metrics.bytes(piece.len() as u64);
-                        if tx.send(Ok(Bytes::from(piece))).await.is_err() {
-                            return;
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        tracing::error!(error = %e, "a zip download stopped");
-                        let _ = tx.send(Err(e)).await;
-                        return;
-                    }
-                }
-            }
-            if tx.send(Ok(zip.end_entry())).await.is_err() {
-                return;
-            }
-        }
-        let _ = tx.send(Ok(zip.finish())).await;
-    });
-    let body = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    (StatusCode::OK, h, Body::from_stream(body)).into_response()
+    (StatusCode::OK, h, Body::from_stream(stream(reader, app))).into_response()
 }
 
 #[cfg(test)]

@@ -16,7 +16,6 @@ mod listener;
 mod metrics;
 mod pages;
 mod session;
-mod zip;
 
 use std::sync::Arc;
 

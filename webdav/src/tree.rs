@@ -176,7 +176,7 @@ impl Tree {
                     refusal: self.refusal.clone(),
                 }))
             }
-            Node::Root | Node::Folder(_) | Node::Message(_) => Err(FsError::Forbidden),
+            Node::Root | Node::Folder(_) | Node::Message(_) | Node::Subfolder(..) => Err(FsError::Forbidden),
         }
     }
 

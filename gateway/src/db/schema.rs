@@ -109,6 +109,7 @@ diesel::table! {
         deleted_at -> Nullable<BigInt>,
         inline_blob -> Nullable<Binary>,
         kind -> Text,
+        crc32 -> Nullable<BigInt>,
     }
 }
 

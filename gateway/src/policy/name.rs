@@ -187,6 +187,8 @@ pub enum NameRefusal {
          helper files); rename them to their final names or delete them first"
     )]
     TooManyAside { max: usize },
+    #[error("folders may be nested at most {max} deep; put the deeper folders in a zip file first")]
+    TooDeep { max: usize },
 }
 
 impl NameRefusal {
@@ -209,6 +211,7 @@ impl NameRefusal {
             NameRefusal::Duplicate { .. } => "duplicate-name",
             NameRefusal::LitterTooLarge { .. } => "litter-too-large",
             NameRefusal::TooManyAside { .. } => "too-many-aside",
+            NameRefusal::TooDeep { .. } => "too-deep",
         }
     }
 }
@@ -218,6 +221,12 @@ impl NameRefusal {
 /// `~WRL0001.tmp`, Excel's `34429E5E.tmp`, LibreOffice's `lu123.tmp`),
 /// rclone (`.partial`), WinSCP (`.filepart`), LibreOffice (`.osl-tmp`).
 const TEMPORARY_EXTENSIONS: &[&str] = &["tmp", "partial", "filepart", "osl-tmp"];
+
+/// How deep folders in a draft may nest.
+pub const MAX_FOLDER_DEPTH: usize = 32;
+
+/// What a top-level folder's name gets when it is sent.
+pub const ZIP_SUFFIX: &str = ".zip";
 
 /// What a name in a draft is, and so how the draft treats the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -233,6 +242,12 @@ pub enum NameKind {
     /// (`.DS_Store`, `._*`, `Thumbs.db`, `desktop.ini`, `~$*`,
     /// `.~lock.*#`): accepted, never listed, never sent.
     Litter,
+    /// A folder in a draft (`Bijlagen`, `Bijlagen/2026`): a top-level one
+    /// reaches the recipient as `<folder>.zip`.
+    Folder,
+    /// A file inside a folder (`Bijlagen/scan.dat`): any name that passes
+    /// the trick checks, sent inside its folder's zip, unchecked for type.
+    Member,
 }
 
 impl NameKind {
@@ -242,12 +257,22 @@ impl NameKind {
             NameKind::Document => "document",
             NameKind::Temporary => "temporary",
             NameKind::Litter => "litter",
+            NameKind::Folder => "folder",
+            NameKind::Member => "member",
         }
     }
 
     /// From [`NameKind::as_str`].
     pub fn parse(stored: &str) -> Option<NameKind> {
-        [NameKind::Document, NameKind::Temporary, NameKind::Litter].into_iter().find(|k| k.as_str() == stored)
+        [NameKind::Document, NameKind::Temporary, NameKind::Litter, NameKind::Folder, NameKind::Member]
+            .into_iter()
+            .find(|k| k.as_str() == stored)
+    }
+
+    /// Whether the file is kept aside from what is sent, and counts
+    /// towards [`crate::upload::MAX_ASIDE_PER_DRAFT`].
+    pub fn is_aside(self) -> bool {
+        matches!(self, NameKind::Temporary | NameKind::Litter)
     }
 }
 
@@ -291,6 +316,62 @@ impl FileName {
         check_windows(&name)?;
         let kind = check_extension(&name, rules)?;
         Ok(FileName(name, kind))
+    }
+
+    /// A name at a path inside a draft: `scan.pdf` at the top, as
+    /// [`FileName::parse`]; `Bijlagen/2026/scan.dat` inside a folder, where
+    /// every part passes the trick checks (checks 1 to 9), and the last
+    /// part is litter, a temporary file (by its extension only: a file
+    /// without one is ordinary in a folder), or a member of any other type.
+    pub fn parse_path(raw: &str, rules: &NameRules) -> Result<FileName, NameRefusal> {
+        let Some((parent, last)) = raw.rsplit_once('/') else { return FileName::parse(raw, rules) };
+        let folder = FileName::parse_folder(parent, rules)?;
+        let last = normalise(last, rules.max_name_bytes)?;
+        check_shape(&last)?;
+        check_characters(&last)?;
+        let kind = if is_litter(&last) {
+            NameKind::Litter
+        } else {
+            check_edges(&last)?;
+            check_windows(&last)?;
+            match last.rsplit_once('.') {
+                Some((_, ext)) if TEMPORARY_EXTENSIONS.iter().any(|t| t.eq_ignore_ascii_case(ext)) => {
+                    NameKind::Temporary
+                }
+                _ => NameKind::Member,
+            }
+        };
+        Ok(FileName(format!("{}/{last}", folder.0), kind))
+    }
+
+    /// A folder's path inside a draft (`Bijlagen`, `Bijlagen/2026`): every
+    /// part passes the trick checks (checks 1 to 9), at most
+    /// [`MAX_FOLDER_DEPTH`] deep; a top-level folder leaves room in its
+    /// name for the `.zip` it is sent as.
+    pub fn parse_folder(raw: &str, rules: &NameRules) -> Result<FileName, NameRefusal> {
+        let parts: Vec<&str> = raw.split('/').collect();
+        if parts.len() > MAX_FOLDER_DEPTH {
+            return Err(NameRefusal::TooDeep { max: MAX_FOLDER_DEPTH });
+        }
+        let mut path = String::with_capacity(raw.len());
+        for (i, part) in parts.iter().enumerate() {
+            let room = if i == 0 { ZIP_SUFFIX.len() } else { 0 };
+            let part = normalise(part, rules.max_name_bytes.saturating_sub(room))?;
+            check_shape(&part)?;
+            check_characters(&part)?;
+            check_edges(&part)?;
+            check_windows(&part)?;
+            if i > 0 {
+                path.push('/');
+            }
+            path.push_str(&part);
+        }
+        Ok(FileName(path, NameKind::Folder))
+    }
+
+    /// The folder this name is in, when it is inside one.
+    pub fn parent(&self) -> Option<&str> {
+        self.0.rsplit_once('/').map(|(parent, _)| parent)
     }
 
     /// The normalised name.

@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::random::Random;
 use crate::session::Session;
 use crate::transfer::{Access, Folder, TransferRow, TransferSummary, access, load, load_visible, summarize};
-use crate::upload::{DocumentInfo, documents_of};
+use crate::upload::{DocumentInfo, Inside, delivered, documents_of};
 use crate::{Gateway, Language, Timestamp};
 
 /// One recorded download.
@@ -57,7 +57,8 @@ pub struct ReportData {
     pub door: Option<String>,
     /// Where the recipient's code went, masked; `None` when they sign in.
     pub recipient_phone: Option<String>,
-    /// Each document with name, size, SHA-256, content check and deletion.
+    /// Each document with name, size, SHA-256, content check and deletion;
+    /// a folder as its zip, followed by each file in it under its path.
     pub documents: Vec<DocumentInfo>,
     /// Each download.
     pub downloads: Vec<DownloadRecord>,
@@ -167,7 +168,7 @@ fn collect(
     now: Timestamp,
 ) -> Result<ReportData> {
     let transfer = summarize(row, folder, window)?;
-    let documents = documents_of(conn, &row.id)?;
+    let documents = delivered(&documents_of(conn, &row.id)?, Inside::Listed);
     let names: HashMap<String, String> = documents.iter().map(|d| (d.id.clone(), d.name.clone())).collect();
     type Row = (i64, Option<String>, String, String, String, Option<String>);
     let rows: Vec<Row> = downloads::table

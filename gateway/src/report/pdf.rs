@@ -17,6 +17,7 @@ use printpdf::{
 use unicode_normalization::UnicodeNormalization;
 
 use super::ReportData;
+use crate::policy::name::NameKind;
 use super::labels::{Labels, event, value};
 use super::proof::{ATTACHMENT_NAME, ProofError, SignedProof};
 use crate::error::{Error, Result};
@@ -527,7 +528,8 @@ fn envelope(w: &mut Writer, data: &ReportData, l: &Labels, language: Language) {
 }
 
 fn documents(w: &mut Writer, data: &ReportData, l: &Labels, language: Language) {
-    w.heading(&format!("{} ({})", l.documents, data.documents.len()));
+    let delivered = data.documents.iter().filter(|d| d.kind != NameKind::Member).count();
+    w.heading(&format!("{} ({delivered})", l.documents));
     let columns = [
         Column::right("#", 9.0),
         Column::left(l.name_and_sha, 90.0),
@@ -535,15 +537,23 @@ fn documents(w: &mut Writer, data: &ReportData, l: &Labels, language: Language) 
         Column::left(l.check, 28.0),
         Column::left(l.deleted, w.text_width() - 145.0),
     ];
+    // A file in a folder follows its zip, unnumbered, under its path.
+    let mut number = 0;
     let rows = data
         .documents
         .iter()
-        .enumerate()
-        .map(|(i, d)| {
+        .map(|d| {
             let mut name = cell(d.name.as_str());
             name.push((d.sha256.clone().unwrap_or_else(|| "-".into()), Style::Small));
+            let shown_number = match d.kind {
+                NameKind::Member => String::new(),
+                _ => {
+                    number += 1;
+                    number.to_string()
+                }
+            };
             vec![
-                cell((i + 1).to_string()),
+                cell(shown_number),
                 name,
                 cell(size(d.size)),
                 cell(d.content_check.as_deref().map_or_else(|| "-".into(), |c| value(language, c))),

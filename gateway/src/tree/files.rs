@@ -44,7 +44,7 @@ impl Gateway {
         to: &str,
         overwrite: Overwrite,
     ) -> Result<()> {
-        let to = FileName::parse(to, &self.names)?;
+        let to = FileName::parse_path(to, &self.names)?;
         let source = self.rename_source(session, transfer_id, from).await?;
         // Checked before the transaction, on bytes that cannot change: a
         // complete file is written once.
@@ -65,6 +65,9 @@ impl Gateway {
             .db
             .write(move |conn| {
                 load_own_draft(conn, &s, &t)?.check_window(window, now)?;
+                if let Some(parent) = to.parent() {
+                    crate::tree::check_folder(conn, &t, parent)?;
+                }
                 let taken: Vec<String> = documents::table
                     .filter(documents::transfer_id.eq(&t))
                     .filter(documents::name_key.eq(to.collation_key()))
@@ -77,7 +80,7 @@ impl Gateway {
                 for id in &taken {
                     diesel::delete(documents::table.find(id)).execute(conn)?;
                 }
-                if source.kind == NameKind::Document && to.kind() != NameKind::Document {
+                if !source.kind.is_aside() && to.kind().is_aside() {
                     check_room_aside(conn, &t)?;
                 }
                 let renamed = diesel::update(documents::table.find(&source.id).filter(documents::state.eq("complete")))

@@ -11,18 +11,21 @@
 //! the size a listing shows is the size the next read gives.
 
 mod files;
+mod folders;
 mod path;
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 pub use files::Overwrite;
+pub(crate) use folders::check_folder;
+pub use folders::MAX_FOLDERS_PER_DRAFT;
 pub use path::{Place, TreePath};
 
 use crate::download::DocumentReader;
 use crate::error::{Error, Result};
 use crate::policy::name::NameKind;
-use crate::upload::{DocumentInfo, DocumentState, Upload, UploadMode};
+use crate::upload::{DocumentInfo, DocumentState, Inside, Upload, UploadMode, delivered};
 use crate::{Folder, Gateway, Session, Timestamp, TransferSummary};
 
 /// The envelope of a message, as a file in its folder.
@@ -49,8 +52,11 @@ pub enum Node {
     /// `message.txt`, with its bytes.
     Envelope(TransferSummary, Arc<Vec<u8>>),
     /// A file of a message: a document (complete or, in a draft, still
-    /// arriving), a temporary file, or litter reached by its exact name.
+    /// arriving), a temporary file, or litter reached by its exact name; in
+    /// a sent or received message, a folder as its zip.
     File(TransferSummary, DocumentInfo),
+    /// A folder in a draft.
+    Subfolder(TransferSummary, DocumentInfo),
     /// The report, made for this caller.
     Report(TransferSummary, Arc<Vec<u8>>),
 }
@@ -190,6 +196,7 @@ impl Node {
             Node::Root => dir(false, now, now),
             Node::Folder(f) => dir(*f == Folder::Outbox, now, now),
             Node::Message(t) => dir(t.folder == Folder::Outbox, t.created_at, message_time(t)),
+            Node::Subfolder(t, d) => dir(true, d.completed_at.unwrap_or(t.created_at), message_time(t)),
             Node::Envelope(t, text) => file(t.folder == Folder::Outbox, text.len(), t.created_at, message_time(t)),
             Node::Report(_, pdf) => file(false, pdf.len(), now, now),
             Node::File(t, d) => {
@@ -256,29 +263,43 @@ impl Tree {
         }
     }
 
-    /// A file of a message: `message.txt`, a file by its name (one lookup
-    /// of the message and the name together), or the report.
+    /// A file of a message: `message.txt`, a file or folder of a draft by
+    /// its path (one lookup of the message and the name together), what a
+    /// sent or received message delivers, or its report.
     async fn file(&self, folder: Folder, message: &str, name: &str) -> Result<Node> {
         if name == MESSAGE_TXT {
             let t = self.message(folder, message).await?;
             let text = self.gateway.message_txt(&self.session, &t.id).await?;
             return Ok(Node::Envelope(t, Arc::new(text.into_bytes())));
         }
-        let (t, docs) = self.gateway.find_documents_named(&self.session, self.folder(folder)?, message, name).await?;
-        if let Some(d) = shown(&t, docs) {
-            return Ok(Node::File(t, d));
+        if folder == Folder::Outbox {
+            let (t, docs) = self.gateway.find_documents_named(&self.session, folder, message, name).await?;
+            return match shown(&t, docs) {
+                Some(d) if d.kind == NameKind::Folder => Ok(Node::Subfolder(t, d)),
+                Some(d) => Ok(Node::File(t, d)),
+                None => Err(Error::NotFound),
+            };
+        }
+        let t = self.message(folder, message).await?;
+        let docs = self.delivered(&t).await?;
+        if let Some(d) = docs.iter().find(|d| d.name == name) {
+            return Ok(Node::File(t, d.clone()));
         }
         let report_here = match name {
             REPORT_PDF => true,
-            REPORT_PDF_ALT => {
-                shown(&t, self.gateway.documents_named(&self.session, &t.id, REPORT_PDF).await?).is_some()
-            }
+            REPORT_PDF_ALT => docs.iter().any(|d| d.name == REPORT_PDF),
             _ => false,
         };
         if report_here && let Some(pdf) = self.report(&t).await? {
             return Ok(Node::Report(t, pdf));
         }
         Err(Error::NotFound)
+    }
+
+    /// What a sent or received message delivers, as far as it is there.
+    async fn delivered(&self, t: &TransferSummary) -> Result<Vec<DocumentInfo>> {
+        let all = self.gateway.documents(&self.session, &t.id).await?;
+        Ok(delivered(&all, Inside::Zipped).into_iter().filter(|d| visible(t, d)).collect())
     }
 
     /// The report of a message as a PDF, when the caller may read it: made
@@ -327,16 +348,12 @@ impl Tree {
                     name: MESSAGE_TXT.into(),
                     meta: Node::Envelope(t.clone(), Arc::new(text.into_bytes())).meta(now),
                 }];
-                let docs = self.gateway.documents(&self.session, &t.id).await?;
-                let report_name = if docs.iter().any(|d| d.name == REPORT_PDF && listed(&t, d)) {
-                    REPORT_PDF_ALT
-                } else {
-                    REPORT_PDF
-                };
-                let mut docs: Vec<DocumentInfo> = docs.into_iter().filter(|d| listed(&t, d)).collect();
-                // One entry per name: a complete document, not its replacement being uploaded.
-                docs.sort_by_key(|d| (d.name.clone(), d.state != DocumentState::Complete));
-                docs.dedup_by(|later, first| later.name == first.name);
+                if *f == Folder::Outbox {
+                    entries.extend(self.draft_entries(&t, "").await?);
+                    return Ok(entries);
+                }
+                let docs = self.delivered(&t).await?;
+                let report_name = if docs.iter().any(|d| d.name == REPORT_PDF) { REPORT_PDF_ALT } else { REPORT_PDF };
                 for d in docs {
                     entries.push(Entry { name: d.name.clone(), meta: Node::File(t.clone(), d).meta(now) });
                 }
@@ -345,8 +362,38 @@ impl Tree {
                 }
                 Ok(entries)
             }
-            Place::File(..) => Err(Error::Invalid("this is a file, not a folder".into())),
+            Place::File(f, message, path) => match self.file(*f, message, path).await? {
+                Node::Subfolder(t, _) => self.draft_entries(&t, &format!("{path}/")).await,
+                _ => Err(Error::Invalid("this is a file, not a folder".into())),
+            },
         }
+    }
+
+    /// What a draft holds directly under `prefix` (`""` for its top,
+    /// `Bijlagen/` for a folder), one entry per name: a complete file, not
+    /// its replacement being uploaded.
+    async fn draft_entries(&self, t: &TransferSummary, prefix: &str) -> Result<Vec<Entry>> {
+        let now = self.now();
+        let mut docs: Vec<DocumentInfo> = self
+            .gateway
+            .documents(&self.session, &t.id)
+            .await?
+            .into_iter()
+            .filter(|d| listed(t, d) && d.name.strip_prefix(prefix).is_some_and(|rest| !rest.contains('/')))
+            .collect();
+        docs.sort_by_key(|d| (d.name.clone(), d.state != DocumentState::Complete));
+        docs.dedup_by(|later, first| later.name == first.name);
+        Ok(docs
+            .into_iter()
+            .map(|d| {
+                let name = d.name[prefix.len()..].to_owned();
+                let node = match d.kind {
+                    NameKind::Folder => Node::Subfolder(t.clone(), d),
+                    _ => Node::File(t.clone(), d),
+                };
+                Entry { name, meta: node.meta(now) }
+            })
+            .collect())
     }
 
     /// Read a document from `range` (the whole of it when `None`); a read
@@ -392,9 +439,9 @@ impl Tree {
     pub async fn mkdir(&self, place: &Place) -> Result<()> {
         match place {
             Place::Message(Folder::Outbox, name) => self.gateway.create_draft(&self.session, name).await.map(|_| ()),
-            Place::File(Folder::Outbox, message, name) => {
+            Place::File(Folder::Outbox, message, path) => {
                 let t = self.message(Folder::Outbox, message).await?;
-                self.gateway.create_subfolder(&self.session, &t.id, name)
+                self.gateway.create_folder(&self.session, &t.id, path).await
             }
             Place::Root | Place::Folder(_) => Err(Error::Conflict("this folder already exists".into())),
             Place::Message(f, _) | Place::File(f, ..) => {
@@ -404,7 +451,8 @@ impl Tree {
         }
     }
 
-    /// Remove a folder (RMDIR, DELETE of a collection): a draft is withdrawn.
+    /// Remove a folder (RMDIR, DELETE of a collection): a draft is
+    /// withdrawn; a folder in a draft goes when it is empty.
     pub async fn rmdir(&self, place: &Place) -> Result<()> {
         match place {
             Place::Message(Folder::Outbox, name) => {
@@ -416,7 +464,14 @@ impl Tree {
                 Err(Error::Forbidden(READ_ONLY))
             }
             Place::Root | Place::Folder(_) => Err(Error::Forbidden("this folder stays")),
-            Place::File(..) => Err(Error::NotFound),
+            Place::File(Folder::Outbox, message, path) => {
+                let t = self.message(Folder::Outbox, message).await?;
+                self.gateway.remove_folder(&self.session, &t.id, path).await
+            }
+            Place::File(f, message, _) => {
+                self.message(*f, message).await?;
+                Err(Error::Forbidden(READ_ONLY))
+            }
         }
     }
 
@@ -470,12 +525,21 @@ impl Tree {
             (Place::File(Folder::Outbox, from_message, old), Place::File(Folder::Outbox, to_message, new))
                 if old != MESSAGE_TXT && new != MESSAGE_TXT =>
             {
-                let source = self.message(Folder::Outbox, from_message).await?;
-                if from_message == to_message {
-                    return self.gateway.rename_file(&self.session, &source.id, old, new, overwrite).await;
+                let source = self.file(Folder::Outbox, from_message, old).await?;
+                match (source, from_message == to_message) {
+                    (Node::Subfolder(t, _), true) => {
+                        self.gateway.rename_folder(&self.session, &t.id, old, new, overwrite).await
+                    }
+                    (Node::Subfolder(..), false) => {
+                        Err(Error::Forbidden("a folder moves within its draft; copy what it holds into the other"))
+                    }
+                    (Node::File(t, _), true) => self.gateway.rename_file(&self.session, &t.id, old, new, overwrite).await,
+                    (Node::File(source, _), false) => {
+                        self.copy(from, to, overwrite).await?;
+                        self.gateway.remove_document(&self.session, &source.id, old).await
+                    }
+                    _ => Err(Error::NotFound),
                 }
-                self.copy(from, to, overwrite).await?;
-                self.gateway.remove_document(&self.session, &source.id, old).await
             }
             (Place::File(Folder::Outbox, message, _), _) => {
                 self.message(Folder::Outbox, message).await?;

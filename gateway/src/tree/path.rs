@@ -45,8 +45,9 @@ impl TreePath {
             [] => Some(Place::Root),
             [folder] => Folder::parse(folder).map(Place::Folder),
             [folder, message] => Folder::parse(folder).map(|f| Place::Message(f, message.clone())),
-            [folder, message, file] => Folder::parse(folder).map(|f| Place::File(f, message.clone(), file.clone())),
-            _ => None,
+            [folder, message, rest @ ..] => {
+                Folder::parse(folder).map(|f| Place::File(f, message.clone(), rest.join("/")))
+            }
         }
     }
 }
@@ -60,7 +61,8 @@ pub enum Place {
     Folder(Folder),
     /// `/<folder>/<message>`
     Message(Folder, String),
-    /// `/<folder>/<message>/<file>`
+    /// `/<folder>/<message>/<path>`: a file, or a folder in a draft, by
+    /// its path in the message (`scan.pdf`, `Bijlagen/2026/scan.pdf`).
     File(Folder, String, String),
 }
 
@@ -91,12 +93,13 @@ mod tests {
     }
 
     #[test]
-    fn only_the_three_folders_and_three_levels_name_places() {
+    fn only_the_three_folders_and_what_is_under_them_name_places() {
         assert_eq!(place("/"), Some(Place::Root));
         assert_eq!(place("/sent"), Some(Place::Folder(Folder::Sent)));
         assert_eq!(place("/outbox/x"), Some(Place::Message(Folder::Outbox, "x".into())));
         assert_eq!(place("inbox/x/a.pdf"), Some(Place::File(Folder::Inbox, "x".into(), "a.pdf".into())));
-        for nowhere in ["/etc", "/etc/passwd", "/outbox/x/a/b", "/Outbox", "/outbox/x/../../../root/.ssh/id"] {
+        assert_eq!(place("/outbox/x/a//b/c.pdf"), Some(Place::File(Folder::Outbox, "x".into(), "a/b/c.pdf".into())));
+        for nowhere in ["/etc", "/etc/passwd", "/Outbox", "/outbox/x/../../../root/.ssh/id"] {
             assert_eq!(place(nowhere), None, "{nowhere}");
         }
         assert_eq!(place(&format!("/outbox/{}", "a".repeat(5000))), None);

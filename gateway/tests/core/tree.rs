@@ -228,3 +228,122 @@ async fn a_request_link_sees_its_draft_and_sent_but_no_inbox() -> TestResult {
     assert_eq!(names(&tree, "/outbox").await?.len(), 1);
     Ok(())
 }
+
+/// SHA-256 of some bytes, hex, as the report gives it.
+fn sha(bytes: &[u8]) -> String {
+    data_encoding::HEXLOWER.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes).as_ref())
+}
+
+/// The entries of a zip, each as `name sha256`, as Python's zipfile reads
+/// it (which checks every CRC-32 too).
+fn unzipped(zip: &[u8]) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("x.zip");
+    std::fs::write(&path, zip)?;
+    let script = "import sys,zipfile,hashlib\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\n\
+                  print('\\n'.join(n+' '+hashlib.sha256(z.read(n)).hexdigest() for n in z.namelist()))";
+    let out = std::process::Command::new("python3").arg("-c").arg(script).arg(&path).output()?;
+    assert!(out.status.success(), "python3 could not read the zip: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(String::from_utf8(out.stdout)?.lines().map(str::to_owned).collect())
+}
+
+#[tokio::test]
+async fn a_folder_in_a_draft_arrives_as_one_zip_with_every_file_in_the_report() -> TestResult {
+    let bed = Bed::new().await?;
+    let (_, tree) = jan_with_draft(&bed).await?;
+    put(&tree, "/outbox/d/message.txt", b"To: Kees <kees@minvws.nl>\n").await?;
+    tree.mkdir(&at("/outbox/d/New folder")).await?;
+    // Explorer's "New folder", then typed over.
+    tree.rename(&at("/outbox/d/New folder"), &at("/outbox/d/Bijlagen"), Overwrite::No).await?;
+    for folder in ["/outbox/d/Bijlagen/2026", "/outbox/d/Bijlagen/leeg"] {
+        tree.mkdir(&at(folder)).await?;
+    }
+    put(&tree, "/outbox/d/Bijlagen/scan.dat", b"any type inside a folder").await?;
+    put(&tree, "/outbox/d/Bijlagen/2026/notes", b"no extension").await?;
+    put(&tree, "/outbox/d/Bijlagen/.DS_Store", b"finder").await?;
+    put(&tree, "/outbox/d/a.pdf", &pdf("top")).await?;
+    assert_eq!(names(&tree, "/outbox/d").await?, ["message.txt", "Bijlagen", "a.pdf"]);
+    assert_eq!(names(&tree, "/outbox/d/Bijlagen").await?, ["2026", "leeg", "scan.dat"]);
+    assert!(tree.meta(&tree.node(&at("/outbox/d/Bijlagen")).await?).dir);
+
+    let missing = put(&tree, "/outbox/d/Nergens/x.txt", b"x").await;
+    assert!(matches!(&missing, Err(Error::Conflict(why)) if why.contains("Nergens")), "{missing:?}");
+    let full = tree.rmdir(&at("/outbox/d/Bijlagen")).await;
+    assert!(matches!(&full, Err(Error::Conflict(why)) if why.contains("not empty")), "{full:?}");
+    let into_itself = tree.rename(&at("/outbox/d/Bijlagen"), &at("/outbox/d/Bijlagen/2026/b"), Overwrite::No).await;
+    assert!(matches!(&into_itself, Err(Error::Invalid(_))), "{into_itself:?}");
+    let written = tree.write(&at("/outbox/d/Bijlagen"), UploadMode::Replace).await.map(|_| ());
+    assert!(matches!(&written, Err(Error::Conflict(why)) if why.contains("is a folder")), "{written:?}");
+    tree.rename(&at("/outbox/d/Bijlagen/2026"), &at("/outbox/d/Bijlagen/jaar"), Overwrite::No).await?;
+    assert_eq!(get(&tree, "/outbox/d/Bijlagen/jaar/notes").await?, b"no extension", "moved with its folder");
+    // A document moved into a folder is a file like the others there.
+    put(&tree, "/outbox/d/b.pdf", &pdf("moved in")).await?;
+    tree.rename(&at("/outbox/d/b.pdf"), &at("/outbox/d/Bijlagen/b.pdf"), Overwrite::No).await?;
+
+    tree.rename(&at("/outbox/d"), &at("/sent/d"), Overwrite::No).await?;
+    assert_eq!(names(&tree, "/sent/d").await?, ["message.txt", "Bijlagen.zip", "a.pdf", "report.pdf"]);
+    let node = tree.node(&at("/sent/d/Bijlagen.zip")).await?;
+    let zip = get(&tree, "/sent/d/Bijlagen.zip").await?;
+    assert_eq!(tree.meta(&node).size, zip.len() as u64, "the size listed is the size read");
+    let entry = |name: &str, bytes: &[u8]| format!("{name} {}", sha(bytes));
+    assert_eq!(
+        unzipped(&zip)?,
+        [
+            entry("Bijlagen/", b""),
+            entry("Bijlagen/b.pdf", &pdf("moved in")),
+            entry("Bijlagen/jaar/", b""),
+            entry("Bijlagen/jaar/notes", b"no extension"),
+            entry("Bijlagen/leeg/", b""),
+            entry("Bijlagen/scan.dat", b"any type inside a folder"),
+        ],
+        "every file at its path, the helper file left out"
+    );
+    // Any byte can be read on its own: a resumed download.
+    let Node::File(t, d) = node else { panic!("the zip is a file") };
+    for start in [1, 40, zip.len() as u64 - 30] {
+        let tail = tree.read(&t, &d, Some(start..zip.len() as u64)).await?.read_all().await?;
+        assert_eq!(tail, zip[start as usize..], "from {start}");
+    }
+
+    let report = bed.gw.report(tree.session(), &t.id).await?;
+    let listed: Vec<(String, Option<String>)> =
+        report.documents.iter().map(|d| (d.name.clone(), d.sha256.clone())).collect();
+    let sha = |bytes: &[u8]| Some(sha(bytes));
+    assert_eq!(
+        listed,
+        [
+            ("Bijlagen.zip".to_owned(), None),
+            ("Bijlagen/b.pdf".into(), sha(&pdf("moved in"))),
+            ("Bijlagen/jaar/notes".into(), sha(b"no extension")),
+            ("Bijlagen/scan.dat".into(), sha(b"any type inside a folder")),
+            ("a.pdf".into(), sha(&pdf("top"))),
+        ]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_folder_the_operator_refuses_is_refused_with_the_reason() -> TestResult {
+    let bed = Bed::with_rules(gateway::Rules { folders: gateway::FolderRule::Refuse, ..crate::bed::test_rules() }).await?;
+    let (_, tree) = jan_with_draft(&bed).await?;
+    let refused = tree.mkdir(&at("/outbox/d/Bijlagen")).await;
+    assert!(matches!(&refused, Err(Error::Forbidden(why)) if why.contains("zip file first")), "{refused:?}");
+    let inside = put(&tree, "/outbox/d/Bijlagen/a.pdf", &pdf("x")).await;
+    assert!(matches!(&inside, Err(Error::Conflict(_))), "{inside:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_empty_folder_or_one_named_like_a_document_holds_the_send_back() -> TestResult {
+    let bed = Bed::new().await?;
+    let (_, tree) = jan_with_draft(&bed).await?;
+    put(&tree, "/outbox/d/a.pdf", &pdf("top")).await?;
+    tree.mkdir(&at("/outbox/d/Leeg")).await?;
+    let empty = tree.rename(&at("/outbox/d"), &at("/sent/d"), Overwrite::No).await;
+    assert!(matches!(&empty, Err(Error::NotReady(why)) if why.contains("Leeg holds no files")), "{empty:?}");
+    put(&tree, "/outbox/d/Leeg/x.txt", b"x").await?;
+    put(&tree, "/outbox/d/leeg.zip", &zip_named("x")).await?;
+    let clash = tree.rename(&at("/outbox/d"), &at("/sent/d"), Overwrite::No).await;
+    assert!(matches!(&clash, Err(Error::NotReady(why)) if why.contains("Leeg.zip")), "{clash:?}");
+    Ok(())
+}
