@@ -16,6 +16,7 @@ use crate::policy::name::{FileName, NameKind, NameRefusal};
 use crate::random::RandomExt;
 use crate::session::Session;
 use crate::settings::FolderRule;
+use crate::store::BlobId;
 use crate::transfer::load_own_draft;
 
 use super::Overwrite;
@@ -141,9 +142,9 @@ impl Gateway {
     }
 
     /// Rename or move a folder of a draft, with all it holds, to `to` (in a
-    /// folder the draft holds, or at its top). Taking the place of an empty
-    /// folder when the client asks to overwrite; anything else of that name
-    /// is a duplicate.
+    /// folder the draft holds, or at its top). When the client asks to
+    /// overwrite, it takes the place of a file or an empty folder of that
+    /// name; otherwise a name taken is a duplicate.
     pub async fn rename_folder(
         &self,
         session: &Session,
@@ -163,7 +164,8 @@ impl Gateway {
             .actor(&session.audit_actor())
             .transfer(transfer_id)
             .detail(&format!("{from} -> {}", to.as_str()));
-        self.db
+        let replaced = self
+            .db
             .write(move |conn| {
                 load_own_draft(conn, &s, &t)?.check_window(window, now)?;
                 let moving = rows_under(conn, &t, &f)?;
@@ -179,12 +181,13 @@ impl Gateway {
                     .filter(documents::name_key.eq(&key))
                     .select((documents::id, documents::name))
                     .load(conn)?;
+                let mut replaced = Vec::new();
                 for (id, name) in taken.iter().filter(|(id, _)| moving.iter().all(|(m, ..)| m != id)) {
-                    let held = rows_under(conn, &t, name)?;
-                    if overwrite == Overwrite::No || !is_folder(&held, name) || held.len() > 1 {
+                    if overwrite == Overwrite::No || rows_under(conn, &t, name)?.len() > 1 {
                         return Err(NameRefusal::Duplicate { name: to.as_str().to_owned() }.into());
                     }
                     diesel::delete(documents::table.find(id)).execute(conn)?;
+                    replaced.push(id.clone());
                 }
                 for (id, name, _) in &moving {
                     let renamed = format!("{}{}", to.as_str(), &name[f.len()..]);
@@ -198,8 +201,15 @@ impl Gateway {
                         .execute(conn)
                         .map_err(|e| unique(e, checked.as_str()))?;
                 }
-                event.record(conn)
+                event.record(conn)?;
+                Ok(replaced)
             })
-            .await
+            .await?;
+        for id in replaced {
+            let blob = BlobId::parse(&id)?;
+            self.store.discard_staged(&blob).await?;
+            self.store.delete(&blob).await?;
+        }
+        Ok(())
     }
 }
