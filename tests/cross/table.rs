@@ -234,6 +234,33 @@ const TABLE: &[Row] = &[
         (Op::List("/outbox/{d}/"), Expect::Listing(&["a.pdf", "message.txt"])),
         (Op::Read("/outbox/{d}/a.pdf"), Expect::Bytes(PDF_A)),
     ]},
+    Row { name: "a folder in a draft is made, filled, renamed and emptied", given: Given::Draft, steps: &[
+        (Op::Mkdir("/outbox/{d}/Nieuw/"), Expect::Ok),
+        (Op::Rename("/outbox/{d}/Nieuw/", "/outbox/{d}/Bijlagen/"), Expect::Ok),
+        (Op::Put("/outbox/{d}/Bijlagen/scan.dat", NOT_PDF), Expect::Ok),
+        (Op::Mkdir("/outbox/{d}/Bijlagen/leeg/"), Expect::Ok),
+        (Op::List("/outbox/{d}/"), Expect::Listing(&["Bijlagen", "a.pdf", "message.txt"])),
+        (Op::List("/outbox/{d}/Bijlagen/"), Expect::Listing(&["leeg", "scan.dat"])),
+        (Op::Read("/outbox/{d}/Bijlagen/scan.dat"), Expect::Bytes(NOT_PDF)),
+        // (A folder with files in it: SFTP's RMDIR refuses, "not empty";
+        // WebDAV's DELETE removes it with them, RFC 4918 section 9.6.1.)
+        (Op::Delete("/outbox/{d}/Bijlagen/scan.dat"), Expect::Ok),
+        (Op::Rmdir("/outbox/{d}/Bijlagen/leeg/"), Expect::Ok),
+        (Op::Rmdir("/outbox/{d}/Bijlagen/"), Expect::Ok),
+        (Op::List("/outbox/{d}/"), Expect::Listing(&["a.pdf", "message.txt"])),
+    ]},
+    Row { name: "a file goes only into a folder the draft holds", given: Given::Draft, steps: &[
+        (Op::Put("/outbox/{d}/Nergens/scan.dat", NOT_PDF), Expect::Refused("Nergens")),
+        (Op::Stat("/outbox/{d}/Nergens/"), Expect::NotFound),
+    ]},
+    Row { name: "a folder is sent as one zip", given: Given::Draft, steps: &[
+        (Op::Mkdir("/outbox/{d}/Bijlagen/"), Expect::Ok),
+        (Op::Put("/outbox/{d}/Bijlagen/scan.dat", NOT_PDF), Expect::Ok),
+        (SEND, Expect::Ok),
+        (Op::List("/sent/{d}/"), Expect::Listing(&["Bijlagen.zip", "a.pdf", "message.txt", "report.pdf"])),
+        (Op::Stat("/sent/{d}/Bijlagen/"), Expect::NotFound),
+        (Op::Read("/sent/{d}/Bijlagen.zip"), Expect::Refused("recipient's link")),
+    ]},
     Row { name: "an unfinished SFTP upload is listed with what was stored", given: Given::Draft, steps: &[
         (Op::Cut("/outbox/{d}/big.pdf", 300_000), Expect::Ok),
         (Op::List("/outbox/{d}/"), Expect::Listing(&["a.pdf", "big.pdf", "message.txt"])),

@@ -246,6 +246,7 @@ impl DavFileSystem for Tree {
             match place {
                 // MKCOL of what exists is 405 (RFC 4918 9.3.1), which dav-server makes of `Exists`.
                 Place::Root | Place::Folder(_) => Err(FsError::Exists),
+                place if self.node(&place).await.is_ok() => Err(FsError::Exists),
                 place => self.changing(self.tree.mkdir(&place)).await,
             }
         }
