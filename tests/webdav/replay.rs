@@ -86,7 +86,8 @@ impl<'a> Draft<'a> {
     }
 
     fn path(&self, file: &str) -> String {
-        format!("/dav/outbox/{}/{}", self.name, encode(file))
+        let file: Vec<String> = file.split('/').map(encode).collect();
+        format!("/dav/outbox/{}/{}", self.name, file.join("/"))
     }
 
     /// One request about `file` in the draft (`""`: the draft itself).
@@ -520,5 +521,81 @@ fn a_refused_move_or_copy_onto_a_file_leaves_that_file_as_it_was() -> TestResult
         assert!(refusal.contains("brief.pdf"), "{method}: the content check names the file: {refusal}");
         d.holds("brief.pdf", &pdf("the one to keep"), &["brief.pdf", "message.txt", "notes.tmp"])?;
     }
+    Ok(())
+}
+
+/// The entries of a zip, each as `name sha256`, as Python's zipfile reads
+/// it (which checks every CRC-32 too).
+fn unzipped(zip: &[u8]) -> Result<Vec<String>, Error> {
+    let file = tempfile::NamedTempFile::new()?;
+    std::fs::write(file.path(), zip)?;
+    let script = "import sys,zipfile,hashlib\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\n\
+                  print('\\n'.join(n+' '+hashlib.sha256(z.read(n)).hexdigest() for n in z.namelist()))";
+    let out = Server::run(std::process::Command::new("python3").arg("-c").arg(script).arg(file.path()))?;
+    Ok(String::from_utf8(out.stdout)?.lines().map(str::to_owned).collect())
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Explorer's "New folder" in a draft (MKCOL `New folder`, then MOVE to the
+/// name typed, Overwrite: F; docker-nginx-webdav-nononsense#14), its Win32
+/// attributes set, and a folder with a subfolder dragged into it, each file
+/// copied in as Explorer copies one (mar10/wsgidav#112), `Thumbs.db` beside
+/// them. The colleague receives the folder as `Bijlagen.zip`, every file at
+/// its path, and the report lists each with its size and SHA-256.
+#[test]
+fn windows_explorer_makes_a_new_folder_and_drags_a_folder_in_which_arrives_as_a_zip() -> TestResult {
+    server::need("curl")?;
+    server::need("python3")?;
+    let s = Server::start(&[])?;
+    let d = Draft::make(&s, "folder")?;
+    d.expect("PROPFIND", "New folder", &["-H", "Depth: 0"], &[404])?;
+    d.expect("MKCOL", "New folder", &[], &[201])?;
+    d.expect("PROPFIND", "New folder", &["-H", "Depth: 0"], &[207])?;
+    let destination = format!("Destination: {}", s.url(&d.path("Bijlagen")));
+    d.expect("MOVE", "New folder", &["-H", &destination, "-H", "Overwrite: F"], &[201])?;
+    let props = ["-H", "Content-Type: text/xml; charset=\"utf-8\"", "--data-binary", WIN32_PROPS];
+    d.expect("PROPPATCH", "Bijlagen", &props, &[207])?;
+    d.expect("MKCOL", "Bijlagen/2026", &[], &[201])?;
+    let files: [(&str, Vec<u8>); 3] = [
+        ("Bijlagen/brief.pdf", pdf("in a folder")),
+        ("Bijlagen/scan.dat", b"any type inside a folder".to_vec()),
+        ("Bijlagen/2026/notes", b"no extension either".to_vec()),
+    ];
+    for (file, bytes) in &files {
+        d.expect("PROPFIND", file, &["-H", "Depth: 0"], &[404])?;
+        d.put(file, b"", &[])?;
+        let token = d.lock(file)?;
+        d.set_win32_props(file, &token)?;
+        d.put(file, bytes, &[&submit(&token)])?;
+        d.unlock(file, &token)?;
+        assert_eq!(&d.get(file)?, bytes, "{file} reads back as written");
+    }
+    d.put("Bijlagen/Thumbs.db", b"thumbnails", &[])?;
+    assert_eq!(d.names()?, ["Bijlagen", "message.txt"]);
+
+    d.send(TO_KEES)?;
+    let (status, zip) = s.curl(KEES, "GET", "/dav/inbox/folder/Bijlagen.zip", &[])?;
+    assert_eq!(status, 200, "{}", text(&zip));
+    let mut expected: Vec<String> = ["Bijlagen/", "Bijlagen/2026/"].iter().map(|f| format!("{f} {}", sha256(b""))).collect();
+    expected.extend(files.iter().map(|(f, b)| format!("{f} {}", sha256(b))));
+    expected.sort();
+    assert_eq!(unzipped(&zip)?, expected, "every file at its path, Thumbs.db left out");
+    let (status, tail) = s.curl(KEES, "GET", "/dav/inbox/folder/Bijlagen.zip", &["-H", "Range: bytes=100-"])?;
+    assert_eq!((status, tail.as_slice()), (206, &zip[100..]), "a download resumes in the middle");
+
+    let (status, report) = s.curl(JAN, "GET", "/dav/sent/folder/report.pdf", &[])?;
+    assert_eq!(status, 200);
+    let path = s.dir.path().join("folder-report.pdf");
+    std::fs::write(&path, report)?;
+    let verified = s.cli(&["report", "verify", &path.to_string_lossy()])?;
+    for (file, bytes) in &files {
+        let line = format!("{file} {} bytes sha256 {}", bytes.len(), sha256(bytes));
+        assert!(verified.contains(&line), "the report lists {line}: {verified}");
+    }
+    assert!(verified.contains("Bijlagen.zip"), "{verified}");
     Ok(())
 }
