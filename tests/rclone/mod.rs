@@ -139,17 +139,21 @@ fn program(release: Release) -> Result<PathBuf, Error> {
 pub const MESSAGE: &str = "To: Piet Pieters <piet@example.org>\nPhone: 06 12345678\nSubject: Dossier 12\n\n\
                            Here are the documents.\n";
 
-/// The folder a user copies: two small documents, a text and message.txt.
+/// The folder a user copies: two small documents, a text, message.txt, and
+/// a folder of files of any type (with a folder in it), sent as a zip.
 fn folder(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, Error> {
     let files = vec![
         ("brief.pdf".to_owned(), pdf("the letter")),
         ("bijlage.pdf".to_owned(), pdf("the annex")),
         ("notes.txt".to_owned(), b"notes for the file\n".to_vec()),
         ("message.txt".to_owned(), MESSAGE.as_bytes().to_vec()),
+        ("Bijlagen/scan.dat".to_owned(), b"any type inside a folder\n".to_vec()),
+        ("Bijlagen/2026/notes".to_owned(), b"no extension either\n".to_vec()),
     ];
-    std::fs::create_dir_all(dir)?;
     for (name, bytes) in &files {
-        std::fs::write(dir.join(name), bytes)?;
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().ok_or("a file is in a folder")?)?;
+        std::fs::write(path, bytes)?;
     }
     Ok(files)
 }
@@ -169,7 +173,7 @@ pub fn copy_check_and_send(rclone: &Rclone, work: &Path, draft: &str) -> Result<
     rclone.ok(&["mkdir", &remote])?;
     rclone.ok(&["copy", &local.to_string_lossy(), &remote])?;
 
-    let listed: serde_json::Value = serde_json::from_slice(&rclone.ok(&["lsjson", &remote])?)?;
+    let listed: serde_json::Value = serde_json::from_slice(&rclone.ok(&["lsjson", "-R", "--files-only", &remote])?)?;
     let mut sizes: Vec<(String, u64)> = listed
         .as_array()
         .ok_or("lsjson answers a list")?
@@ -185,9 +189,18 @@ pub fn copy_check_and_send(rclone: &Rclone, work: &Path, draft: &str) -> Result<
         assert_eq!(String::from_utf8_lossy(&back), String::from_utf8_lossy(bytes), "{name} reads back byte for byte");
     }
 
-    rclone.ok(&["moveto", &remote, &format!("k:sent/{draft}")])?;
+    let sent = format!("k:sent/{draft}");
+    rclone.ok(&["moveto", &remote, &sent])?;
     let outbox = rclone.ok(&["lsf", "k:outbox"])?;
     assert!(!String::from_utf8_lossy(&outbox).contains(draft), "the draft left the outbox");
+    let delivered = String::from_utf8(rclone.ok(&["lsf", &sent])?)?;
+    let mut delivered: Vec<&str> = delivered.lines().collect();
+    delivered.sort();
+    assert_eq!(
+        delivered,
+        ["Bijlagen.zip", "bijlage.pdf", "brief.pdf", "message.txt", "notes.txt", "report.pdf"],
+        "the folder is sent as one zip"
+    );
     Ok(())
 }
 
