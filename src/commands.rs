@@ -1,7 +1,7 @@
 //! The operator's commands (SPEC section 9), each a thin call into the core.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
@@ -86,7 +86,7 @@ pub struct SendArgs {
     text_file: Option<PathBuf>,
     #[arg(long, default_value = "nl", value_parser = ["nl", "en"])]
     language: String,
-    /// The documents.
+    /// The documents; a folder goes with all it holds, as `<folder>.zip`.
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
@@ -346,24 +346,47 @@ async fn compose_and_send(
     };
     gw.set_envelope(session, draft_id, envelope).await?;
     for path in &args.files {
-        let file_name = path
+        let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .with_context(|| format!("{} is not a file", path.display()))?;
-        let mut file = tokio::fs::File::open(path).await.with_context(|| format!("cannot open {}", path.display()))?;
-        let mut upload = gw.begin_upload(session, draft_id, &file_name, UploadMode::New).await?;
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = file.read(&mut buf).await?;
-            if n == 0 {
-                break;
+            .with_context(|| format!("{} is not a file or a folder", path.display()))?;
+        // A folder goes with all it holds, and arrives as <folder>.zip.
+        let mut todo = vec![(path.clone(), name)];
+        while let Some((path, name)) = todo.pop() {
+            if !path.is_dir() {
+                upload_file(gw, session, draft_id, &path, &name).await?;
+                continue;
             }
-            upload.write(&buf[..n]).await?;
+            gw.create_folder(session, draft_id, &name).await.with_context(|| format!("{name} was refused"))?;
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?
+                .map(|e| e.map(|e| e.path()))
+                .collect::<std::io::Result<_>>()?;
+            inside.sort_by(|a, b| b.cmp(a));
+            todo.extend(inside.into_iter().map(|p| {
+                let part = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                (p, format!("{name}/{part}"))
+            }));
         }
-        let doc = upload.finish().await.with_context(|| format!("{file_name} was refused"))?;
-        println!("{}\t{} bytes\tsha256 {}", doc.name, doc.size, doc.sha256.unwrap_or_default());
     }
     Ok(gw.send(session, draft_id).await?)
+}
+
+/// Upload one file into a draft under `name` (a path inside the message).
+async fn upload_file(gw: &Gateway, session: &gateway::Session, draft_id: &str, path: &Path, name: &str) -> Result<()> {
+    let mut file = tokio::fs::File::open(path).await.with_context(|| format!("cannot open {}", path.display()))?;
+    let mut upload = gw.begin_upload(session, draft_id, name, UploadMode::New).await?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        upload.write(&buf[..n]).await?;
+    }
+    let doc = upload.finish().await.with_context(|| format!("{name} was refused"))?;
+    println!("{}\t{} bytes\tsha256 {}", doc.name, doc.size, doc.sha256.unwrap_or_default());
+    Ok(())
 }
 
 fn gw_now() -> gateway::Timestamp {

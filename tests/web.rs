@@ -140,6 +140,61 @@ fn the_link_code_and_downloads_with_curl() -> TestResult {
     Ok(())
 }
 
+/// A folder sent to someone outside (`koerier send` with a folder, as the
+/// drive sends one): the download page offers it as `Bijlagen.zip`, made as
+/// it is read from the documents opened with the link's key, whole, from
+/// the middle, and inside "download all"; its download is recorded.
+#[test]
+fn a_folder_reaches_the_recipient_as_one_zip() -> TestResult {
+    let mut s = Server::new(&[])?;
+    let folder = s.path().join("Bijlagen");
+    std::fs::create_dir_all(folder.join("2026"))?;
+    std::fs::write(folder.join("scan.dat"), b"any type inside a folder\n")?;
+    std::fs::write(folder.join("2026/notes"), big_text())?;
+    std::fs::write(s.path().join("report.pdf"), PDF)?;
+    let sent = s.send("en", &["Bijlagen", "report.pdf"], &[])?;
+    s.start()?;
+    let b = Browser::new(s.path(), "piet");
+    let (_, _, page) = b.request(&[&sent.link])?;
+    let csrf = Browser::csrf(&page)?;
+    let code = s.latest_code()?;
+    let (status, _, _) = b.request(&["-d", &format!("csrf={csrf}&code={code}"), &format!("{}/code", sent.link)])?;
+    assert_eq!(status, 303);
+    let (_, _, page) = b.request(&[&sent.link])?;
+    let text = String::from_utf8_lossy(&page);
+    assert!(text.contains("Bijlagen.zip") && !text.contains("scan.dat"), "{text}");
+
+    let zip = s.path().join("got.zip");
+    let url = format!("{}/d/Bijlagen.zip", sent.link);
+    let (status, head, _) = b.request(&["-o", &zip.to_string_lossy(), &url])?;
+    assert_eq!((status, header(&head, "content-type")), (200, Some("application/zip")));
+    let listing = Command::new("unzip").arg("-Z1").arg(&zip).output()?;
+    assert_eq!(String::from_utf8(listing.stdout)?, "Bijlagen/\nBijlagen/2026/\nBijlagen/2026/notes\nBijlagen/scan.dat\n");
+    let tested = Command::new("unzip").arg("-tq").arg(&zip).output()?;
+    assert!(tested.status.success(), "{}", String::from_utf8_lossy(&tested.stdout));
+    let notes = Command::new("unzip").arg("-p").arg(&zip).arg("Bijlagen/2026/notes").output()?;
+    assert!(notes.stdout == big_text(), "a file inside reads back byte for byte");
+    let whole = std::fs::read(&zip)?;
+    assert_eq!(header(&head, "content-length"), Some(whole.len().to_string().as_str()));
+    let (status, _, tail) = b.request(&["-r", "5000-", &url])?;
+    assert_eq!((status, tail.as_slice()), (206, &whole[5000..]), "a download resumes in the middle");
+    let recorded = "SELECT count(*) FROM downloads JOIN documents ON documents.id = downloads.document_id \
+                    WHERE documents.kind = 'folder'";
+    assert_eq!(s.number(recorded)?, 1, "the zip's download is recorded once (a resumed tail is not)");
+
+    let all = s.path().join("all.zip");
+    let (status, _, _) = b.request(&["-o", &all.to_string_lossy(), &format!("{}/all.zip", sent.link)])?;
+    assert_eq!(status, 200);
+    let listing = Command::new("unzip").arg("-Z1").arg(&all).output()?;
+    assert_eq!(
+        String::from_utf8(listing.stdout)?,
+        "Bijlagen/\nBijlagen/2026/\nBijlagen/2026/notes\nBijlagen/scan.dat\nreport.pdf\n"
+    );
+    let tested = Command::new("unzip").arg("-tq").arg(&all).output()?;
+    assert!(tested.status.success(), "{}", String::from_utf8_lossy(&tested.stdout));
+    Ok(())
+}
+
 #[test]
 fn opening_a_link_a_thousand_times_writes_nothing_and_sends_nothing() -> TestResult {
     let (s, sent) = served_with_documents()?;
