@@ -11,11 +11,11 @@ use crate::crypto::KeyScheme;
 use crate::db::AnyConnection;
 use crate::db::schema::{documents, downloads};
 use crate::error::{Error, Result};
+use crate::policy::name::{NameKind, ZIP_SUFFIX};
 use crate::random::RandomExt;
 use crate::session::{Origin, Session};
 use crate::store::{BlobId, BlobReader};
 use crate::transfer::{Access, Folder, TransferRow, TransferState, load_visible};
-use crate::policy::name::{NameKind, ZIP_SUFFIX};
 use crate::upload::DocumentInfo;
 use crate::zip::{Part, ZipEntry, ZipLayout};
 use crate::{Gateway, Timestamp};
@@ -121,7 +121,11 @@ impl ZipRead {
     /// all read (its CRC-32 is then known).
     async fn data(&mut self, i: usize, at: u64) -> Result<Option<Vec<u8>>> {
         if self.current.as_ref().is_none_or(|(current, ..)| *current != i) {
-            let blob = self.blobs.get(i).and_then(Option::as_ref).ok_or_else(|| Error::Internal("a zip entry without its bytes".into()))?;
+            let blob = self
+                .blobs
+                .get(i)
+                .and_then(Option::as_ref)
+                .ok_or_else(|| Error::Internal("a zip entry without its bytes".into()))?;
             let entry = &self.layout.entries()[i];
             let sum = match entry.crc {
                 Some(_) => None,

@@ -352,7 +352,10 @@ impl Gateway {
                         )));
                     }
                     let prefix = format!("{name}/");
-                    if !files.iter().any(|(other, kind, ..)| other.starts_with(&prefix) && kind == NameKind::Member.as_str()) {
+                    if !files
+                        .iter()
+                        .any(|(other, kind, ..)| other.starts_with(&prefix) && kind == NameKind::Member.as_str())
+                    {
                         return Err(Error::NotReady(format!(
                             "the folder {name} holds no files; put files in it or delete it"
                         )));

@@ -260,7 +260,14 @@ impl Gateway {
                     ))
                     .get_result::<(String, String, String, String, Option<Vec<u8>>, i64)>(conn)
                     .optional()?
-                    .map(|(id, name, kind, state, key_sealed, size)| Existing { id, name, kind, state, key_sealed, size });
+                    .map(|(id, name, kind, state, key_sealed, size)| Existing {
+                        id,
+                        name,
+                        kind,
+                        state,
+                        key_sealed,
+                        size,
+                    });
                 if existing.as_ref().is_some_and(|e| e.kind == NameKind::Folder.as_str()) {
                     return Err(Error::Conflict(format!("{} is a folder; a folder is not written to", name_text)));
                 }

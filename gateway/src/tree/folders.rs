@@ -124,7 +124,8 @@ impl Gateway {
             .write(move |conn| {
                 load_own_draft(conn, &s, &t)?;
                 let rows = rows_under(conn, &t, &p)?;
-                let Some((id, ..)) = rows.iter().find(|(_, name, kind)| *name == p && kind == NameKind::Folder.as_str())
+                let Some((id, ..)) =
+                    rows.iter().find(|(_, name, kind)| *name == p && kind == NameKind::Folder.as_str())
                 else {
                     return Err(if rows.iter().any(|(_, name, _)| *name == p) {
                         Error::Invalid("this is a file, not a folder".into())

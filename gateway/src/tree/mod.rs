@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 pub use files::Overwrite;
-pub(crate) use folders::check_folder;
 pub use folders::MAX_FOLDERS_PER_DRAFT;
+pub(crate) use folders::check_folder;
 pub use path::{Place, TreePath};
 
 use crate::download::DocumentReader;
@@ -533,7 +533,9 @@ impl Tree {
                     (Node::Subfolder(..), false) => {
                         Err(Error::Forbidden("a folder moves within its draft; copy what it holds into the other"))
                     }
-                    (Node::File(t, _), true) => self.gateway.rename_file(&self.session, &t.id, old, new, overwrite).await,
+                    (Node::File(t, _), true) => {
+                        self.gateway.rename_file(&self.session, &t.id, old, new, overwrite).await
+                    }
                     (Node::File(source, _), false) => {
                         self.copy(from, to, overwrite).await?;
                         self.gateway.remove_document(&self.session, &source.id, old).await
