@@ -111,6 +111,19 @@ struct LinkRow {
     locked_at: Option<i64>,
 }
 
+/// Take a link's row for the rest of this transaction, before it is read:
+/// guesses at one link, and requests for a new code, are then counted one
+/// after the other on every node, so no more than the limit are ever
+/// evaluated and a link locks once. (PostgreSQL reads afresh at each
+/// statement and holds the row written until the commit; SQLite has one
+/// writer already.)
+fn take_link(conn: &mut AnyConnection, secret: &str) -> Result<()> {
+    diesel::update(links::table.filter(links::secret_hash.eq(secret_hash(secret))))
+        .set(links::code_failures.eq(links::code_failures))
+        .execute(conn)?;
+    Ok(())
+}
+
 fn find_link(conn: &mut AnyConnection, secret: &str) -> Result<Option<LinkRow>> {
     Ok(links::table
         .filter(links::secret_hash.eq(secret_hash(secret)))
@@ -218,6 +231,7 @@ impl Gateway {
         let outcome = self
             .db
             .write(move |conn| {
+                take_link(conn, &secret_owned)?;
                 let (link, row) = this.live_link(conn, &secret_owned)?;
                 let now = this.now().as_millis();
                 let valid_ms = i64::try_from(this.settings.rules.code_valid.as_millis()).unwrap_or(i64::MAX);
@@ -292,6 +306,7 @@ impl Gateway {
         let this = self.clone();
         self.db
             .write(move |conn| {
+                take_link(conn, &secret)?;
                 let (link, row) = this.live_link(conn, &secret)?;
                 let phone =
                     row.recipient_phone.clone().ok_or(Error::Forbidden("this link needs a sign-in, not a code"))?;

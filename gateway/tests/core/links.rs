@@ -121,6 +121,37 @@ async fn wrong_codes_void_the_code_then_lock_the_link_and_alert_the_sender() -> 
     Ok(())
 }
 
+/// Guesses at one link sixteen at a time, as a script would send them to
+/// several nodes: each is counted in turn, so exactly the limit are
+/// evaluated, and the link locks once, with one alert.
+#[tokio::test]
+async fn concurrent_guesses_are_counted_one_by_one_and_lock_once() -> TestResult {
+    let bed = Bed::new().await?;
+    let (jan, id, secret) = sent_to_piet(&bed).await?;
+    let real = bed.param("sms-code", "code").await?;
+    let wrong = if real == "000000" { "111111" } else { "000000" };
+    let mut guesses = tokio::task::JoinSet::new();
+    for _ in 0..64 {
+        let (gw, secret) = (bed.gw.clone(), secret.clone());
+        guesses.spawn(async move { gw.redeem_with_code(&secret, wrong, Origin::cli()).await.map(|_| ()) });
+    }
+    let mut locked = 0;
+    while let Some(outcome) = guesses.join_next().await {
+        match outcome? {
+            Err(Error::BadCredentials) => {}
+            Err(Error::Locked) => locked += 1,
+            other => return Err(format!("unexpected {other:?}").into()),
+        }
+    }
+    let events = bed.gw.report(&jan, &id).await?.events;
+    let count = |kind: &str| events.iter().filter(|e| e.kind == kind).count();
+    assert_eq!(count("code-failed"), 15, "exactly the limit is evaluated");
+    assert_eq!(count("link-locked"), 1, "the link locks once");
+    assert_eq!(locked, 64 - 14, "the fifteenth locks, and every guess after it finds it locked");
+    assert_eq!(bed.queued("lockout-alert").await?.len(), 1, "one alert");
+    Ok(())
+}
+
 #[tokio::test]
 async fn codes_expire_and_new_ones_are_limited_per_hour() -> TestResult {
     let bed = Bed::new().await?;
