@@ -339,6 +339,7 @@ fn paramiko_traversal_partners_disabled_accounts_and_what_is_refused() -> TestRe
     for refused in ["exec", "shell", "direct_tcpip", "wrong_password", "fourth_try"] {
         assert_eq!(ssh[refused], "refused", "{refused}: {ssh}");
     }
+    assert_eq!(ssh["third_try"], "accepted", "three password tries per connection: {ssh}");
 
     // Disabling an account ends its next request.
     let disabled = k.paramiko(

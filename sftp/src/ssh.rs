@@ -19,14 +19,19 @@ use crate::fs::Tree;
 /// How long a connection may take to authenticate.
 pub const LOGIN_GRACE: Duration = Duration::from_secs(30);
 
-/// The russh configuration: algorithms, limits and buffers.
-pub(crate) fn config(host_key: PrivateKey, idle_timeout: Duration) -> russh::server::Config {
+/// How one signs in: a key, or a password.
+fn sign_in_methods() -> MethodSet {
     let mut methods = MethodSet::empty();
     methods.push(MethodKind::PublicKey);
     methods.push(MethodKind::Password);
+    methods
+}
+
+/// The russh configuration: algorithms, limits and buffers.
+pub(crate) fn config(host_key: PrivateKey, idle_timeout: Duration) -> russh::server::Config {
     russh::server::Config {
         server_id: russh::SshId::Standard(Cow::Borrowed("SSH-2.0-koerier")),
-        methods,
+        methods: sign_in_methods(),
         auth_rejection_time: Duration::from_secs(1),
         auth_rejection_time_initial: Some(Duration::from_millis(10)),
         keys: vec![host_key],
@@ -88,9 +93,12 @@ impl Connection {
         Auth::Accept
     }
 
+    /// Refuse one sign-in try; the client may try again, by either method,
+    /// up to `max_auth_attempts` (russh's plain rejection would withdraw
+    /// the password method after one wrong password).
     fn refuse(&self, user: &str, why: &gateway::Error) -> Auth {
         tracing::info!(ip = ?self.origin.ip, user_len = user.len(), reason = why.code(), "SFTP sign-in refused");
-        Auth::reject()
+        Auth::Reject { proceed_with_methods: Some(sign_in_methods()), partial_success: false }
     }
 }
 

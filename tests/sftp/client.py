@@ -159,6 +159,26 @@ def ssh_refusals():
         t.auth_password(args["user"], args["password"])
 
     out["fourth_try"] = refused(fourth)
+
+    def third():
+        t = paramiko.Transport(("127.0.0.1", PORT))
+        t.start_client(timeout=10)
+        for _ in range(2):
+            try:
+                t.auth_password(args["user"], "wrong")
+            except paramiko.AuthenticationException:
+                pass
+        t.auth_password(args["user"], args["password"])
+        admitted = t.is_authenticated()
+        t.close()
+        if not admitted:
+            raise RuntimeError("not signed in")
+
+    try:
+        third()
+        out["third_try"] = "accepted"
+    except Exception as e:
+        out["third_try"] = "refused: %r" % e
     return out
 
 

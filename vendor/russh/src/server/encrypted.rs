@@ -124,6 +124,22 @@ impl Session {
                 }
                 Ok(())
             }
+            // The user-authentication service asked for again while it
+            // runs (paramiko does so before each try): accepted again, as
+            // OpenSSH's sshd does, with the tries so far still counted.
+            (EncryptedState::WaitingAuthRequest(_), Some((&msg::SERVICE_REQUEST, mut r))) => {
+                let request = map_err!(String::decode(&mut r))?;
+                map_err!(ensure_end(&r))?;
+                if request == "ssh-userauth" {
+                    push_packet!(enc.write, {
+                        enc.write.push(msg::SERVICE_ACCEPT);
+                        map_err!("ssh-userauth".encode(&mut enc.write))?;
+                    });
+                } else {
+                    self.common.disconnect(Disconnect::ServiceNotAvailable, "no such service", "")?;
+                }
+                Ok(())
+            }
             (
                 EncryptedState::WaitingAuthRequest(auth),
                 Some((&msg::USERAUTH_INFO_RESPONSE, mut r)),
