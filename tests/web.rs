@@ -382,3 +382,36 @@ fn a_colleague_signs_in_instead_of_a_code_and_nobody_else_does() -> TestResult {
     assert_eq!(s.number("SELECT count(*) FROM downloads WHERE who = 'kees@minvws.nl' AND door = 'web'")?, 1);
     Ok(())
 }
+
+/// TLS as the NCSC guidelines allow it: 1.3, and 1.2 for older clients with
+/// ECDHE and an AEAD only; no TLS 1.1, no CBC, no RSA key exchange (curl on
+/// OpenSSL, as an older WebDAV client would connect).
+#[test]
+fn tls_1_2_is_offered_with_ecdhe_and_an_aead_and_nothing_weaker() -> TestResult {
+    let mut s = Server::new(&[])?;
+    s.start()?;
+    let url = s.url("/healthz");
+    // The status, and the protocol curl reports ("SSL connection using TLSv1.2 / …").
+    let answer = |args: &[&str]| -> Result<String, server::Error> {
+        let mut all = vec!["-v", "-s", "-o", "/dev/null", "-w", "%{http_code}"];
+        all.extend_from_slice(args);
+        all.push(&url);
+        let out = s.curl(&all)?;
+        let said = String::from_utf8_lossy(&out.stderr).into_owned();
+        let using = said.lines().find_map(|l| l.split_once("SSL connection using ").map(|(_, u)| u.to_owned()));
+        Ok(format!("{} {}", String::from_utf8(out.stdout)?, using.unwrap_or_default()))
+    };
+    assert!(answer(&[])?.starts_with("200 TLSv1.3"));
+    assert!(answer(&["--tlsv1.2", "--tls-max", "1.2"])?.starts_with("200 TLSv1.2 / ECDHE-"));
+    let gcm = answer(&["--tls-max", "1.2", "--ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256"])?;
+    assert!(gcm.starts_with("200 TLSv1.2 / ECDHE-ECDSA-AES128-GCM-SHA256"), "{gcm}");
+    for weaker in [
+        vec!["--tlsv1.1", "--tls-max", "1.1"],
+        vec!["--tls-max", "1.2", "--ciphers", "ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA"],
+        vec!["--tls-max", "1.2", "--ciphers", "AES128-GCM-SHA256"],
+    ] {
+        let got = answer(&weaker)?;
+        assert!(got.starts_with("000"), "{weaker:?} must not connect: {got}");
+    }
+    Ok(())
+}

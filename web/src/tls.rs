@@ -6,10 +6,12 @@
 //!
 //! The certificate is the operator's (PEM files), or on the embedded default a
 //! self-signed ECDSA P-256 certificate made on first start in `<data>/certs/`
-//! and kept.
+//! and kept: valid for [`SELF_SIGNED_VALID`] (what browsers accept of a
+//! server certificate), made again at a start once it is [`SELF_SIGNED_RENEW`] old.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use rustls::crypto::CryptoProvider;
 use rustls::crypto::aws_lc_rs::{self, cipher_suite, kx_group};
@@ -32,6 +34,14 @@ pub enum TlsError {
     #[error("the certificate and key are not usable: {0}")]
     Rustls(rustls::Error),
 }
+
+/// How long a self-signed certificate is valid: 397 days, the most that
+/// browsers and Apple's platforms accept of a TLS server certificate.
+pub const SELF_SIGNED_VALID: Duration = Duration::from_secs(397 * 24 * 3600);
+
+/// The age at which a start makes the self-signed certificate again, a
+/// month before it would expire.
+pub const SELF_SIGNED_RENEW: Duration = Duration::from_secs(367 * 24 * 3600);
 
 /// Where the certificate comes from.
 #[derive(Debug, Clone)]
@@ -98,18 +108,28 @@ pub fn server_config(source: &CertSource) -> Result<Arc<rustls::ServerConfig>, T
     Ok(Arc::new(config))
 }
 
-/// The self-signed certificate in `dir`, made if it is not there yet.
+/// The self-signed certificate in `dir`, made if it is not there yet or
+/// is [`SELF_SIGNED_RENEW`] old (by the time its file was written).
 fn self_signed(dir: &Path, names: &[String]) -> Result<(PathBuf, PathBuf), TlsError> {
     let cert = dir.join("self-signed.crt");
     let key = dir.join("self-signed.key");
-    if cert.exists() && key.exists() {
+    let made_at = std::fs::metadata(&cert).and_then(|m| m.modified()).ok();
+    let young = made_at.and_then(|at| at.elapsed().ok()).is_some_and(|age| age < SELF_SIGNED_RENEW);
+    if young && key.exists() {
         return Ok((cert, key));
     }
     std::fs::create_dir_all(dir).map_err(|e| TlsError::Io(dir.to_owned(), e))?;
-    let made = rcgen::generate_simple_self_signed(names.to_vec()).map_err(|e| TlsError::Generate(e.to_string()))?;
-    write_private(&key, made.signing_key.serialize_pem().as_bytes())?;
-    std::fs::write(&cert, made.cert.pem()).map_err(|e| TlsError::Io(cert.clone(), e))?;
-    tracing::info!(cert = %cert.display(), "made a self-signed certificate for the HTTPS listener");
+    let generate = |e: rcgen::Error| TlsError::Generate(e.to_string());
+    let mut params = rcgen::CertificateParams::new(names.to_vec()).map_err(generate)?;
+    let now = time::OffsetDateTime::from(SystemTime::now());
+    // A day's margin for a client whose clock is behind.
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + SELF_SIGNED_VALID;
+    let signing_key = rcgen::KeyPair::generate().map_err(generate)?;
+    let made = params.self_signed(&signing_key).map_err(generate)?;
+    write_private(&key, signing_key.serialize_pem().as_bytes())?;
+    std::fs::write(&cert, made.pem()).map_err(|e| TlsError::Io(cert.clone(), e))?;
+    tracing::info!(cert = %cert.display(), "made a self-signed certificate for the HTTPS listener, valid 397 days");
     Ok((cert, key))
 }
 
@@ -137,6 +157,24 @@ mod tests {
         assert_eq!(first, std::fs::read(dir.path().join("certs/self-signed.crt"))?, "kept, not made again");
         assert_eq!(config.max_early_data_size, 0, "no 0-RTT");
         assert!(config.require_ems);
+        // A month before it would expire, the next start makes it again.
+        let file = std::fs::File::options().write(true).open(dir.path().join("certs/self-signed.crt"))?;
+        file.set_modified(SystemTime::now() - SELF_SIGNED_RENEW)?;
+        server_config(&source)?;
+        assert_ne!(first, std::fs::read(dir.path().join("certs/self-signed.crt"))?, "made again");
+        Ok(())
+    }
+
+    #[test]
+    fn the_self_signed_certificate_is_valid_for_397_days() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let (cert, _) = self_signed(dir.path(), &["127.0.0.1".into()])?;
+        let out =
+            std::process::Command::new("openssl").args(["x509", "-noout", "-enddate", "-in"]).arg(&cert).output()?;
+        assert!(out.status.success(), "openssl reads it: {}", String::from_utf8_lossy(&out.stderr));
+        let end = String::from_utf8(out.stdout)?;
+        let year = time::OffsetDateTime::from(SystemTime::now() + SELF_SIGNED_VALID).year();
+        assert!(end.contains(&year.to_string()) && !end.contains("4096"), "{end}");
         Ok(())
     }
 
