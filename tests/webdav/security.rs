@@ -182,3 +182,35 @@ fn xml_with_entities_or_too_large_is_refused_at_once() -> TestResult {
     assert_eq!(timed_propfind(&s, &big)?.0, 413);
     Ok(())
 }
+
+/// A path whose `..` climbs above `/dav/` names nothing: 404 with the
+/// reason, never a 502. XML in another encoding than UTF-8 (UTF-16 would
+/// hide a DOCTYPE from a byte check) is refused with the reason, as a
+/// DOCTYPE in UTF-8 is.
+#[test]
+fn a_path_above_dav_and_xml_not_in_utf8_are_refused_with_the_reason() -> TestResult {
+    server::need("curl")?;
+    let s = Server::start(&[])?;
+    for path in ["/dav/../x", "/dav/%2e%2e/x", "/dav/outbox/../../etc/passwd", "/dav/outbox/%2e%2e/%2E%2E/dav/outbox/"]
+    {
+        let out = Command::new("curl")
+            .args(["-sk", "--path-as-is", "-u", &format!("{JAN}:{PASSWORD}"), "-X", "PROPFIND", "-H", "Depth: 0"])
+            .args(["-w", "\n%{http_code}"])
+            .arg(format!("{}{path}", s.base()))
+            .output()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, status) = text.rsplit_once('\n').unwrap_or_default();
+        assert_eq!(status, "404", "{path}: {text}");
+        assert!(body.contains("leads out of /dav/"), "{path}: {body}");
+    }
+    let xxe = "<?xml version=\"1.0\" encoding=\"UTF-16\"?><!DOCTYPE p [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\
+               <D:propfind xmlns:D=\"DAV:\"><D:prop><D:displayname>&x;</D:displayname></D:prop></D:propfind>";
+    let utf16: Vec<u8> = [0xFF, 0xFE].into_iter().chain(xxe.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+    let body = tempfile::NamedTempFile::new()?;
+    std::fs::write(body.path(), utf16)?;
+    let upload = format!("@{}", body.path().display());
+    let (status, answer) = s.curl(JAN, "PROPFIND", "/dav/outbox/", &["-H", "Depth: 0", "--data-binary", &upload])?;
+    assert_eq!(status, 415);
+    assert!(String::from_utf8_lossy(&answer).contains("UTF-8"), "{}", String::from_utf8_lossy(&answer));
+    Ok(())
+}

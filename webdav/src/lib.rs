@@ -73,9 +73,30 @@ fn method_is(req: &Request, name: &str) -> bool {
     req.method().as_str().eq_ignore_ascii_case(name)
 }
 
+/// Whether a request path, percent-decoded, climbs above `/dav/` with its
+/// `..` segments: it names nothing in the tree (dav-server would answer 502).
+fn climbs_out(path: &str) -> bool {
+    let decoded = auth::percent_decode(path);
+    let mut depth = 0i32;
+    for part in decoded.split('/').skip(1) {
+        match part {
+            "" | "." => {}
+            ".." => depth -= 1,
+            _ => depth += 1,
+        }
+        if depth < 1 {
+            return true;
+        }
+    }
+    false
+}
+
 /// Refusals decided before anyone is signed in or dav-server runs.
 fn screen(req: &Request) -> Option<Response> {
     let headers = req.headers();
+    if climbs_out(req.uri().path()) {
+        return Some(text(StatusCode::NOT_FOUND, "there is nothing at this path: it leads out of /dav/\n"));
+    }
     if req.method() == Method::PATCH || headers.contains_key("x-update-range") {
         return Some(text(
             StatusCode::NOT_IMPLEMENTED,
@@ -158,7 +179,12 @@ async fn xml_body(body: Body) -> Result<Body, Response> {
         }
         Err(_) => return Err(text(StatusCode::BAD_REQUEST, "the request body could not be read\n")),
     };
-    let upper = String::from_utf8_lossy(&bytes).to_ascii_uppercase();
+    // Only UTF-8 is read, so that the check below sees the text the parser
+    // would (XML may come in UTF-16, where it would see none of it).
+    let Ok(body) = std::str::from_utf8(&bytes) else {
+        return Err(text(StatusCode::UNSUPPORTED_MEDIA_TYPE, "XML bodies are read in UTF-8; send this one in UTF-8\n"));
+    };
+    let upper = body.to_ascii_uppercase();
     if upper.contains("<!DOCTYPE") || upper.contains("<!ENTITY") {
         return Err(text(StatusCode::BAD_REQUEST, "XML with a document type declaration or entities is refused\n"));
     }
