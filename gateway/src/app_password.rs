@@ -153,9 +153,9 @@ impl Gateway {
     pub async fn authenticate_app_password(&self, email: &str, secret: &str, origin: Origin) -> Result<Session> {
         let account_key = email.trim().to_lowercase();
         let ip = ip_key(origin.ip);
-        self.check_failures(&account_key, &ip).await?;
+        let attempt = self.attempt(&account_key, &ip, origin).await?;
         if origin.door != Door::Webdav || !looks_like_app_password(secret) {
-            return Err(self.fail(&account_key, &ip, origin).await);
+            return Err(self.fail(attempt, origin).await);
         }
         let (key, hash, now) = (account_key.clone(), secret_hash(secret), self.now().as_millis());
         let account = self
@@ -176,8 +176,11 @@ impl Gateway {
             })
             .await?;
         match account {
-            Some(account) => self.admit(account, origin, "app-password").await,
-            None => Err(self.fail(&account_key, &ip, origin).await),
+            Some(account) => {
+                self.succeeded(attempt).await?;
+                self.admit(account, origin, "app-password").await
+            }
+            None => Err(self.fail(attempt, origin).await),
         }
     }
 }

@@ -18,6 +18,13 @@ use crate::random::RandomExt;
 use crate::session::{Actor, Origin, Session};
 use crate::{Gateway, crypto};
 
+/// One admitted sign-in try ([`Gateway::attempt`]): counted as a failure
+/// until it succeeds.
+pub(crate) struct Attempt {
+    id: String,
+    ip: String,
+}
+
 /// The key under which failures of an address are counted: IPv6 per /64 (one
 /// subscriber usually holds a whole /64), IPv4-mapped IPv6 as IPv4.
 pub(crate) fn ip_key(ip: Option<IpAddr>) -> String {
@@ -36,14 +43,15 @@ impl Gateway {
     pub async fn authenticate_password(&self, email: &str, password: &str, origin: Origin) -> Result<Session> {
         let account_key = email.trim().to_lowercase();
         let ip = ip_key(origin.ip);
-        self.check_failures(&account_key, &ip).await?;
+        let attempt = self.attempt(&account_key, &ip, origin).await?;
         let key = account_key.clone();
         let account = self.db.read(move |conn| find_by_email(conn, &key)).await?;
         let stored = account.as_ref().and_then(|a| a.password_hash.clone());
-        if !verify_password(&self.hashing, password, stored).await? {
-            return Err(self.fail(&account_key, &ip, origin).await);
-        }
-        let account = account.ok_or(Error::BadCredentials)?;
+        let account = match (verify_password(&self.hashing, password, stored).await?, account) {
+            (true, Some(account)) => account,
+            _ => return Err(self.fail(attempt, origin).await),
+        };
+        self.succeeded(attempt).await?;
         self.admit(account, origin, "password").await
     }
 
@@ -51,7 +59,7 @@ impl Gateway {
     pub async fn authenticate_key(&self, email: &str, key: &SshPublicKey, origin: Origin) -> Result<Session> {
         let account_key = email.trim().to_lowercase();
         let ip = ip_key(origin.ip);
-        self.check_failures(&account_key, &ip).await?;
+        let attempt = self.attempt(&account_key, &ip, origin).await?;
         let (email, blob) = (account_key.clone(), key.blob.clone());
         let account = self
             .db
@@ -66,8 +74,11 @@ impl Gateway {
             })
             .await?;
         match account {
-            Some(account) => self.admit(account, origin, "ssh-key").await,
-            None => Err(self.fail(&account_key, &ip, origin).await),
+            Some(account) => {
+                self.succeeded(attempt).await?;
+                self.admit(account, origin, "ssh-key").await
+            }
+            None => Err(self.fail(attempt, origin).await),
         }
     }
 
@@ -106,7 +117,7 @@ impl Gateway {
     pub async fn authenticate_request(&self, user: &str, secret: &str, origin: Origin) -> Result<Session> {
         let account_key = user.trim().to_lowercase();
         let ip = ip_key(origin.ip);
-        self.check_failures(&account_key, &ip).await?;
+        let attempt = self.attempt(&account_key, &ip, origin).await?;
         let hash = crypto::secret_hash(secret);
         let now = self.now().as_millis();
         let found = self
@@ -126,6 +137,7 @@ impl Gateway {
             .await?;
         match found {
             Some((id, email, name, expires_at)) if crate::request::user_name(&id) == account_key => {
+                self.succeeded(attempt).await?;
                 if now >= expires_at {
                     return Err(Error::Expired);
                 }
@@ -133,7 +145,7 @@ impl Gateway {
                 self.ensure_request_draft(&session).await?;
                 Ok(session)
             }
-            _ => Err(self.fail(&account_key, &ip, origin).await),
+            _ => Err(self.fail(attempt, origin).await),
         }
     }
 
@@ -164,15 +176,25 @@ impl Gateway {
         Ok(session)
     }
 
-    pub(crate) async fn check_failures(&self, account_key: &str, ip: &str) -> Result<()> {
+    /// Admit one sign-in try, or refuse it when the account or the address
+    /// has failed too often. The try counts as a failure from this moment
+    /// (its row is written under a lock on the account and on the address,
+    /// so concurrent tries, on any node, never go past the limits) until
+    /// [`Gateway::succeeded`] takes it back.
+    pub(crate) async fn attempt(&self, account_key: &str, ip: &str, origin: Origin) -> Result<Attempt> {
         let rules = &self.settings.rules;
+        let (per_account, per_ip) =
+            (i64::from(rules.account_failures_per_hour), i64::from(rules.ip_failures_per_30min));
         let now = self.now();
         let hour_ago = now.minus(Duration::from_secs(3600)).as_millis();
         let half_hour_ago = now.minus(Duration::from_secs(1800)).as_millis();
-        let (account, ip) = (account_key.to_owned(), ip.to_owned());
-        let (per_account, per_ip) = self
-            .db
-            .read(move |conn| {
+        let attempt = Attempt { id: self.random.id()?, ip: ip.to_owned() };
+        let (account, ip, id, door) = (account_key.to_owned(), ip.to_owned(), attempt.id.clone(), origin.door.as_str());
+        self.db
+            .write(move |conn| {
+                // Always the account first, then the address: no two tries wait on each other in a circle.
+                crate::db::lock_for_transaction(conn, &format!("sign-in account {account}"))?;
+                crate::db::lock_for_transaction(conn, &format!("sign-in address {ip}"))?;
                 let a: i64 = auth_failures::table
                     .filter(auth_failures::account_key.eq(&account))
                     .filter(auth_failures::at.ge(hour_ago))
@@ -183,36 +205,41 @@ impl Gateway {
                     .filter(auth_failures::at.ge(half_hour_ago))
                     .count()
                     .get_result(conn)?;
-                Ok((a, i))
-            })
-            .await?;
-        if per_account >= i64::from(rules.account_failures_per_hour) || per_ip >= i64::from(rules.ip_failures_per_30min)
-        {
-            return Err(Error::RateLimited);
-        }
-        Ok(())
-    }
-
-    /// Count a failure, wait a growing delay, and give the error to return.
-    pub(crate) async fn fail(&self, account_key: &str, ip: &str, origin: Origin) -> Error {
-        let id = match self.random.id() {
-            Ok(id) => id,
-            Err(e) => return e,
-        };
-        let now = self.now().as_millis();
-        let (account, ip_k, door) = (account_key.to_owned(), ip.to_owned(), origin.door.as_str());
-        let recorded = self
-            .db
-            .write(move |conn| {
+                if a >= per_account || i >= per_ip {
+                    return Err(Error::RateLimited);
+                }
                 diesel::insert_into(auth_failures::table)
                     .values((
                         auth_failures::id.eq(id),
-                        auth_failures::at.eq(now),
+                        auth_failures::at.eq(now.as_millis()),
                         auth_failures::account_key.eq(&account),
-                        auth_failures::ip_key.eq(&ip_k),
+                        auth_failures::ip_key.eq(&ip),
                         auth_failures::door.eq(door),
                     ))
                     .execute(conn)?;
+                Ok(())
+            })
+            .await?;
+        Ok(attempt)
+    }
+
+    /// The try succeeded: it is no failure after all.
+    pub(crate) async fn succeeded(&self, attempt: Attempt) -> Result<()> {
+        self.db
+            .write(move |conn| {
+                diesel::delete(auth_failures::table.find(&attempt.id)).execute(conn)?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// The try failed, and stays counted: wait a delay that grows with the
+    /// address's recent failures, and give the error to return.
+    pub(crate) async fn fail(&self, attempt: Attempt, origin: Origin) -> Error {
+        let ip_k = attempt.ip.clone();
+        let recorded = self
+            .db
+            .read(move |conn| {
                 Ok(auth_failures::table.filter(auth_failures::ip_key.eq(&ip_k)).count().get_result::<i64>(conn)?)
             })
             .await;
@@ -225,7 +252,7 @@ impl Gateway {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
-        tracing::info!(door, ip = %ip, "sign-in failed");
+        tracing::info!(door = origin.door.as_str(), ip = %attempt.ip, "sign-in failed");
         Error::BadCredentials
     }
 

@@ -26,6 +26,18 @@ pub enum AnyConnection {
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 
+/// Serialise, until this transaction ends, the transactions that name
+/// `key`: on PostgreSQL a transaction-level advisory lock on its hash; on
+/// SQLite nothing, for its writes go one at a time already.
+pub(crate) fn lock_for_transaction(conn: &mut AnyConnection, key: &str) -> crate::error::Result<()> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind::<diesel::sql_types::Text, _>(key)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
 /// Which backend a database URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

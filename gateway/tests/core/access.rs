@@ -107,6 +107,51 @@ async fn a_disabled_account_is_refused_at_its_next_request() -> TestResult {
     Ok(())
 }
 
+/// Wrong passwords sixteen at a time from one address, as a script would
+/// send them to several nodes: each try is counted before it is judged, so
+/// exactly the limit is judged and the rest are refused unjudged; from many
+/// addresses, the account's limit holds the same way. A right password
+/// leaves nothing counted.
+#[tokio::test]
+async fn concurrent_sign_in_failures_stop_at_the_limits() -> TestResult {
+    let bed = Bed::with_rules(gateway::Rules { account_failures_per_hour: 40, ..crate::bed::test_rules() }).await?;
+    bed.staff("jan@minvws.nl").await?;
+    let tries = |count: usize, ip: fn(usize) -> String| {
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..count {
+            let (gw, ip) = (bed.gw.clone(), ip(i));
+            set.spawn(async move {
+                let origin = Origin::new(gateway::Door::Sftp, ip.parse().ok());
+                gw.authenticate_password("jan@minvws.nl", "guess", origin).await.map(|_| ())
+            });
+        }
+        set
+    };
+    let outcomes = |mut set: tokio::task::JoinSet<gateway::Result<()>>| async move {
+        let (mut judged, mut refused) = (0, 0);
+        while let Some(outcome) = set.join_next().await {
+            match outcome? {
+                Err(Error::BadCredentials) => judged += 1,
+                Err(Error::RateLimited) => refused += 1,
+                other => return Err(format!("unexpected {other:?}").into()),
+            }
+        }
+        Ok::<_, Box<dyn std::error::Error>>((judged, refused))
+    };
+    for round in 0..4 {
+        let (judged, refused) = outcomes(tries(16, |_| "192.0.2.7".into())).await?;
+        let expected = if round == 0 { 15 } else { 0 };
+        assert_eq!((judged, refused), (expected, 16 - expected), "round {round} from one address");
+    }
+    let (judged, _) = outcomes(tries(64, |i| format!("198.51.100.{i}"))).await?;
+    assert_eq!(judged, 40 - 15, "the account's limit, over all addresses");
+    assert_eq!(bed.rows("auth_failures")?, 40);
+    let other = bed.staff("kees@minvws.nl").await?;
+    assert_eq!(other.email(), "kees@minvws.nl");
+    assert_eq!(bed.rows("auth_failures")?, 40, "a sign-in that succeeds is not counted");
+    Ok(())
+}
+
 #[tokio::test]
 async fn failed_sign_ins_are_counted_across_doors_per_address_block() -> TestResult {
     let bed = Bed::new().await?;
