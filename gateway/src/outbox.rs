@@ -256,12 +256,24 @@ impl Gateway {
 
     /// The caps of the last 24 hours: SMS per sender; request and
     /// verification mails per sender and per address. Counted over the rows
-    /// themselves (kept after delivery), so every node sees the same count.
+    /// themselves (kept after delivery), so every node sees the same count,
+    /// under a lock on the sender and on the address until the row is
+    /// written, so that concurrent requests never pass a cap.
     fn check_caps(&self, conn: &mut AnyConnection, msg: &Outgoing) -> Result<()> {
         let rules = &self.settings.rules;
         let since = self.now().minus(DAY).as_millis();
         let recent = outbox::created_at.gt(since);
         let capped_mail = msg.channel == Channel::Mail && CAPPED_MAILS.contains(&msg.template);
+        if !capped_mail && msg.channel != Channel::Sms {
+            return Ok(());
+        }
+        // Always the sender first, then the address.
+        if let Some(sender) = &msg.caused_by {
+            crate::db::lock_for_transaction(conn, &format!("cap sender {sender}"))?;
+        }
+        if capped_mail {
+            crate::db::lock_for_transaction(conn, &format!("cap address {}", msg.recipient))?;
+        }
         if let Some(sender) = &msg.caused_by {
             let (count, cap): (i64, u32) = match msg.channel {
                 Channel::Sms => (

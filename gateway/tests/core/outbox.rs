@@ -129,6 +129,31 @@ async fn the_daily_sms_cap_of_a_sender_refuses_the_send_clearly() -> TestResult 
     Ok(())
 }
 
+/// Many requests to one address at once, as from several nodes: the cap
+/// holds exactly.
+#[tokio::test]
+async fn concurrent_request_mails_stop_at_the_cap() -> TestResult {
+    let bed = Bed::with_rules(Rules { mails_per_address_per_day: 5, ..test_rules() }).await?;
+    let jan = bed.staff("jan@minvws.nl").await?;
+    let piet = Mailbox::parse("Piet <piet@example.org>")?;
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..64 {
+        let (gw, jan, piet) = (bed.gw.clone(), jan.clone(), piet.clone());
+        set.spawn(async move { gw.create_upload_request(&jan, &piet, "please", Language::Nl).await.map(|_| ()) });
+    }
+    let (mut made, mut capped) = (0, 0);
+    while let Some(outcome) = set.join_next().await {
+        match outcome? {
+            Ok(()) => made += 1,
+            Err(Error::RateLimited) => capped += 1,
+            other => return Err(format!("unexpected {other:?}").into()),
+        }
+    }
+    assert_eq!((made, capped), (5, 59));
+    assert_eq!(bed.queued("upload-request").await?.len(), 5);
+    Ok(())
+}
+
 #[tokio::test]
 async fn request_mails_are_capped_per_address_and_per_sender() -> TestResult {
     let bed =
