@@ -213,6 +213,46 @@ fn scp_rclone_and_lftp_work_unmodified_and_reput_resumes() -> TestResult {
     k.stop()
 }
 
+/// `kill -9` in the middle of an upload: after the restart the file is
+/// listed with the bytes its staging file kept (whole chunks, not 0), and
+/// OpenSSH's `reput`, which resumes from that size, completes it.
+#[test]
+fn an_upload_cut_by_kill_9_resumes_where_its_bytes_stop() -> TestResult {
+    need("sftp")?;
+    let mut k = Koerier::new()?;
+    let jan = k.user("jan@minvws.nl", "Jan", "staff")?;
+    k.start()?;
+    let w = k.path().to_owned();
+    let mut big = pdf("killed").to_vec();
+    big.extend((0..9_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+    std::fs::write(w.join("big.pdf"), &big)?;
+    let out = k.sftp_batch(&jan, &w, "mkdir outbox/big\n")?;
+    assert!(out.status.success(), "{}", text(&out));
+    let pid = k.pid().ok_or("the server runs")?;
+    let cut = k.paramiko(
+        "client.py",
+        serde_json::json!({"user": jan.email, "password": jan.password, "action": "cut-upload",
+                           "path": "/outbox/big/big.pdf", "file": w.join("big.pdf"), "bytes": 6_000_000,
+                           "kill": pid}),
+    )?;
+    assert_eq!(cut["written"], 6_000_000);
+    k.reap()?;
+    k.start()?;
+    let out = k.sftp_batch(&jan, &w, "ls -l outbox/big\n")?;
+    let listed = text(&out);
+    let stored: u64 = listed
+        .lines()
+        .find(|l| l.ends_with("big.pdf"))
+        .and_then(|l| l.split_whitespace().nth(4))
+        .and_then(|s| s.parse().ok())
+        .ok_or(format!("big.pdf is listed: {listed}"))?;
+    assert!(stored >= 4 << 20 && stored <= 6_000_000 && stored % 65_536 == 0, "kept what was sealed: {stored}");
+    let out = k.sftp_batch(&jan, &w, "reput big.pdf outbox/big/big.pdf\nget outbox/big/big.pdf big-back.pdf\n")?;
+    assert!(out.status.success(), "reput: {}", text(&out));
+    assert_eq!(std::fs::read(w.join("big-back.pdf"))?, big, "resumed and complete");
+    k.stop()
+}
+
 /// What an upload request's mail tells the person asked: where the SFTP door
 /// is, the user name, and the secret (the last part of the link).
 struct RequestMail {

@@ -826,6 +826,11 @@ impl Gateway {
         Ok(crc.finalize())
     }
 
+    /// The whole chunks the staging file of an unfinished document holds.
+    pub(crate) async fn staged_len(&self, doc_id: &str) -> Result<u64> {
+        Ok(self.store.staged_len(&BlobId::parse(doc_id)?).await?)
+    }
+
     /// A reader of a document of a draft, through the server's key.
     async fn read_back(
         &self,

@@ -40,6 +40,10 @@ def cut_upload():
         piece = data[written:written + 32768]
         handle.write(piece)
         written += len(piece)
+    if "kill" in args:
+        # The server is killed while the file is open: nothing is suspended.
+        os.kill(args["kill"], 9)
+        time.sleep(0.5)
     t.sock.close()  # the connection drops without a close of the file
     return {"written": written}
 

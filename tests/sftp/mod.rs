@@ -177,6 +177,19 @@ impl Koerier {
         format!("https://127.0.0.1:{}{path}", self.https)
     }
 
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Reap a server that was killed.
+    pub fn reap(&mut self) -> Result<(), Error> {
+        if let Some(mut child) = self.child.take() {
+            child.wait()?;
+        }
+        Ok(())
+    }
+
     /// Stop with SIGTERM and wait.
     pub fn stop(&mut self) -> Result<(), Error> {
         if let Some(mut child) = self.child.take() {

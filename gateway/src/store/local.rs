@@ -131,6 +131,15 @@ impl LocalBackend {
         remove_if_present(&self.blob_path(id))
     }
 
+    /// The length of the staging file of `id`, 0 when there is none.
+    pub(super) fn staging_len(&self, id: &BlobId) -> io::Result<u64> {
+        match fs::metadata(self.staging_path(id)) {
+            Ok(meta) => Ok(meta.len()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+
     pub(super) fn remove_staging(&self, id: &BlobId) -> io::Result<()> {
         remove_if_present(&self.staging_path(id))
     }

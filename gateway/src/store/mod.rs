@@ -147,6 +147,17 @@ impl Store {
         Ok(BlobReader::new(file, cipher, size, range))
     }
 
+    /// The plaintext bytes in whole chunks that the staging file of `id`
+    /// holds: where an upload cut off (a dropped connection, a killed
+    /// process) resumes, as long as they reached the disk. Read from the
+    /// file's length alone, without taking it from a writer.
+    pub async fn staged_len(&self, id: &BlobId) -> Result<u64, StoreError> {
+        let (backend, id) = (Arc::clone(&self.backend), id.clone());
+        let len = blocking(move || Ok(backend.staging_len(&id)?)).await?;
+        let records = len.saturating_sub(chunk::HEADER_LEN as u64) / chunk::RECORD_LEN as u64;
+        Ok(records * chunk::CHUNK_LEN as u64)
+    }
+
     /// Deletes the committed blob `id`; deleting a missing blob succeeds.
     pub async fn delete(&self, id: &BlobId) -> Result<(), StoreError> {
         let (backend, id) = (Arc::clone(&self.backend), id.clone());
@@ -257,6 +268,12 @@ impl Backend {
     fn remove_staging(&self, id: &BlobId) -> io::Result<()> {
         match self {
             Self::Local(local) => local.remove_staging(id),
+        }
+    }
+
+    fn staging_len(&self, id: &BlobId) -> io::Result<u64> {
+        match self {
+            Self::Local(local) => local.staging_len(id),
         }
     }
 

@@ -276,7 +276,7 @@ impl Tree {
             let (t, docs) = self.gateway.find_documents_named(&self.session, folder, message, name).await?;
             return match shown(&t, docs) {
                 Some(d) if d.kind == NameKind::Folder => Ok(Node::Subfolder(t, d)),
-                Some(d) => Ok(Node::File(t, d)),
+                Some(d) => Ok(Node::File(t, self.staged(d).await?)),
                 None => Err(Error::NotFound),
             };
         }
@@ -383,17 +383,27 @@ impl Tree {
             .collect();
         docs.sort_by_key(|d| (d.name.clone(), d.state != DocumentState::Complete));
         docs.dedup_by(|later, first| later.name == first.name);
-        Ok(docs
-            .into_iter()
-            .map(|d| {
-                let name = d.name[prefix.len()..].to_owned();
-                let node = match d.kind {
-                    NameKind::Folder => Node::Subfolder(t.clone(), d),
-                    _ => Node::File(t.clone(), d),
-                };
-                Entry { name, meta: node.meta(now) }
-            })
-            .collect())
+        let mut entries = Vec::with_capacity(docs.len());
+        for d in docs {
+            let name = d.name[prefix.len()..].to_owned();
+            let node = match d.kind {
+                NameKind::Folder => Node::Subfolder(t.clone(), d),
+                _ => Node::File(t.clone(), self.staged(d).await?),
+            };
+            entries.push(Entry { name, meta: node.meta(now) });
+        }
+        Ok(entries)
+    }
+
+    /// A file as a client sees it: one still arriving has the size of what
+    /// its staging file holds, whether or not its upload was suspended in
+    /// order (a connection cut, a process killed), so that a client resumes
+    /// it where the bytes stop, not at 0.
+    async fn staged(&self, mut d: DocumentInfo) -> Result<DocumentInfo> {
+        if d.state == DocumentState::Uploading {
+            d.size = d.size.max(self.gateway.staged_len(&d.id).await?);
+        }
+        Ok(d)
     }
 
     /// Read a document from `range` (the whole of it when `None`); a read
