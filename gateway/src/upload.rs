@@ -416,9 +416,17 @@ impl Gateway {
                 event.document(&d).record(conn)
             })
             .await?;
-        let blob = BlobId::parse(doc_id)?;
-        self.store.discard_staged(&blob).await?;
-        self.store.delete(&blob).await?;
+        self.destroy_blobs([doc_id.to_owned()]).await
+    }
+
+    /// Delete the bytes of documents whose rows are gone: their staging
+    /// files and their blobs.
+    pub(crate) async fn destroy_blobs(&self, ids: impl IntoIterator<Item = String>) -> Result<()> {
+        for id in ids {
+            let blob = BlobId::parse(&id)?;
+            self.store.discard_staged(&blob).await?;
+            self.store.delete(&blob).await?;
+        }
         Ok(())
     }
 

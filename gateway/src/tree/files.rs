@@ -12,7 +12,6 @@ use crate::error::{Error, Result};
 use crate::policy::content::ContentCheck;
 use crate::policy::name::{FileName, NameKind, NameRefusal};
 use crate::session::Session;
-use crate::store::BlobId;
 use crate::transfer::load_own_draft;
 use crate::upload::{check_litter_size, check_room_aside, has_content_to_check, kind_of};
 
@@ -102,12 +101,7 @@ impl Gateway {
                 Ok(taken)
             })
             .await?;
-        for id in replaced {
-            let blob = BlobId::parse(&id)?;
-            self.store.discard_staged(&blob).await?;
-            self.store.delete(&blob).await?;
-        }
-        Ok(())
+        self.destroy_blobs(replaced).await
     }
 
     /// The complete file of a draft called `name`, to be renamed.

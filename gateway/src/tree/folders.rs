@@ -16,7 +16,6 @@ use crate::policy::name::{FileName, NameKind, NameRefusal};
 use crate::random::RandomExt;
 use crate::session::Session;
 use crate::settings::FolderRule;
-use crate::store::BlobId;
 use crate::transfer::load_own_draft;
 
 use super::Overwrite;
@@ -206,11 +205,6 @@ impl Gateway {
                 Ok(replaced)
             })
             .await?;
-        for id in replaced {
-            let blob = BlobId::parse(&id)?;
-            self.store.discard_staged(&blob).await?;
-            self.store.delete(&blob).await?;
-        }
-        Ok(())
+        self.destroy_blobs(replaced).await
     }
 }
