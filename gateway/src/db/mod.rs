@@ -250,7 +250,7 @@ impl Db {
                         empty => empty.insert(Writer::open(&manager)?),
                     };
                     writer.set_level(flush)?;
-                    writer.conn.transaction(work)
+                    immediate(&mut writer.conn, work)
                 })
                 .await
             }
@@ -267,6 +267,37 @@ impl Db {
                 })
                 .await
             }
+        }
+    }
+}
+
+/// A write transaction on SQLite, begun with `BEGIN IMMEDIATE`: it takes
+/// the write lock first, waiting for it as long as the busy timeout allows.
+/// A deferred transaction whose first statement reads would fail at once
+/// ("database is locked") when another process, say an operator's command
+/// beside `serve`, wrote in between: SQLite cannot upgrade its snapshot.
+fn immediate<T, F>(conn: &mut AnyConnection, work: F) -> Result<T>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Tx = <AnyConnection as Connection>::TransactionManager;
+    if let AnyConnection::Sqlite(sqlite) = conn {
+        AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    } else {
+        Tx::begin_transaction(conn)?;
+    }
+    match work(conn) {
+        Ok(value) => match Tx::commit_transaction(conn) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                let _ = Tx::rollback_transaction(conn);
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            let _ = Tx::rollback_transaction(conn);
+            Err(e)
         }
     }
 }

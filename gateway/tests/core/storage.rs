@@ -284,3 +284,28 @@ async fn expiry_refuses_access_at_once_and_the_purge_keeps_the_metadata() -> Tes
     assert!(matches!(bed.gw.read_document(&kees, &id, "a.pdf", None).await, Err(Error::Expired)));
     Ok(())
 }
+
+/// Two processes on one database (an operator's command beside `serve`):
+/// their writes wait for each other, none fails because the other wrote
+/// between its read and its write.
+#[tokio::test]
+async fn two_gateways_on_one_database_write_side_by_side() -> TestResult {
+    let bed = Bed::new().await?;
+    let jan = bed.staff("jan@minvws.nl").await?;
+    let other = bed.restart().await?;
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let gw = if i % 2 == 0 { bed.gw.clone() } else { other.clone() };
+        let jan = jan.clone();
+        set.spawn(async move { gw.create_draft(&jan, &format!("draft {i}")).await.map(|_| ()) });
+    }
+    let mut failed = Vec::new();
+    while let Some(outcome) = set.join_next().await {
+        if let Err(e) = outcome? {
+            failed.push(e.to_string());
+        }
+    }
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(bed.gw.list(&jan, gateway::Folder::Outbox).await?.len(), 40);
+    Ok(())
+}
