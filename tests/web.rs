@@ -169,7 +169,10 @@ fn a_folder_reaches_the_recipient_as_one_zip() -> TestResult {
     let (status, head, _) = b.request(&["-o", &zip.to_string_lossy(), &url])?;
     assert_eq!((status, header(&head, "content-type")), (200, Some("application/zip")));
     let listing = Command::new("unzip").arg("-Z1").arg(&zip).output()?;
-    assert_eq!(String::from_utf8(listing.stdout)?, "Bijlagen/\nBijlagen/2026/\nBijlagen/2026/notes\nBijlagen/scan.dat\n");
+    assert_eq!(
+        String::from_utf8(listing.stdout)?,
+        "Bijlagen/\nBijlagen/2026/\nBijlagen/2026/notes\nBijlagen/scan.dat\n"
+    );
     let tested = Command::new("unzip").arg("-tq").arg(&zip).output()?;
     assert!(tested.status.success(), "{}", String::from_utf8_lossy(&tested.stdout));
     let notes = Command::new("unzip").arg("-p").arg(&zip).arg("Bijlagen/2026/notes").output()?;

@@ -580,7 +580,8 @@ fn windows_explorer_makes_a_new_folder_and_drags_a_folder_in_which_arrives_as_a_
     d.send(TO_KEES)?;
     let (status, zip) = s.curl(KEES, "GET", "/dav/inbox/folder/Bijlagen.zip", &[])?;
     assert_eq!(status, 200, "{}", text(&zip));
-    let mut expected: Vec<String> = ["Bijlagen/", "Bijlagen/2026/"].iter().map(|f| format!("{f} {}", sha256(b""))).collect();
+    let mut expected: Vec<String> =
+        ["Bijlagen/", "Bijlagen/2026/"].iter().map(|f| format!("{f} {}", sha256(b""))).collect();
     expected.extend(files.iter().map(|(f, b)| format!("{f} {}", sha256(b))));
     expected.sort();
     assert_eq!(unzipped(&zip)?, expected, "every file at its path, Thumbs.db left out");

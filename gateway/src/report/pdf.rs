@@ -17,10 +17,10 @@ use printpdf::{
 use unicode_normalization::UnicodeNormalization;
 
 use super::ReportData;
-use crate::policy::name::NameKind;
 use super::labels::{Labels, event, value};
 use super::proof::{ATTACHMENT_NAME, ProofError, SignedProof};
 use crate::error::{Error, Result};
+use crate::policy::name::NameKind;
 use crate::{Language, Timestamp};
 
 const REGULAR_TTF: &[u8] = include_bytes!("../../fonts/NotoSans-Regular.ttf");

@@ -324,7 +324,8 @@ async fn a_folder_in_a_draft_arrives_as_one_zip_with_every_file_in_the_report() 
 
 #[tokio::test]
 async fn a_folder_the_operator_refuses_is_refused_with_the_reason() -> TestResult {
-    let bed = Bed::with_rules(gateway::Rules { folders: gateway::FolderRule::Refuse, ..crate::bed::test_rules() }).await?;
+    let bed =
+        Bed::with_rules(gateway::Rules { folders: gateway::FolderRule::Refuse, ..crate::bed::test_rules() }).await?;
     let (_, tree) = jan_with_draft(&bed).await?;
     let refused = tree.mkdir(&at("/outbox/d/Bijlagen")).await;
     assert!(matches!(&refused, Err(Error::Forbidden(why)) if why.contains("zip file first")), "{refused:?}");
