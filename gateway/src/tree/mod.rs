@@ -18,15 +18,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 pub use files::Overwrite;
-pub(crate) use folders::check_folder;
 pub use folders::MAX_FOLDERS_PER_DRAFT;
+pub(crate) use folders::check_folder;
 pub use path::{Place, TreePath};
 
 use crate::download::DocumentReader;
 use crate::error::{Error, Result};
 use crate::policy::name::NameKind;
 use crate::upload::{DocumentInfo, DocumentState, Inside, Upload, UploadMode, delivered};
-use crate::{Folder, Gateway, Session, Timestamp, TransferSummary};
+use crate::{Folder, Gateway, Session, Timestamp, TransferId, TransferSummary};
 
 /// The envelope of a message, as a file in its folder.
 pub const MESSAGE_TXT: &str = "message.txt";
@@ -99,7 +99,7 @@ pub enum Writer {
 /// core whole when the client closes the file.
 pub struct EnvelopeWriter {
     tree: Tree,
-    transfer_id: String,
+    transfer_id: TransferId,
     text: Vec<u8>,
 }
 
@@ -150,7 +150,7 @@ pub struct Tree {
 }
 
 /// The report this tree made last: its message, when, and the PDF.
-type KeptReport = (String, Instant, Arc<Vec<u8>>);
+type KeptReport = (TransferId, Instant, Arc<Vec<u8>>);
 
 impl std::fmt::Debug for Tree {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -533,7 +533,9 @@ impl Tree {
                     (Node::Subfolder(..), false) => {
                         Err(Error::Forbidden("a folder moves within its draft; copy what it holds into the other"))
                     }
-                    (Node::File(t, _), true) => self.gateway.rename_file(&self.session, &t.id, old, new, overwrite).await,
+                    (Node::File(t, _), true) => {
+                        self.gateway.rename_file(&self.session, &t.id, old, new, overwrite).await
+                    }
                     (Node::File(source, _), false) => {
                         self.copy(from, to, overwrite).await?;
                         self.gateway.remove_document(&self.session, &source.id, old).await
