@@ -23,7 +23,7 @@ use crate::{Gateway, Language, Role, Timestamp, crypto};
 #[derive(Debug, Clone)]
 pub struct SendReceipt {
     /// The transfer.
-    pub transfer_id: String,
+    pub transfer_id: TransferId,
     /// Until when the recipient may download.
     pub expires_at: Timestamp,
     /// Where the code went, masked, for an external recipient.
@@ -490,7 +490,7 @@ impl Gateway {
             .transfer(&row.id)
             .detail(&format!("to {}", recipient.email))
             .record(conn)?;
-        Ok(SendReceipt { transfer_id: row.id, expires_at, masked_phone: masked })
+        Ok(SendReceipt { transfer_id: TransferId::new(row.id), expires_at, masked_phone: masked })
     }
 
     fn enqueue_sender_confirmation(
