@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use gateway::address::{Mailbox, PhoneNumber};
 use gateway::upload::UploadMode;
-use gateway::{Admin, Envelope, Gateway, Language, MasterKey, NewAccount, Role, SystemClock, SystemRandom};
+use gateway::{Admin, Envelope, Gateway, Language, MasterKey, NewAccount, Role, SystemClock, SystemRandom, TransferId};
 use tokio::io::AsyncReadExt;
 
 use crate::config::Config;
@@ -326,7 +326,7 @@ async fn deliver_now(config: &Config, gw: &Gateway) {
 async fn compose_and_send(
     gw: &Gateway,
     session: &gateway::Session,
-    draft_id: &str,
+    draft_id: &TransferId,
     args: SendArgs,
 ) -> Result<gateway::draft::SendReceipt> {
     let to = Mailbox::parse(&args.to).map_err(|e| anyhow::anyhow!("--to: {e}"))?;
@@ -373,7 +373,13 @@ async fn compose_and_send(
 }
 
 /// Upload one file into a draft under `name` (a path inside the message).
-async fn upload_file(gw: &Gateway, session: &gateway::Session, draft_id: &str, path: &Path, name: &str) -> Result<()> {
+async fn upload_file(
+    gw: &Gateway,
+    session: &gateway::Session,
+    draft_id: &TransferId,
+    path: &Path,
+    name: &str,
+) -> Result<()> {
     let mut file = tokio::fs::File::open(path).await.with_context(|| format!("cannot open {}", path.display()))?;
     let mut upload = gw.begin_upload(session, draft_id, name, UploadMode::New).await?;
     let mut buf = vec![0u8; 1 << 20];

@@ -15,7 +15,7 @@ use crate::policy::name::{NameKind, ZIP_SUFFIX};
 use crate::random::RandomExt;
 use crate::session::{Origin, Session};
 use crate::store::{BlobId, BlobReader};
-use crate::transfer::{Access, Folder, TransferRow, TransferState, load_visible};
+use crate::transfer::{Access, Folder, TransferId, TransferRow, TransferState, load_visible};
 use crate::upload::DocumentInfo;
 use crate::zip::{Part, ZipEntry, ZipLayout};
 use crate::{Gateway, Timestamp};
@@ -473,17 +473,17 @@ impl Gateway {
     pub async fn read_document(
         &self,
         session: &Session,
-        transfer_id: &str,
+        transfer_id: &TransferId,
         name: &str,
         range: Option<Range<u64>>,
     ) -> Result<DocumentReader> {
-        let (s, t, n) = (session.clone(), transfer_id.to_owned(), name.to_owned());
+        let (s, t, n) = (session.clone(), transfer_id.as_str().to_owned(), name.to_owned());
         let now = self.now();
         let (opened, range, access) = self.db.read(move |conn| may_open(conn, &s, &t, &n, range, now)).await?;
         // Only the recipient's read from the start is a download: recorded in
         // a write of its own, which checks again that they may still see it.
         if access == Access::Recipient && range.start == 0 {
-            let (s, t, doc_id) = (session.clone(), transfer_id.to_owned(), opened.doc_id.clone());
+            let (s, t, doc_id) = (session.clone(), transfer_id.as_str().to_owned(), opened.doc_id.clone());
             let download_id = self.random.id()?;
             self.db
                 .write(move |conn| {
@@ -507,8 +507,8 @@ impl Gateway {
     /// Whether the caller may read this document, asked before a door
     /// promises its bytes (a WebDAV GET answers its status before the first
     /// byte is read). Records nothing.
-    pub async fn may_read_document(&self, session: &Session, transfer_id: &str, name: &str) -> Result<()> {
-        let (s, t, n) = (session.clone(), transfer_id.to_owned(), name.to_owned());
+    pub async fn may_read_document(&self, session: &Session, transfer_id: &TransferId, name: &str) -> Result<()> {
+        let (s, t, n) = (session.clone(), transfer_id.as_str().to_owned(), name.to_owned());
         let now = self.now();
         self.db.read(move |conn| may_open(conn, &s, &t, &n, None, now).map(|_| ())).await
     }

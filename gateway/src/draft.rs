@@ -15,7 +15,7 @@ use crate::outbox::Outgoing;
 use crate::policy::name::{FileName, NameKind, ZIP_SUFFIX};
 use crate::random::RandomExt;
 use crate::session::{Actor, Session};
-use crate::transfer::{Folder, TransferKind, TransferRow, TransferSummary, load_own_draft, summarize};
+use crate::transfer::{Folder, TransferId, TransferKind, TransferRow, TransferSummary, load_own_draft, summarize};
 use crate::upload::kind_of;
 use crate::{Gateway, Language, Role, Timestamp, crypto};
 
@@ -23,7 +23,7 @@ use crate::{Gateway, Language, Role, Timestamp, crypto};
 #[derive(Debug, Clone)]
 pub struct SendReceipt {
     /// The transfer.
-    pub transfer_id: String,
+    pub transfer_id: TransferId,
     /// Until when the recipient may download.
     pub expires_at: Timestamp,
     /// Where the code went, masked, for an external recipient.
@@ -118,8 +118,8 @@ impl Gateway {
     }
 
     /// The envelope of a transfer the caller may see.
-    pub async fn envelope(&self, session: &Session, transfer_id: &str) -> Result<Envelope> {
-        let (session, id) = (session.clone(), transfer_id.to_owned());
+    pub async fn envelope(&self, session: &Session, transfer_id: &TransferId) -> Result<Envelope> {
+        let (session, id) = (session.clone(), transfer_id.as_str().to_owned());
         let this = self.clone();
         self.db
             .read(move |conn| {
@@ -132,8 +132,8 @@ impl Gateway {
     /// `message.txt` as the caller sees it: the bytes its writer wrote (or,
     /// until a client writes one, the envelope rendered), with the reason of
     /// a failed send as comment lines on top.
-    pub async fn message_txt(&self, session: &Session, transfer_id: &str) -> Result<String> {
-        let (session, id) = (session.clone(), transfer_id.to_owned());
+    pub async fn message_txt(&self, session: &Session, transfer_id: &TransferId) -> Result<String> {
+        let (session, id) = (session.clone(), transfer_id.as_str().to_owned());
         let this = self.clone();
         self.db
             .read(move |conn| {
@@ -190,15 +190,20 @@ impl Gateway {
 
     /// Replace the envelope of a draft (a web form, the command line):
     /// `message.txt` is its rendering from now on.
-    pub async fn set_envelope(&self, session: &Session, transfer_id: &str, env: Envelope) -> Result<()> {
-        self.store_envelope(session, transfer_id, Ok(env), None).await
+    pub async fn set_envelope(&self, session: &Session, transfer_id: &TransferId, env: Envelope) -> Result<()> {
+        self.store_envelope(session, transfer_id.as_str(), Ok(env), None).await
     }
 
     /// Write `message.txt` as a client wrote it: it reads back byte for
     /// byte, and the envelope is parsed from it. Only a text over
     /// [`MAX_MESSAGE_TXT`] bytes or not UTF-8 is refused; one that does not
     /// parse is kept as written, and sending then refuses with the reason.
-    pub async fn write_message_txt(&self, session: &Session, transfer_id: &str, text: impl AsRef<[u8]>) -> Result<()> {
+    pub async fn write_message_txt(
+        &self,
+        session: &Session,
+        transfer_id: &TransferId,
+        text: impl AsRef<[u8]>,
+    ) -> Result<()> {
         let text = text.as_ref();
         if text.len() > MAX_MESSAGE_TXT {
             return Err(Error::Invalid(format!("message.txt may be at most {MAX_MESSAGE_TXT} bytes")));
@@ -206,7 +211,7 @@ impl Gateway {
         let text = std::str::from_utf8(text)
             .map_err(|_| Error::Invalid("message.txt must be UTF-8 text; save it as UTF-8 and try again".into()))?;
         let sealed = self.keys.seal_text(text, &format!("transfer-message-txt:{transfer_id}"), self.random.as_ref())?;
-        self.store_envelope(session, transfer_id, Envelope::parse(text), Some(sealed)).await
+        self.store_envelope(session, transfer_id.as_str(), Envelope::parse(text), Some(sealed)).await
     }
 
     /// Store an envelope, or when `message.txt` did not parse, only the
@@ -258,9 +263,9 @@ impl Gateway {
     }
 
     /// Rename a draft's folder.
-    pub async fn rename_draft(&self, session: &Session, transfer_id: &str, new_name: &str) -> Result<()> {
+    pub async fn rename_draft(&self, session: &Session, transfer_id: &TransferId, new_name: &str) -> Result<()> {
         check_draft_name(new_name)?;
-        let (session, id, new_name) = (session.clone(), transfer_id.to_owned(), new_name.to_owned());
+        let (session, id, new_name) = (session.clone(), transfer_id.as_str().to_owned(), new_name.to_owned());
         self.db
             .write(move |conn| {
                 let row = load_own_draft(conn, &session, &id)?;
@@ -276,8 +281,8 @@ impl Gateway {
 
     /// Withdraw a draft: it disappears from the outbox and its documents are
     /// destroyed (the blobs follow in the next sweep).
-    pub async fn discard_draft(&self, session: &Session, transfer_id: &str) -> Result<()> {
-        let (s, id, now) = (session.clone(), transfer_id.to_owned(), self.now());
+    pub async fn discard_draft(&self, session: &Session, transfer_id: &TransferId) -> Result<()> {
+        let (s, id, now) = (session.clone(), transfer_id.as_str().to_owned(), self.now());
         let event = self.event(&session.origin, "draft-discarded").actor(&session.audit_actor()).transfer(&id);
         self.db
             .write(move |conn| {
@@ -297,8 +302,8 @@ impl Gateway {
 
     /// Send a draft. When it cannot be sent, the reason is returned and also
     /// kept on the draft (it shows at the top of `message.txt`).
-    pub async fn send(&self, session: &Session, transfer_id: &str) -> Result<SendReceipt> {
-        let (session, id) = (session.clone(), transfer_id.to_owned());
+    pub async fn send(&self, session: &Session, transfer_id: &TransferId) -> Result<SendReceipt> {
+        let (session, id) = (session.clone(), transfer_id.as_str().to_owned());
         let secret = self.random.secret()?;
         let code = format!("{:06}", self.random.below(1_000_000)?);
         let this = self.clone();
@@ -485,7 +490,7 @@ impl Gateway {
             .transfer(&row.id)
             .detail(&format!("to {}", recipient.email))
             .record(conn)?;
-        Ok(SendReceipt { transfer_id: row.id, expires_at, masked_phone: masked })
+        Ok(SendReceipt { transfer_id: TransferId::new(row.id), expires_at, masked_phone: masked })
     }
 
     fn enqueue_sender_confirmation(

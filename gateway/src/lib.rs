@@ -52,7 +52,7 @@ pub use error::{Error, Result};
 pub use random::{Random, SystemRandom};
 pub use session::{Door, Origin, Session};
 pub use settings::{FolderRule, Rules, Settings};
-pub use transfer::{Folder, TransferKind, TransferState, TransferSummary};
+pub use transfer::{Folder, TransferId, TransferKind, TransferState, TransferSummary};
 
 /// The language of a page or a message.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]

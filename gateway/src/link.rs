@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::outbox::Outgoing;
 use crate::random::RandomExt;
 use crate::session::{Origin, Session};
-use crate::transfer::{TransferRow, load};
+use crate::transfer::{TransferId, TransferRow, load};
 use crate::upload::{DocumentInfo, delivered_of};
 use crate::{Gateway, Language, Timestamp};
 
@@ -68,7 +68,7 @@ pub enum LinkStatus {
 /// link. Holds the link secret, which the documents' keys depend on.
 #[derive(Clone)]
 pub struct RecipientGrant {
-    transfer_id: String,
+    transfer_id: TransferId,
     secret: zeroize::Zeroizing<String>,
     who: String,
     proof: Proof,
@@ -82,12 +82,17 @@ impl std::fmt::Debug for RecipientGrant {
 
 impl RecipientGrant {
     /// The transfer this grant opens.
-    pub fn transfer_id(&self) -> &str {
+    pub fn transfer_id(&self) -> &TransferId {
         &self.transfer_id
     }
 
     pub(crate) fn new(transfer_id: String, secret: &str, who: String, proof: Proof) -> RecipientGrant {
-        RecipientGrant { transfer_id, secret: zeroize::Zeroizing::new(secret.to_owned()), who, proof }
+        RecipientGrant {
+            transfer_id: TransferId::new(transfer_id),
+            secret: zeroize::Zeroizing::new(secret.to_owned()),
+            who,
+            proof,
+        }
     }
 
     pub(crate) fn who(&self) -> &str {
@@ -258,7 +263,7 @@ impl Gateway {
                     move |conn| find_link(conn, &s)?.map(|l| l.transfer_id).ok_or(Error::NotFound)
                 });
                 Ok(RecipientGrant {
-                    transfer_id: transfer_id.await?,
+                    transfer_id: TransferId::new(transfer_id.await?),
                     secret: zeroize::Zeroizing::new(secret.to_owned()),
                     who,
                     proof: Proof::SmsCode,
@@ -292,7 +297,7 @@ impl Gateway {
             })
             .await?;
         Ok(RecipientGrant {
-            transfer_id,
+            transfer_id: TransferId::new(transfer_id),
             secret: zeroize::Zeroizing::new(secret.to_owned()),
             who: session.email().to_owned(),
             proof: Proof::Account,
@@ -377,7 +382,7 @@ impl Gateway {
 
     /// The envelope and documents a recipient sees on the download page.
     pub async fn recipient_view(&self, grant: &RecipientGrant) -> Result<(Envelope, Vec<DocumentInfo>)> {
-        let (t, this) = (grant.transfer_id.clone(), self.clone());
+        let (t, this) = (grant.transfer_id.as_str().to_owned(), self.clone());
         let now = self.now();
         self.db
             .read(move |conn| {
@@ -396,7 +401,7 @@ impl Gateway {
         range: Option<Range<u64>>,
         origin: Origin,
     ) -> Result<DocumentReader> {
-        let (t, n, g) = (grant.transfer_id.clone(), name.to_owned(), grant.clone());
+        let (t, n, g) = (grant.transfer_id.as_str().to_owned(), name.to_owned(), grant.clone());
         let now = self.now();
         let download_id = self.random.id()?;
         let this = self.clone();
@@ -427,7 +432,7 @@ impl Gateway {
     /// The length of the zip [`Gateway::read_all_as_recipient`] reads,
     /// recording nothing (a `HEAD`).
     pub async fn all_zip_len(&self, grant: &RecipientGrant) -> Result<u64> {
-        let t = grant.transfer_id.clone();
+        let t = grant.transfer_id.as_str().to_owned();
         let now = self.now();
         self.db
             .read(move |conn| {
@@ -440,7 +445,7 @@ impl Gateway {
     /// Read every document of the message as one zip ("download all"),
     /// recorded as a download of each.
     pub async fn read_all_as_recipient(&self, grant: &RecipientGrant, origin: Origin) -> Result<DocumentReader> {
-        let (t, g) = (grant.transfer_id.clone(), grant.clone());
+        let (t, g) = (grant.transfer_id.as_str().to_owned(), grant.clone());
         let now = self.now();
         let this = self.clone();
         let opened = self

@@ -26,7 +26,7 @@ use crate::db::schema::{accounts, leases, outbox, transfers};
 use crate::error::{Error, Result};
 use crate::random::RandomExt;
 use crate::session::Origin;
-use crate::{Door, Gateway, Language, Timestamp};
+use crate::{Door, Gateway, Language, Timestamp, TransferId};
 
 /// The wait after the first failed attempt; it doubles with each failure.
 pub const FIRST_RETRY: Duration = Duration::from_secs(30);
@@ -139,7 +139,7 @@ pub struct QueuedMessage {
     /// The template's parameters (may hold a link secret or a code).
     pub params: Map<String, Value>,
     /// The transfer it is about.
-    pub transfer_id: Option<String>,
+    pub transfer_id: Option<TransferId>,
     /// How many deliveries were tried.
     pub attempts: i32,
     /// When it was queued.
@@ -405,7 +405,7 @@ impl Gateway {
                 language,
                 recipient,
                 params,
-                transfer_id,
+                transfer_id: transfer_id.map(TransferId::new),
                 attempts,
                 created_at: Timestamp::from_millis(created_at),
             }),

@@ -25,7 +25,7 @@ use crate::db::AnyConnection;
 use crate::db::schema::{dead_properties, documents};
 use crate::error::{Error, Result};
 use crate::session::Session;
-use crate::transfer::{Access, load_own_draft, load_visible};
+use crate::transfer::{Access, TransferId, load_own_draft, load_visible};
 
 /// How many properties one node holds at most.
 pub const MAX_PER_NODE: usize = 32;
@@ -257,10 +257,10 @@ impl Gateway {
     pub async fn dead_properties(
         &self,
         session: &Session,
-        transfer_id: &str,
+        transfer_id: &TransferId,
         node: &PropertyNode,
     ) -> Result<Vec<DeadProperty>> {
-        let (s, t, node) = (session.clone(), transfer_id.to_owned(), node.clone());
+        let (s, t, node) = (session.clone(), transfer_id.as_str().to_owned(), node.clone());
         self.db
             .read(move |conn| {
                 let (_, access) = load_visible(conn, &s, &t)?;
@@ -278,11 +278,11 @@ impl Gateway {
     pub async fn patch_dead_properties(
         &self,
         session: &Session,
-        transfer_id: &str,
+        transfer_id: &TransferId,
         node: &PropertyNode,
         changes: Vec<PropertyChange>,
     ) -> Result<Vec<PropertyOutcome>> {
-        let (s, t, node) = (session.clone(), transfer_id.to_owned(), node.clone());
+        let (s, t, node) = (session.clone(), transfer_id.as_str().to_owned(), node.clone());
         let owner = session.tree_key();
         self.db
             .write(move |conn| {
@@ -314,14 +314,18 @@ impl Gateway {
     pub async fn copy_dead_properties(
         &self,
         session: &Session,
-        from_transfer: &str,
+        from_transfer: &TransferId,
         from_name: &str,
-        to_transfer: &str,
+        to_transfer: &TransferId,
         to_name: &str,
     ) -> Result<()> {
         let s = session.clone();
-        let (ft, fname, tt, tname) =
-            (from_transfer.to_owned(), from_name.to_owned(), to_transfer.to_owned(), to_name.to_owned());
+        let (ft, fname, tt, tname) = (
+            from_transfer.as_str().to_owned(),
+            from_name.to_owned(),
+            to_transfer.as_str().to_owned(),
+            to_name.to_owned(),
+        );
         let owner = session.tree_key();
         self.db
             .write(move |conn| {

@@ -11,6 +11,29 @@ use crate::error::{Error, Result};
 use crate::policy::name::{NameKind, may_exist};
 use crate::session::{Actor, Session};
 
+/// The id of a transfer: made by the core, handed to the doors in
+/// [`TransferSummary::id`] and passed back as it is. A door never makes one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TransferId(String);
+
+impl TransferId {
+    /// An id as made by [`crate::random::RandomExt::id`] or stored.
+    pub(crate) fn new(id: String) -> TransferId {
+        TransferId(id)
+    }
+
+    /// As stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for TransferId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// How a transfer came about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransferKind {
@@ -173,7 +196,7 @@ impl TransferRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferSummary {
     /// The transfer's id (stable, server-made).
-    pub id: String,
+    pub id: TransferId,
     /// The folder's name, chosen by the sender.
     pub name: String,
     /// Where the caller sees it.
@@ -396,7 +419,7 @@ pub(crate) fn summarize(row: &TransferRow, folder: Folder, window: std::time::Du
         _ => email.clone(),
     });
     Ok(TransferSummary {
-        id: row.id.clone(),
+        id: TransferId::new(row.id.clone()),
         name: row.name.clone(),
         folder,
         state: row.state()?,
@@ -429,7 +452,7 @@ impl Gateway {
         self.db
             .read(move |conn| {
                 let drafts: Vec<String> =
-                    in_folder(conn, &session, Folder::Outbox, None, window)?.into_iter().map(|t| t.id).collect();
+                    in_folder(conn, &session, Folder::Outbox, None, window)?.into_iter().map(|t| t.id.0).collect();
                 let bytes: i64 = documents::table
                     .filter(documents::transfer_id.eq_any(&drafts))
                     .filter(documents::state.eq("complete"))
@@ -449,8 +472,8 @@ impl Gateway {
     }
 
     /// One transfer the caller may see.
-    pub async fn transfer(&self, session: &Session, id: &str) -> Result<TransferSummary> {
-        let (session, id) = (session.clone(), id.to_owned());
+    pub async fn transfer(&self, session: &Session, id: &TransferId) -> Result<TransferSummary> {
+        let (session, id) = (session.clone(), id.as_str().to_owned());
         let window = self.settings.rules.upload_window;
         self.db
             .read(move |conn| {

@@ -13,7 +13,7 @@ use crate::policy::name::{FileName, NameKind, NameRefusal, ZIP_SUFFIX};
 use crate::random::RandomExt;
 use crate::session::Session;
 use crate::store::{BlobId, DocumentKey, StagedWriter};
-use crate::transfer::{Folder, TransferSummary, load_own_draft, own_draft_named};
+use crate::transfer::{Folder, TransferId, TransferSummary, load_own_draft, own_draft_named};
 
 /// What to do when the draft already holds a document of that name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,11 +204,11 @@ impl Gateway {
     pub async fn begin_upload(
         &self,
         session: &Session,
-        transfer_id: &str,
+        transfer_id: &TransferId,
         name: &str,
         mode: UploadMode,
     ) -> Result<Upload> {
-        self.begin_upload_into(session, Draft::Id(transfer_id.to_owned()), name, mode).await
+        self.begin_upload_into(session, Draft::Id(transfer_id.as_str().to_owned()), name, mode).await
     }
 
     /// [`Gateway::begin_upload`] into the draft the caller's outbox holds
@@ -392,7 +392,7 @@ impl Gateway {
 
     /// Remove a document from a draft (complete or not), with a replacement
     /// of it that is still being uploaded.
-    pub async fn remove_document(&self, session: &Session, transfer_id: &str, name: &str) -> Result<()> {
+    pub async fn remove_document(&self, session: &Session, transfer_id: &TransferId, name: &str) -> Result<()> {
         let docs = self.documents_named(session, transfer_id, name).await?;
         if docs.is_empty() {
             return Err(Error::NotFound);
@@ -401,7 +401,7 @@ impl Gateway {
             return Err(Error::Invalid("this is a folder; remove it as a folder".into()));
         }
         for doc in docs {
-            self.delete_document_row(session, transfer_id, &doc.id).await?;
+            self.delete_document_row(session, transfer_id.as_str(), &doc.id).await?;
         }
         Ok(())
     }
@@ -431,8 +431,8 @@ impl Gateway {
     }
 
     /// The documents of a transfer the caller may see.
-    pub async fn documents(&self, session: &Session, transfer_id: &str) -> Result<Vec<DocumentInfo>> {
-        let (s, t) = (session.clone(), transfer_id.to_owned());
+    pub async fn documents(&self, session: &Session, transfer_id: &TransferId) -> Result<Vec<DocumentInfo>> {
+        let (s, t) = (session.clone(), transfer_id.as_str().to_owned());
         self.db
             .read(move |conn| {
                 crate::transfer::load_visible(conn, &s, &t)?;
@@ -456,7 +456,7 @@ impl Gateway {
         self.db
             .read(move |conn| {
                 let t = crate::transfer::find_in(conn, &s, folder, &m, window)?;
-                let docs = select_documents(conn, &t.id, Pick::Named(&n))?;
+                let docs = select_documents(conn, t.id.as_str(), Pick::Named(&n))?;
                 Ok((t, docs))
             })
             .await
@@ -465,8 +465,13 @@ impl Gateway {
     /// The documents of a transfer the caller may see that carry exactly this
     /// name: one indexed lookup, for doors that open one document of many.
     /// (More than one while a replacement of that name is being uploaded.)
-    pub async fn documents_named(&self, session: &Session, transfer_id: &str, name: &str) -> Result<Vec<DocumentInfo>> {
-        let (s, t, n) = (session.clone(), transfer_id.to_owned(), name.to_owned());
+    pub async fn documents_named(
+        &self,
+        session: &Session,
+        transfer_id: &TransferId,
+        name: &str,
+    ) -> Result<Vec<DocumentInfo>> {
+        let (s, t, n) = (session.clone(), transfer_id.as_str().to_owned(), name.to_owned());
         self.db
             .read(move |conn| {
                 crate::transfer::load_visible(conn, &s, &t)?;

@@ -68,7 +68,7 @@ impl Gateway {
         self.db
             .write(move |conn| {
                 let (link_id, transfer_id, locked) = recipient_link(conn, &secret)?;
-                if transfer_id != grant.transfer_id() || locked {
+                if transfer_id != grant.transfer_id().as_str() || locked {
                     return Err(Error::NotFound);
                 }
                 diesel::delete(web_sessions::table.filter(web_sessions::last_seen_at.lt(now - idle_ms())))

@@ -19,7 +19,7 @@ use gateway::outbox::{Channel, QueuedMessage};
 use gateway::upload::UploadMode;
 use gateway::{
     Admin, Envelope, Error, Gateway, Language, ManualClock, MasterKey, NewAccount, Origin, Role, Rules, Session,
-    Settings, SystemRandom, Timestamp,
+    Settings, SystemRandom, Timestamp, TransferId,
 };
 use notify::templates::{LANGUAGES, MAIL_TEMPLATES};
 use notify::{Branding, Delivered, MailSettings, Notifier, NotifySettings, SmsSettings};
@@ -104,7 +104,7 @@ impl Bed {
         to: &str,
         phone: &str,
         language: Language,
-    ) -> Result<String, peers::Error> {
+    ) -> Result<TransferId, peers::Error> {
         let draft = self.gw.create_draft(s, name).await?;
         let env = Envelope {
             to: Some(Mailbox::parse(to)?),

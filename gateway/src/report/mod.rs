@@ -27,7 +27,9 @@ use crate::db::schema::downloads;
 use crate::error::{Error, Result};
 use crate::random::Random;
 use crate::session::Session;
-use crate::transfer::{Access, Folder, TransferRow, TransferSummary, access, load, load_visible, summarize};
+use crate::transfer::{
+    Access, Folder, TransferId, TransferRow, TransferSummary, access, load, load_visible, summarize,
+};
 use crate::upload::{DocumentInfo, Inside, delivered, documents_of};
 use crate::{Gateway, Language, Timestamp};
 
@@ -91,8 +93,8 @@ impl Gateway {
     /// an admin any message. Anyone else is told it does not exist; a
     /// recipient without an account holds a link, not a session, and never
     /// reaches this.
-    pub async fn report(&self, session: &Session, transfer_id: &str) -> Result<ReportData> {
-        let (s, t) = (session.clone(), transfer_id.to_owned());
+    pub async fn report(&self, session: &Session, transfer_id: &TransferId) -> Result<ReportData> {
+        let (s, t) = (session.clone(), transfer_id.as_str().to_owned());
         let (window, now) = (self.settings.rules.upload_window, self.now());
         self.db
             .read(move |conn| {
@@ -114,8 +116,8 @@ impl Gateway {
     }
 
     /// The report of any message, for the operator's console.
-    pub async fn report_as_admin(&self, _admin: &Admin, transfer_id: &str) -> Result<ReportData> {
-        let t = transfer_id.to_owned();
+    pub async fn report_as_admin(&self, _admin: &Admin, transfer_id: &TransferId) -> Result<ReportData> {
+        let t = transfer_id.as_str().to_owned();
         let (window, now) = (self.settings.rules.upload_window, self.now());
         self.db
             .read(move |conn| {

@@ -264,7 +264,7 @@ pub(crate) fn message_statement(data: &ReportData) -> Statement {
     Statement::Message(Box::new(MessageStatement {
         generated_at: moment(data.generated_at),
         message: MessageFacts {
-            id: t.id.clone(),
+            id: t.id.as_str().to_owned(),
             name: t.name.clone(),
             kind: t.kind.as_str().into(),
             state: t.state.as_str().into(),

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::policy::content::ContentCheck;
 use crate::policy::name::{FileName, NameKind, NameRefusal};
 use crate::session::Session;
-use crate::transfer::load_own_draft;
+use crate::transfer::{TransferId, load_own_draft};
 use crate::upload::{check_litter_size, check_room_aside, has_content_to_check, kind_of};
 
 /// Whether a rename or copy may take the place of a file of that name.
@@ -38,13 +38,13 @@ impl Gateway {
     pub async fn rename_file(
         &self,
         session: &Session,
-        transfer_id: &str,
+        transfer_id: &TransferId,
         from: &str,
         to: &str,
         overwrite: Overwrite,
     ) -> Result<()> {
         let to = FileName::parse_path(to, &self.names)?;
-        let source = self.rename_source(session, transfer_id, from).await?;
+        let source = self.rename_source(session, transfer_id.as_str(), from).await?;
         // Checked before the transaction, on bytes that cannot change: a
         // complete file is written once.
         check_litter_size(&to, source.size)?;
@@ -53,11 +53,11 @@ impl Gateway {
             false => None,
         };
         let (s, t, now, window) =
-            (session.clone(), transfer_id.to_owned(), self.now(), self.settings.rules.upload_window);
+            (session.clone(), transfer_id.as_str().to_owned(), self.now(), self.settings.rules.upload_window);
         let event = self
             .event(&session.origin, "document-renamed")
             .actor(&session.audit_actor())
-            .transfer(transfer_id)
+            .transfer(transfer_id.as_str())
             .document(&source.id)
             .detail(&format!("{from} -> {}", to.as_str()));
         let replaced = self

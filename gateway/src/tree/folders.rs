@@ -16,7 +16,7 @@ use crate::policy::name::{FileName, NameKind, NameRefusal};
 use crate::random::RandomExt;
 use crate::session::Session;
 use crate::settings::FolderRule;
-use crate::transfer::load_own_draft;
+use crate::transfer::{TransferId, load_own_draft};
 
 use super::Overwrite;
 
@@ -64,17 +64,17 @@ fn unique(e: diesel::result::Error, name: &str) -> Error {
 
 impl Gateway {
     /// Make a folder in a draft, inside one it already holds.
-    pub async fn create_folder(&self, session: &Session, transfer_id: &str, path: &str) -> Result<()> {
+    pub async fn create_folder(&self, session: &Session, transfer_id: &TransferId, path: &str) -> Result<()> {
         if self.settings.rules.folders == FolderRule::Refuse {
             return Err(Error::Forbidden(REFUSED));
         }
         let name = FileName::parse_folder(path, &self.names)?;
-        let (s, t, id) = (session.clone(), transfer_id.to_owned(), self.random.id()?);
+        let (s, t, id) = (session.clone(), transfer_id.as_str().to_owned(), self.random.id()?);
         let (now, window) = (self.now(), self.settings.rules.upload_window);
         let event = self
             .event(&session.origin, "folder-made")
             .actor(&session.audit_actor())
-            .transfer(transfer_id)
+            .transfer(transfer_id.as_str())
             .detail(name.as_str());
         self.db
             .write(move |conn| {
@@ -116,9 +116,10 @@ impl Gateway {
     }
 
     /// Remove an empty folder of a draft.
-    pub async fn remove_folder(&self, session: &Session, transfer_id: &str, path: &str) -> Result<()> {
-        let (s, t, p) = (session.clone(), transfer_id.to_owned(), path.to_owned());
-        let event = self.event(&session.origin, "folder-removed").actor(&session.audit_actor()).transfer(transfer_id);
+    pub async fn remove_folder(&self, session: &Session, transfer_id: &TransferId, path: &str) -> Result<()> {
+        let (s, t, p) = (session.clone(), transfer_id.as_str().to_owned(), path.to_owned());
+        let event =
+            self.event(&session.origin, "folder-removed").actor(&session.audit_actor()).transfer(transfer_id.as_str());
         self.db
             .write(move |conn| {
                 load_own_draft(conn, &s, &t)?;
@@ -148,7 +149,7 @@ impl Gateway {
     pub async fn rename_folder(
         &self,
         session: &Session,
-        transfer_id: &str,
+        transfer_id: &TransferId,
         from: &str,
         to: &str,
         overwrite: Overwrite,
@@ -157,12 +158,12 @@ impl Gateway {
         if to.as_str() == from || to.as_str().starts_with(&format!("{from}/")) {
             return Err(Error::Invalid(format!("the folder {from} cannot move into itself")));
         }
-        let (s, t, f) = (session.clone(), transfer_id.to_owned(), from.to_owned());
+        let (s, t, f) = (session.clone(), transfer_id.as_str().to_owned(), from.to_owned());
         let (now, window, names) = (self.now(), self.settings.rules.upload_window, self.names.clone());
         let event = self
             .event(&session.origin, "folder-renamed")
             .actor(&session.audit_actor())
-            .transfer(transfer_id)
+            .transfer(transfer_id.as_str())
             .detail(&format!("{from} -> {}", to.as_str()));
         let replaced = self
             .db

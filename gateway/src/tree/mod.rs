@@ -26,7 +26,7 @@ use crate::download::DocumentReader;
 use crate::error::{Error, Result};
 use crate::policy::name::NameKind;
 use crate::upload::{DocumentInfo, DocumentState, Inside, Upload, UploadMode, delivered};
-use crate::{Folder, Gateway, Session, Timestamp, TransferSummary};
+use crate::{Folder, Gateway, Session, Timestamp, TransferId, TransferSummary};
 
 /// The envelope of a message, as a file in its folder.
 pub const MESSAGE_TXT: &str = "message.txt";
@@ -99,7 +99,7 @@ pub enum Writer {
 /// core whole when the client closes the file.
 pub struct EnvelopeWriter {
     tree: Tree,
-    transfer_id: String,
+    transfer_id: TransferId,
     text: Vec<u8>,
 }
 
@@ -150,7 +150,7 @@ pub struct Tree {
 }
 
 /// The report this tree made last: its message, when, and the PDF.
-type KeptReport = (String, Instant, Arc<Vec<u8>>);
+type KeptReport = (TransferId, Instant, Arc<Vec<u8>>);
 
 impl std::fmt::Debug for Tree {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

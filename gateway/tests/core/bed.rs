@@ -10,7 +10,7 @@ use gateway::outbox::QueuedMessage;
 use gateway::upload::{DocumentInfo, UploadMode};
 use gateway::{
     Admin, Envelope, Gateway, Language, ManualClock, MasterKey, NewAccount, Origin, Role, Rules, Session, Settings,
-    SystemRandom, Timestamp,
+    SystemRandom, Timestamp, TransferId,
 };
 
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -105,7 +105,13 @@ impl Bed {
     }
 
     /// Add a whole document in one go.
-    pub async fn put(&self, s: &Session, transfer: &str, name: &str, bytes: &[u8]) -> gateway::Result<DocumentInfo> {
+    pub async fn put(
+        &self,
+        s: &Session,
+        transfer: &TransferId,
+        name: &str,
+        bytes: &[u8],
+    ) -> gateway::Result<DocumentInfo> {
         let mut upload = self.gw.begin_upload(s, transfer, name, UploadMode::New).await?;
         upload.write(bytes).await?;
         upload.finish().await
@@ -119,7 +125,7 @@ impl Bed {
         to: &str,
         phone: Option<&str>,
         docs: &[(&str, &[u8])],
-    ) -> Result<String, Box<dyn std::error::Error>> {
+    ) -> Result<TransferId, Box<dyn std::error::Error>> {
         let draft = self.gw.create_draft(s, name).await?;
         let env = Envelope {
             to: Some(Mailbox::parse(to)?),

@@ -5,11 +5,11 @@
 use std::time::Duration;
 
 use gateway::link::LinkStatus;
-use gateway::{Error, Origin};
+use gateway::{Error, Origin, TransferId};
 
 use crate::bed::{Bed, TestResult, pdf};
 
-async fn sent_to_piet(bed: &Bed) -> Result<(gateway::Session, String, String), Box<dyn std::error::Error>> {
+async fn sent_to_piet(bed: &Bed) -> Result<(gateway::Session, TransferId, String), Box<dyn std::error::Error>> {
     let jan = bed.staff("jan@minvws.nl").await?;
     let id = bed
         .draft(&jan, "for-piet", "Piet <piet@example.org>", Some("+31 6 12345678"), &[("a.pdf", &pdf("for piet"))])

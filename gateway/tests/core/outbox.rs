@@ -51,7 +51,7 @@ async fn failures_back_off_doubling_to_an_hour_then_give_up_and_tell_the_sender(
     assert_eq!(told[0].recipient, "jan@minvws.nl");
     assert_eq!(told[0].params.get("recipient").and_then(|v| v.as_str()), Some("piet@example.org"));
     assert_eq!(told[0].params.get("reason").and_then(|v| v.as_str()), Some("connection refused"));
-    let report = bed.gw.report(&jan, &notice.transfer_id.clone().unwrap_or_default()).await?;
+    let report = bed.gw.report(&jan, notice.transfer_id.as_ref().ok_or("no transfer")?).await?;
     let failed = report.events.iter().find(|e| e.kind == "delivery-failed").ok_or("no event in the report")?;
     assert!(failed.detail.as_deref().unwrap_or_default().contains("transfer-notice by mail to piet@example.org"));
     Ok(())
@@ -88,7 +88,7 @@ async fn delivered_messages_are_wiped_and_the_report_shows_them() -> TestResult 
     assert!(bed.gw.due_messages(100).await?.is_empty());
     let counts = bed.gw.outbox_counts().await?;
     assert_eq!((counts.pending, counts.sent, counts.failed), (0, 3, 0));
-    let report = bed.gw.report(&jan, &due[0].transfer_id.clone().unwrap_or_default()).await?;
+    let report = bed.gw.report(&jan, due[0].transfer_id.as_ref().ok_or("no transfer")?).await?;
     let sent: Vec<_> = report.events.iter().filter(|e| e.kind == "message-sent").collect();
     assert_eq!(sent.len(), 3, "one event per delivered message, never twice");
     assert!(sent.iter().any(|e| e.detail.as_deref() == Some("sms-code by sms to +31 ••••••••78")));

@@ -11,7 +11,7 @@ use diesel::RunQueryDsl;
 use gateway::outbox::Failure;
 use gateway::report::proof::{self, ProofError, Statement};
 use gateway::report::{Direction, Period};
-use gateway::{Door, Error, Folder, Language, Origin, Role, Session, Timestamp};
+use gateway::{Door, Error, Folder, Language, Origin, Role, Session, Timestamp, TransferId};
 
 use crate::bed::{Bed, START, TestResult, pdf};
 
@@ -44,7 +44,7 @@ fn page_count(dir: &Path, bytes: &[u8]) -> Boxed<usize> {
 
 /// Send two documents to an outsider, who enters a wrong code, then the
 /// right one, and downloads one; one notification is delivered and one given up.
-async fn collected(bed: &Bed) -> Boxed<(Session, String)> {
+async fn collected(bed: &Bed) -> Boxed<(Session, TransferId)> {
     let jan = bed.staff("jan@minvws.nl").await?;
     let docs: [(&str, &[u8]); 2] = [("contract.pdf", &pdf("contract")), ("notes.txt", b"plain notes\n")];
     let id = bed.draft(&jan, "dossier-12", "Piet Puk <piet@example.org>", Some("0612345678"), &docs).await?;
@@ -329,7 +329,7 @@ async fn only_the_parties_an_admin_or_the_report_link_read_a_report() -> TestRes
     assert_eq!(bed.gw.report_as_admin(&bed.admin, &id).await?.transfer.id, id);
 
     let delivery = bed.draft(&jan, "delivery", "kees@minvws.nl", None, &[("b.pdf", &pdf("b"))]).await?;
-    make_public_delivery(&bed, &delivery).await?;
+    make_public_delivery(&bed, delivery.as_str()).await?;
     bed.gw.send(&jan, &delivery).await?;
     let report_secret = bed.param("delivery-confirmation", "report_secret").await?;
     assert_eq!(bed.gw.report_by_link(&report_secret).await?.transfer.id, delivery);
