@@ -236,7 +236,7 @@ pub async fn purge(config: &Config) -> Result<()> {
         ),
         None => bail!("another node is running the lifecycle jobs right now; try again in a minute"),
     }
-    Ok(())
+    Ok(gw.release_lifecycle_lease().await?)
 }
 
 /// The session of the account a command acts as (`--from`).

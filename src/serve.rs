@@ -48,6 +48,10 @@ pub async fn serve(config: Config) -> Result<()> {
     shutdown_signal().await;
     tracing::info!("stopping");
     jobs.abort();
+    // Another node (or the next start) runs the jobs at once, not after the lease lapses.
+    if let Err(e) = gateway.release_lifecycle_lease().await {
+        tracing::warn!(error = %e, "could not let go of the lifecycle lease");
+    }
     sftp.abort();
     // The deliverer finishes the message in hand (at most 20 s) and lets go
     // of its lease, so another node takes over at once.

@@ -47,6 +47,11 @@ fn serve_in_an_empty_folder_creates_data_and_stops_cleanly_on_sigterm() -> TestR
     assert!(killed.success());
     let out = child.wait_with_output()?;
     assert!(out.status.success(), "a clean stop: {:?} {}", out.status, String::from_utf8_lossy(&out.stderr));
+    // The stopped server let go of the lifecycle lease, and so does each
+    // purge: the jobs run again at once, not two minutes later.
+    for _ in 0..2 {
+        assert!(ok(&koerier(dir.path(), &["purge"])?).contains("aborted"));
+    }
     Ok(())
 }
 

@@ -51,6 +51,26 @@ impl Gateway {
             .await
     }
 
+    /// Let go of a lease this node holds, so that another takes it at once
+    /// instead of waiting for it to lapse.
+    pub(crate) async fn release_lease(&self, name: &'static str) -> Result<()> {
+        let node = self.node.clone();
+        self.db
+            .write(move |conn| {
+                diesel::update(leases::table.filter(leases::name.eq(name)).filter(leases::holder.eq(&node)))
+                    .set(leases::expires_at.eq(0_i64))
+                    .execute(conn)?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Let go of the lifecycle lease: at a clean stop, and after a one-off
+    /// run (`koerier purge`), so that the jobs go on elsewhere at once.
+    pub async fn release_lifecycle_lease(&self) -> Result<()> {
+        self.release_lease("lifecycle").await
+    }
+
     /// Run the lifecycle jobs once, if this node holds the lease.
     pub async fn run_lifecycle(&self) -> Result<Option<LifecycleReport>> {
         if !self.take_lease("lifecycle", LEASE_TTL).await? {

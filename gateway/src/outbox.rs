@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 
 use crate::address::PhoneNumber;
 use crate::db::AnyConnection;
-use crate::db::schema::{accounts, leases, outbox, transfers};
+use crate::db::schema::{accounts, outbox, transfers};
 use crate::error::{Error, Result};
 use crate::random::RandomExt;
 use crate::session::Origin;
@@ -325,15 +325,7 @@ impl Gateway {
     /// Let go of the outbox lease, so that another process can deliver at
     /// once instead of waiting for the lease to lapse.
     pub async fn release_outbox_lease(&self) -> Result<()> {
-        let node = self.node.clone();
-        self.db
-            .write(move |conn| {
-                diesel::update(leases::table.filter(leases::name.eq("outbox")).filter(leases::holder.eq(&node)))
-                    .set(leases::expires_at.eq(0_i64))
-                    .execute(conn)?;
-                Ok(())
-            })
-            .await
+        self.release_lease("outbox").await
     }
 
     /// The messages due now, oldest first, when this node holds the outbox
