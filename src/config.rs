@@ -78,6 +78,10 @@ pub struct Config {
     /// or `KOERIER_RULES__CODE_ATTEMPTS=…`).
     #[serde(default)]
     pub rules: gateway::Rules,
+    /// Connections and request bodies, per listener (`[limits]`, or
+    /// `KOERIER_LIMITS__CONNECTIONS_PER_ADDRESS=…`).
+    #[serde(default)]
+    pub limits: gateway::Limits,
 }
 
 /// `[sms]`: how to talk to the operator's SMS gateway at `sms_url`.
@@ -161,6 +165,7 @@ const ENV_KEYS: &[&str] = &[
     "master_key_file",
     "jobs_interval",
     "rules",
+    "limits",
 ];
 
 fn defaults() -> Figment {
@@ -207,6 +212,7 @@ impl Config {
             bail!("configuration: branding.logo_url must start with https:// (got {logo:?})");
         }
         self.rules.validate().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+        self.limits.validate().map_err(|e| anyhow::anyhow!("configuration: limits: {e}"))?;
         if let Some(url) = &self.public_url
             && !(url.starts_with("https://") || url.starts_with("http://"))
         {
@@ -378,6 +384,18 @@ mod tests {
         assert_eq!(c.rules.upload_window.as_secs(), 90);
         assert_eq!(c.rules.code_attempts, 3);
         assert_eq!(c.rules.max_message_bytes, 1000);
+        Ok(())
+    }
+
+    #[test]
+    fn limits_are_configurable_and_checked() -> Result<()> {
+        let c = load_toml("[limits]\nconnections_per_address = 8\nbody_window = \"5s\"\n")?;
+        assert_eq!(c.limits.connections_per_address, 8);
+        assert_eq!(c.limits.body_window.as_secs(), 5);
+        assert_eq!(c.limits.connections, gateway::Limits::default().connections);
+        let err = |toml: &str| load_toml(toml).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err("[limits]\nconnections = 10\nconnections_per_address = 20\n").contains("connections_per_address"));
+        assert!(err("[limits]\nconection_rate = 3\n").contains("conection_rate"));
         Ok(())
     }
 

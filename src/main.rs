@@ -3,6 +3,7 @@
 
 mod commands;
 mod config;
+mod process;
 mod report_cmd;
 mod serve;
 
@@ -64,29 +65,8 @@ enum ConfigAction {
     Check,
 }
 
-/// glibc raises its mmap threshold to the largest mmapped block freed so far
-/// (up to 32 MiB). The Argon2id hash made at start (19 MiB, the decoy for
-/// unknown accounts) would so put every later hash in the heap of the thread
-/// that ran it, which keeps those pages after the hash; with the threshold
-/// fixed, blocks of 4 MiB and more are mmapped and given back when freed.
-/// glibc also gives threads up to eight heaps per core, each keeping what was
-/// freed in it; uploads move between threads, so one heap per core keeps
-/// ten concurrent uploads' peak lower (measured with `scripts/bench-sftp`).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn tune_allocator() {
-    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-    let arenas = libc::c_int::try_from(cores.max(2)).unwrap_or(libc::c_int::MAX);
-    // SAFETY: mallopt only sets a parameter of the allocator, which takes its
-    // own lock; no other thread exists yet.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
-        libc::mallopt(libc::M_ARENA_MAX, arenas);
-    }
-}
-
 fn main() -> std::process::ExitCode {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    tune_allocator();
+    process::tune_allocator();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

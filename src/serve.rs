@@ -15,8 +15,16 @@ pub async fn serve(config: Config) -> Result<()> {
         "koerier is running"
     );
     let notifier = notify::Notifier::new(gateway.clone(), config.notify_settings()?)?;
+    let mut limits = config.limits.clone();
+    let open_files = crate::process::descriptors_for(&mut limits);
+    tracing::info!(
+        open_files,
+        connections = limits.connections,
+        per_address = limits.connections_per_address,
+        "connection caps, per listener"
+    );
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let https = start_https(&config, &gateway, stopped.clone()).await?;
+    let https = start_https(&config, &gateway, gateway::Admission::new(limits.clone()), stopped.clone()).await?;
     let outbox_interval = config.outbox_interval();
     let deliverer = tokio::spawn(async move { notifier.run(outbox_interval, stopped).await });
     let sftp = {
@@ -24,6 +32,7 @@ pub async fn serve(config: Config) -> Result<()> {
             listen: config.sftp_listen,
             data_dir: config.data_dir.clone(),
             idle_timeout: std::time::Duration::from_secs(300),
+            admission: gateway::Admission::new(limits),
         };
         let server = sftp::SftpServer::bind(gateway.clone(), &settings).await?;
         tracing::info!(listen = ?server.local_addr(), "SFTP is listening");
@@ -42,6 +51,7 @@ pub async fn serve(config: Config) -> Result<()> {
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e, "lifecycle jobs failed"),
                 }
+                crate::process::release_freed_memory();
             }
         })
     };
@@ -71,6 +81,7 @@ pub async fn serve(config: Config) -> Result<()> {
 async fn start_https(
     config: &Config,
     gateway: &gateway::Gateway,
+    admission: gateway::Admission,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>> {
     let tls = web::tls::server_config(&config.cert_source())?;
@@ -83,7 +94,7 @@ async fn start_https(
         let _ = stopped.wait_for(|stop| *stop).await;
     };
     Ok(tokio::spawn(async move {
-        if let Err(e) = web::serve_https(listener, tls, app, shutdown).await {
+        if let Err(e) = web::serve_https(listener, tls, app, admission, shutdown).await {
             tracing::error!(error = %e, "the HTTPS listener failed");
         }
     }))

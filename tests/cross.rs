@@ -188,3 +188,121 @@ fn a_draft_begun_over_webdav_is_finished_over_sftp_and_sent_by_a_webdav_move() -
     assert_eq!(sha256(&got)?, sha256(&w.join("big.pdf"))?, "the document arrives intact");
     k.stop()
 }
+
+/// Resident memory of a process, in bytes.
+fn resident(pid: u32) -> Result<u64, Error> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse::<u64>().ok())
+        .ok_or("no VmRSS")?;
+    Ok(kib * 1024)
+}
+
+/// One address opens 2,000 HTTPS connections that trickle a POST body a
+/// byte a second and 500 SSH connections that stall after their version.
+/// Meanwhile another address signs in over SFTP, redeems a code and
+/// downloads, and PUTs over WebDAV, each within 15 s; every flooding
+/// connection the server admitted is closed by its deadline (the body
+/// window, 3 s here; the sign-in time, 5 s here); the others are told why or
+/// dropped; memory comes back after the burst.
+#[test]
+fn a_flood_from_one_address_leaves_both_doors_to_everyone_else() -> TestResult {
+    need("sha256sum")?;
+    let mut k = Koerier::new()?;
+    k.set("KOERIER_LIMITS__BODY_WINDOW", "3s");
+    k.set("KOERIER_LIMITS__SIGN_IN_TIME", "5s");
+    k.set("KOERIER_JOBS_INTERVAL", "1s");
+    let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
+    k.start()?;
+    let pid = k.pid().ok_or("not running")?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    std::fs::write(w.join("dossier-12.pdf"), big_pdf("sent before the flood"))?;
+    std::fs::write(w.join("message.txt"), MESSAGE)?;
+    let out = k.sftp_batch(
+        &jan,
+        w,
+        "mkdir outbox/x\nput dossier-12.pdf outbox/x/\nput message.txt outbox/x/message.txt\nrename outbox/x sent/x\n",
+    )?;
+    assert!(out.status.success(), "{}", text(&out));
+    let before = resident(pid)?;
+
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sftp/flood.py");
+    let mut flood = std::process::Command::new(door::python()?)
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let args = json!({"host": "127.0.0.1", "source": "127.0.0.3", "https": 2000, "ssh": 500,
+                      "https_port": k.https, "sftp_port": k.port, "give_up_after": 40});
+    std::io::Write::write_all(&mut flood.stdin.take().ok_or("stdin")?, args.to_string().as_bytes())?;
+    let mut said = std::io::BufReader::new(flood.stdout.take().ok_or("stdout")?);
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut said, &mut line)?;
+    assert_eq!(line.trim(), "ready", "the flood started");
+    let descriptors = std::fs::read_dir(format!("/proc/{pid}/fd"))?.count();
+    let during = resident(pid)?;
+
+    let started = std::time::Instant::now();
+    let out = k.sftp_batch(&jan, w, "ls sent/x\n")?;
+    assert!(out.status.success() && text(&out).contains("dossier-12.pdf"), "{}", text(&out));
+    let sftp_took = started.elapsed();
+    let started = std::time::Instant::now();
+    let got = w.join("got.pdf");
+    piet_redeems_and_downloads(&k, "dossier-12.pdf", &got)?;
+    assert_eq!(sha256(&got)?, sha256(&w.join("dossier-12.pdf"))?);
+    let web_took = started.elapsed();
+    let started = std::time::Instant::now();
+    assert_eq!(dav(&k, &jan, "MKCOL", "/dav/outbox/y/", &[])?.0, 201);
+    let (status, _) = dav(&k, &jan, "PUT", "/dav/outbox/y/message.txt", &["--data-binary", MESSAGE])?;
+    assert_eq!(status, 204, "the draft's message.txt replaced");
+    let dav_took = started.elapsed();
+    for (door, took) in [("SFTP", sftp_took), ("the web", web_took), ("WebDAV", dav_took)] {
+        assert!(took < Duration::from_secs(15), "{door} took {took:?} during the flood");
+    }
+
+    line.clear();
+    std::io::BufRead::read_line(&mut said, &mut line)?;
+    flood.wait()?;
+    let outcome: serde_json::Value = serde_json::from_str(&line)?;
+    let count = |door: &str, what: &str| {
+        outcome[door].as_array().map_or(0, |all| all.iter().filter(|o| o["outcome"] == what).count())
+    };
+    let longest = |door: &str| {
+        outcome[door].as_array().into_iter().flatten().filter_map(|o| o["seconds"].as_f64()).fold(0.0f64, f64::max)
+    };
+    eprintln!(
+        "flood: https cut {} crowded {} dropped {} (longest {:.1} s); ssh cut {} crowded {} dropped {} \
+         (longest {:.1} s); {descriptors} descriptors; resident {} MiB before, {} MiB during; \
+         sftp {sftp_took:?}, web {web_took:?}, webdav {dav_took:?}",
+        count("https", "cut"),
+        count("https", "crowded"),
+        count("https", "dropped"),
+        longest("https"),
+        count("ssh", "cut"),
+        count("ssh", "crowded"),
+        count("ssh", "dropped"),
+        longest("ssh"),
+        before >> 20,
+        during >> 20,
+    );
+    for door in ["https", "ssh"] {
+        assert_eq!(count(door, "held"), 0, "{door}: every admitted connection is closed by its deadline");
+        assert!(count(door, "cut") > 0, "{door}: some were admitted");
+        assert!(count(door, "crowded") > 0, "{door}: the address was told it holds too many");
+    }
+    assert!(longest("https") < 10.0, "a trickling body is cut after its 3 s window");
+    assert!(longest("ssh") < 10.0, "a stalled SSH connection is cut at its 5 s sign-in time");
+    let told = outcome["ssh"].as_array().into_iter().flatten().find_map(|o| o["line"].as_str()).unwrap_or_default();
+    assert!(told.contains("too many"), "the SSH refusal says why: {told}");
+    assert!(descriptors < 1000, "{descriptors} open descriptors during the flood");
+    // The jobs give freed memory back every second here.
+    std::thread::sleep(Duration::from_secs(3));
+    let after = resident(pid)?;
+    eprintln!("resident after the flood: {} MiB", after >> 20);
+    assert!(after < before + (64 << 20), "memory after the flood: {} MiB, before {} MiB", after >> 20, before >> 20);
+    k.stop()
+}

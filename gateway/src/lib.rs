@@ -13,6 +13,7 @@
 pub mod account;
 pub mod address;
 pub mod addressbook;
+pub mod admission;
 pub mod app_password;
 pub mod audit;
 pub mod auth;
@@ -45,6 +46,7 @@ pub mod zip;
 use std::sync::Arc;
 
 pub use account::{AccountInfo, Admin, NewAccount, Role};
+pub use admission::{Admission, Crowded, Limits};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use crypto::{KeyOrigin, MasterKey};
 pub use envelope::Envelope;

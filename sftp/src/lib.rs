@@ -16,17 +16,21 @@ pub mod hostkey;
 mod ssh;
 mod status;
 
+use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use gateway::Gateway;
-use tokio::net::TcpListener;
+use gateway::admission::Ticket;
+use gateway::{Admission, Gateway};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-
-pub use ssh::LOGIN_GRACE;
+use tokio::time::Sleep;
 
 /// What the SFTP door needs to run.
 #[derive(Debug, Clone)]
@@ -37,6 +41,8 @@ pub struct SftpSettings {
     pub data_dir: PathBuf,
     /// A connection without traffic for this long is closed.
     pub idle_timeout: Duration,
+    /// Who may connect, and how long a connection has to sign in.
+    pub admission: Admission,
 }
 
 /// Why the SFTP door could not start.
@@ -55,6 +61,7 @@ pub struct SftpServer {
     listener: TcpListener,
     config: Arc<russh::server::Config>,
     gateway: Gateway,
+    admission: Admission,
 }
 
 impl SftpServer {
@@ -65,7 +72,7 @@ impl SftpServer {
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|source| StartError::Listen { addr: settings.listen, source })?;
-        Ok(SftpServer { listener, config, gateway })
+        Ok(SftpServer { listener, config, gateway, admission: settings.admission.clone() })
     }
 
     /// The address actually bound.
@@ -89,42 +96,100 @@ impl SftpServer {
                     continue;
                 }
             };
+            let ticket = match self.admission.admit(peer.ip()) {
+                Ok(ticket) => ticket,
+                Err(why) => {
+                    // RFC 4253 4.2 lets a server send lines before its version;
+                    // OpenSSH shows them with -v. Never waits: a full buffer drops it.
+                    let _ = socket.try_write(format!("koerier: {why}\r\n").as_bytes());
+                    continue;
+                }
+            };
+            let sign_in_time = self.admission.limits().sign_in_time;
             let (config, gateway) = (self.config.clone(), self.gateway.clone());
-            tokio::spawn(async move { connection(config, gateway, socket, peer).await });
+            tokio::spawn(async move {
+                let socket = SignInDeadline::new(socket, ticket, sign_in_time);
+                connection(config, gateway, socket, peer).await
+            });
         }
     }
 }
 
-/// One connection: the SSH session, ended if it has not authenticated within
-/// the login grace time.
-async fn connection(
-    config: Arc<russh::server::Config>,
-    gateway: Gateway,
-    socket: tokio::net::TcpStream,
-    peer: SocketAddr,
-) {
-    let _ = socket.set_nodelay(true);
-    let authenticated = Arc::new(AtomicBool::new(false));
-    let handler = ssh::Connection::new(gateway, Some(peer), authenticated.clone());
-    let started = tokio::time::timeout(LOGIN_GRACE, russh::server::run_stream(config, socket, handler)).await;
-    let session = match started {
-        Ok(Ok(session)) => session,
-        Ok(Err(e)) => {
+/// One connection: the SSH session, cut if it has not signed in within the
+/// sign-in time counted from the accept.
+async fn connection(config: Arc<russh::server::Config>, gateway: Gateway, socket: SignInDeadline, peer: SocketAddr) {
+    let handler = ssh::Connection::new(gateway, Some(peer), socket.signed_in.clone());
+    let session = match russh::server::run_stream(config, socket, handler).await {
+        Ok(session) => session,
+        Err(e) => {
             tracing::debug!(error = %e, %peer, "SSH handshake failed");
             return;
         }
-        Err(_) => return,
     };
-    let handle = session.handle();
-    let grace = tokio::spawn(async move {
-        tokio::time::sleep(LOGIN_GRACE).await;
-        if !authenticated.load(Ordering::SeqCst) {
-            let _ =
-                handle.disconnect(russh::Disconnect::ByApplication, "login grace time over".into(), "en".into()).await;
-        }
-    });
     if let Err(e) = session.await {
         tracing::debug!(error = %e, %peer, "SSH session ended");
     }
-    grace.abort();
+}
+
+/// The socket of one SSH connection: holds the connection's place in the
+/// [`Admission`] for as long as it lives, and fails every read once the
+/// sign-in time is over without a sign-in, which ends the session wherever
+/// it is (banner, key exchange or authentication).
+struct SignInDeadline {
+    inner: TcpStream,
+    signed_in: Arc<AtomicBool>,
+    deadline: Option<Pin<Box<Sleep>>>,
+    _ticket: Ticket,
+}
+
+impl SignInDeadline {
+    fn new(inner: TcpStream, ticket: Ticket, sign_in_time: Duration) -> SignInDeadline {
+        let _ = inner.set_nodelay(true);
+        SignInDeadline {
+            inner,
+            signed_in: Arc::new(AtomicBool::new(false)),
+            deadline: Some(Box::pin(tokio::time::sleep(sign_in_time))),
+            _ticket: ticket,
+        }
+    }
+}
+
+impl AsyncRead for SignInDeadline {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        if let Some(deadline) = &mut this.deadline {
+            if this.signed_in.load(Ordering::SeqCst) {
+                this.deadline = None;
+            } else if deadline.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "sign-in time over")));
+            }
+        }
+        Pin::new(&mut this.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for SignInDeadline {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }

@@ -16,9 +16,6 @@ use russh::{Channel, ChannelId, MethodKind, MethodSet, Preferred, cipher, kex, m
 
 use crate::fs::Tree;
 
-/// How long a connection may take to authenticate.
-pub const LOGIN_GRACE: Duration = Duration::from_secs(30);
-
 /// How one signs in: a key, or a password.
 fn sign_in_methods() -> MethodSet {
     let mut methods = MethodSet::empty();

@@ -69,6 +69,8 @@ pub struct Koerier {
     pub https: u16,
     database: Option<String>,
     child: Option<Child>,
+    /// Settings of this server beyond the test defaults (`KOERIER_*`).
+    env: Vec<(String, String)>,
 }
 
 /// A signed-up user: address, password and an SSH key pair.
@@ -83,7 +85,7 @@ impl Koerier {
     pub fn new() -> Result<Koerier, Error> {
         let dir = tempfile::tempdir()?;
         let database = database_for(dir.path())?;
-        let k = Koerier { dir, port: free_port()?, https: free_port()?, database, child: None };
+        let k = Koerier { dir, port: free_port()?, https: free_port()?, database, child: None, env: Vec::new() };
         k.ok(&["domain", "add", "minvws.nl"], None)?;
         Ok(k)
     }
@@ -109,7 +111,13 @@ impl Koerier {
         if let Some(url) = &self.database {
             c.env("KOERIER_DATABASE_URL", url);
         }
+        c.envs(self.env.iter().map(|(k, v)| (k, v)));
         c
+    }
+
+    /// A setting for every later command and `serve`.
+    pub fn set(&mut self, key: &str, value: &str) {
+        self.env.push((key.to_owned(), value.to_owned()));
     }
 
     /// A command of this server as JSON (`argv`, `cwd`, `env`), for a script to run.

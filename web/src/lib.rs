@@ -14,6 +14,7 @@ mod i18n;
 mod link;
 mod listener;
 mod metrics;
+mod pace;
 mod pages;
 mod session;
 

@@ -2,6 +2,12 @@
 //! HTTP/1.1 through hyper, each connection its own task. The peer's address
 //! reaches handlers as `ConnectInfo<SocketAddr>`; every response, whichever
 //! router made it, carries HSTS.
+//!
+//! Every accept asks the core's [`Admission`] first: an address over its
+//! connection rate, or a listener that is full, is closed at once; an
+//! address over its share of connections is answered `503` with the reason.
+//! Request bodies are paced and stalled responses ended (`pace`); the wait
+//! for a request's headers, between requests too, is `request_idle`.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -9,22 +15,26 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderValue, Request, header};
+use axum::http::{HeaderValue, Request, Response, StatusCode, header};
+use gateway::{Admission, Crowded};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
+use crate::pace::{Paced, WriteDeadline};
+
 /// HSTS for a year, subdomains included (NCSC, A11).
 pub const HSTS: &str = "max-age=31536000; includeSubDomains";
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 /// What one read from a connection's socket may take in. rustls asks for at
 /// most 4 KiB at a time, a system call each without this buffer: a 1 GiB
 /// upload made a quarter of a million of them.
 const SOCKET_READ_BUFFER: usize = 64 << 10;
+/// How long a refused address is asked to wait before it tries again.
+const RETRY_AFTER_SECS: &str = "10";
 
 /// Serve `app` over TLS on `listener` until `shutdown` completes; then stop
 /// accepting and give open connections a short while to finish.
@@ -32,8 +42,10 @@ pub async fn serve_https(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     app: Router,
+    admission: Admission,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
+    let limits = Arc::new(admission.limits().clone());
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -50,10 +62,17 @@ pub async fn serve_https(
             },
             () = &mut shutdown => break,
         };
+        let ticket = match admission.admit(peer.ip()) {
+            Ok(ticket) => Some(ticket),
+            // Answered below, so that a browser behind a crowded address says why.
+            Err(Crowded::AddressFull) => None,
+            Err(_) => continue,
+        };
         let _ = tcp.set_nodelay(true);
         let tcp = tokio::io::BufReader::with_capacity(SOCKET_READ_BUFFER, tcp);
         let acceptor = acceptor.clone();
         let app = app.clone();
+        let limits = limits.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
@@ -67,20 +86,33 @@ pub async fn serve_https(
                     return;
                 }
             };
-            let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(peer));
-                let app = app.clone();
-                async move {
-                    let mut response = app.oneshot(req.map(axum::body::Body::new)).await?;
-                    response.headers_mut().insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
-                    Ok::<_, std::convert::Infallible>(response)
+            let tls = WriteDeadline::new(tls, limits.body_window * 2);
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(TokioTimer::new()).header_read_timeout(limits.request_idle);
+            let ended = match ticket {
+                Some(_held) => {
+                    let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+                        req.extensions_mut().insert(ConnectInfo(peer));
+                        let req = req.map(|body| axum::body::Body::new(Paced::new(body, &limits)));
+                        let app = app.clone();
+                        async move {
+                            let mut response = app.oneshot(req).await?;
+                            response
+                                .headers_mut()
+                                .insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+                            Ok::<_, std::convert::Infallible>(response)
+                        }
+                    });
+                    watcher.watch(http.serve_connection(TokioIo::new(tls), service)).await
                 }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(TokioIo::new(tls), service);
-            if let Err(e) = watcher.watch(conn).await {
+                None => {
+                    let service = hyper::service::service_fn(|_: Request<Incoming>| async {
+                        Ok::<_, std::convert::Infallible>(crowded(Crowded::AddressFull))
+                    });
+                    watcher.watch(http.keep_alive(false).serve_connection(TokioIo::new(tls), service)).await
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
@@ -90,4 +122,16 @@ pub async fn serve_https(
         tracing::warn!("open HTTPS connections did not finish in time");
     }
     Ok(())
+}
+
+/// The answer on a connection that was not admitted: `503`, the reason, and
+/// when to try again.
+fn crowded(why: Crowded) -> Response<String> {
+    let mut response = Response::new(format!("{why}\n"));
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    let headers = response.headers_mut();
+    headers.insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+    response
 }

@@ -1,0 +1,343 @@
+//! Who may open a connection: caps on the connections of one listener, in
+//! all and per client address, and on how fast one address may open new
+//! ones. Both network doors ask here at every accept, before any byte is
+//! read, so that no single client can use up the process's file descriptors,
+//! memory or handshakes. The counts are this node's own (a connection lives
+//! on one node); the limits are the operator's (`[limits]`).
+//!
+//! An address is counted as the sign-in failures are: IPv6 per /64,
+//! IPv4-mapped IPv6 as IPv4.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// The operator's limits on connections and request bodies (`[limits]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Open connections on one listener (HTTPS or SFTP), all addresses together.
+    pub connections: u32,
+    /// Open connections on one listener from one address.
+    pub connections_per_address: u32,
+    /// New connections one address may open per second on one listener,
+    /// after a burst of twice `connections_per_address`.
+    pub connection_rate_per_address: u32,
+    /// The slowest a request body may arrive, in bytes per second, counted
+    /// over each `body_window` the server spends waiting for it.
+    pub body_min_rate: u64,
+    /// The window over which `body_min_rate` is counted; a body that brings
+    /// nothing for this long is ended.
+    #[serde(with = "crate::settings::humantime_serde")]
+    pub body_window: Duration,
+    /// How long an HTTPS connection may wait for a request's headers,
+    /// between requests too.
+    #[serde(with = "crate::settings::humantime_serde")]
+    pub request_idle: Duration,
+    /// How long an SSH connection may take from the TCP accept to a
+    /// successful sign-in (banner and key exchange included).
+    #[serde(with = "crate::settings::humantime_serde")]
+    pub sign_in_time: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            connections: 4096,
+            connections_per_address: 128,
+            connection_rate_per_address: 32,
+            body_min_rate: 1024,
+            body_window: Duration::from_secs(30),
+            request_idle: Duration::from_secs(30),
+            sign_in_time: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Limits {
+    /// Refuse values that would leave the service without a bound, or unusable.
+    pub fn validate(&self) -> Result<()> {
+        if self.connections == 0 || self.connections_per_address == 0 || self.connection_rate_per_address == 0 {
+            return Err(Error::Invalid(
+                "connections, connections_per_address and connection_rate_per_address must be at least 1".into(),
+            ));
+        }
+        if self.connections_per_address > self.connections {
+            return Err(Error::Invalid("connections_per_address must not exceed connections".into()));
+        }
+        if self.body_window < Duration::from_secs(1) || self.body_window > Duration::from_secs(3600) {
+            return Err(Error::Invalid("body_window must be between 1s and 1h".into()));
+        }
+        let sane = Duration::from_secs(1)..=Duration::from_secs(600);
+        if !sane.contains(&self.request_idle) || !sane.contains(&self.sign_in_time) {
+            return Err(Error::Invalid("request_idle and sign_in_time must be between 1s and 10m".into()));
+        }
+        Ok(())
+    }
+
+    /// New connections an address may open at once: its share, and as many
+    /// again to be told that it is full (see `crowded` in the doors).
+    fn burst(&self) -> f64 {
+        2.0 * f64::from(self.connections_per_address)
+    }
+
+    /// The fewest bytes a body must bring in one window.
+    pub fn body_bytes_per_window(&self) -> u64 {
+        let millis = u64::try_from(self.body_window.as_millis()).unwrap_or(u64::MAX);
+        self.body_min_rate.saturating_mul(millis) / 1000
+    }
+}
+
+/// Why a connection was not admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Crowded {
+    /// The listener holds as many connections as it may.
+    #[error("the service is busy; try again in a minute")]
+    Full,
+    /// This address holds as many connections as it may.
+    #[error("too many connections from your address; close some and try again")]
+    AddressFull,
+    /// This address opens connections faster than it may.
+    #[error("too many new connections from your address; try again in a few seconds")]
+    TooFast,
+}
+
+/// The admission of one listener.
+#[derive(Clone)]
+pub struct Admission {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    limits: Limits,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    open: u32,
+    addresses: HashMap<AddressKey, Address>,
+}
+
+/// What is known of one address: its open connections and its bucket of
+/// new-connection tokens, refilled at `connection_rate_per_address`.
+struct Address {
+    open: u32,
+    tokens: f64,
+    refilled: Instant,
+    /// Whether a refusal was logged since the address was last admitted,
+    /// so that a flood makes one log line, not one per connection.
+    refusing: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum AddressKey {
+    V4(u32),
+    V6Net(u64),
+}
+
+impl AddressKey {
+    fn of(ip: IpAddr) -> AddressKey {
+        match ip.to_canonical() {
+            IpAddr::V4(v4) => AddressKey::V4(v4.to_bits()),
+            IpAddr::V6(v6) => AddressKey::V6Net((v6.to_bits() >> 64) as u64),
+        }
+    }
+}
+
+/// One admitted connection; dropping it frees its place.
+pub struct Ticket {
+    inner: Arc<Inner>,
+    key: AddressKey,
+}
+
+impl std::fmt::Debug for Admission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admission").field("limits", &self.inner.limits).field("open", &self.open()).finish()
+    }
+}
+
+impl std::fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Ticket")
+    }
+}
+
+/// How many addresses are remembered before the idle ones are forgotten.
+const PRUNE_AT: usize = 4096;
+
+impl Admission {
+    /// The admission of a listener with these limits.
+    pub fn new(limits: Limits) -> Admission {
+        Admission { inner: Arc::new(Inner { limits, state: Mutex::new(State::default()) }) }
+    }
+
+    /// The limits this listener keeps.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// Admit a new connection from `ip`, or say why not.
+    pub fn admit(&self, ip: IpAddr) -> std::result::Result<Ticket, Crowded> {
+        self.admit_at(ip, Instant::now())
+    }
+
+    fn admit_at(&self, ip: IpAddr, now: Instant) -> std::result::Result<Ticket, Crowded> {
+        let limits = &self.inner.limits;
+        let key = AddressKey::of(ip);
+        let mut state = self.inner.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.addresses.len() >= PRUNE_AT {
+            prune(&mut state.addresses, limits, now);
+        }
+        let full = state.open >= limits.connections;
+        let burst = limits.burst();
+        let address =
+            state.addresses.entry(key).or_insert(Address { open: 0, tokens: burst, refilled: now, refusing: false });
+        let rate = f64::from(limits.connection_rate_per_address);
+        address.tokens = (address.tokens + now.duration_since(address.refilled).as_secs_f64() * rate).min(burst);
+        address.refilled = now;
+        let refused = if address.tokens < 1.0 {
+            Some(Crowded::TooFast)
+        } else if address.open >= limits.connections_per_address {
+            Some(Crowded::AddressFull)
+        } else if full {
+            Some(Crowded::Full)
+        } else {
+            None
+        };
+        if let Some(why) = refused {
+            // A refused try costs a token too, or a flood would never slow down.
+            address.tokens = (address.tokens - 1.0).max(0.0);
+            if !address.refusing {
+                address.refusing = true;
+                tracing::warn!(%ip, reason = %why, "refusing connections from an address");
+            }
+            return Err(why);
+        }
+        address.tokens -= 1.0;
+        address.open += 1;
+        address.refusing = false;
+        state.open += 1;
+        Ok(Ticket { inner: self.inner.clone(), key })
+    }
+
+    /// Open connections now, in all.
+    pub fn open(&self) -> u32 {
+        self.inner.state.lock().unwrap_or_else(PoisonError::into_inner).open
+    }
+}
+
+/// Forget the addresses with nothing open whose bucket is full again.
+fn prune(addresses: &mut HashMap<AddressKey, Address>, limits: &Limits, now: Instant) {
+    let refill = Duration::from_secs_f64(limits.burst() / f64::from(limits.connection_rate_per_address));
+    addresses.retain(|_, a| a.open > 0 || now.duration_since(a.refilled) < refill);
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut state = self.inner.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.open = state.open.saturating_sub(1);
+        if let Some(address) = state.addresses.get_mut(&self.key) {
+            address.open = address.open.saturating_sub(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(connections: u32, per_address: u32, rate: u32) -> Limits {
+        Limits {
+            connections,
+            connections_per_address: per_address,
+            connection_rate_per_address: rate,
+            ..Limits::default()
+        }
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("an address")
+    }
+
+    #[test]
+    fn an_address_gets_its_share_and_no_more_until_one_closes() {
+        let admission = Admission::new(limits(100, 3, 1000));
+        let t0 = Instant::now();
+        let held: Vec<_> = (0..3).map(|_| admission.admit_at(ip("192.0.2.1"), t0)).collect();
+        assert!(held.iter().all(|t| t.is_ok()));
+        assert_eq!(admission.admit_at(ip("192.0.2.1"), t0).err(), Some(Crowded::AddressFull));
+        // Another address is not held back.
+        assert!(admission.admit_at(ip("192.0.2.2"), t0).is_ok());
+        drop(held);
+        assert_eq!(admission.open(), 0);
+        assert!(admission.admit_at(ip("192.0.2.1"), t0 + Duration::from_millis(10)).is_ok());
+    }
+
+    #[test]
+    fn the_listener_is_capped_in_all() {
+        let admission = Admission::new(limits(2, 2, 1000));
+        let t0 = Instant::now();
+        let _a = admission.admit_at(ip("192.0.2.1"), t0).expect("first");
+        let _b = admission.admit_at(ip("192.0.2.2"), t0).expect("second");
+        assert_eq!(admission.admit_at(ip("192.0.2.3"), t0).err(), Some(Crowded::Full));
+    }
+
+    #[test]
+    fn new_connections_are_rate_limited_after_a_burst() {
+        let admission = Admission::new(limits(1000, 10, 5));
+        let t0 = Instant::now();
+        for _ in 0..20 {
+            drop(admission.admit_at(ip("192.0.2.1"), t0).expect("within the burst"));
+        }
+        assert_eq!(admission.admit_at(ip("192.0.2.1"), t0).err(), Some(Crowded::TooFast));
+        // A refused try costs a token: hammering keeps the address out.
+        for i in 1..=10 {
+            let at = t0 + Duration::from_millis(100 * i);
+            assert_eq!(admission.admit_at(ip("192.0.2.1"), at).err(), Some(Crowded::TooFast), "try {i}");
+        }
+        // A pause refills the bucket at the rate: 5 per second.
+        let later = t0 + Duration::from_secs(3);
+        assert!(admission.admit_at(ip("192.0.2.1"), later).is_ok());
+    }
+
+    #[test]
+    fn an_ipv6_network_is_one_address_and_mapped_ipv4_is_ipv4() {
+        let admission = Admission::new(limits(100, 2, 1000));
+        let t0 = Instant::now();
+        let _a = admission.admit_at(ip("2001:db8:1:2::1"), t0).expect("first");
+        let _b = admission.admit_at(ip("2001:db8:1:2:ffff::9"), t0).expect("second");
+        assert_eq!(admission.admit_at(ip("2001:db8:1:2::77"), t0).err(), Some(Crowded::AddressFull));
+        assert!(admission.admit_at(ip("2001:db8:1:3::1"), t0).is_ok(), "another /64");
+        let _c = admission.admit_at(ip("192.0.2.7"), t0).expect("v4");
+        let _d = admission.admit_at(ip("::ffff:192.0.2.7"), t0).expect("mapped, the same address");
+        assert_eq!(admission.admit_at(ip("192.0.2.7"), t0).err(), Some(Crowded::AddressFull));
+    }
+
+    #[test]
+    fn idle_addresses_are_forgotten() {
+        let admission = Admission::new(limits(100_000, 10, 10));
+        let t0 = Instant::now();
+        for i in 0..PRUNE_AT as u32 {
+            drop(admission.admit_at(IpAddr::V4(std::net::Ipv4Addr::from_bits(i)), t0));
+        }
+        let later = t0 + Duration::from_secs(3);
+        drop(admission.admit_at(ip("198.51.100.1"), later));
+        let remembered = admission.inner.state.lock().map(|s| s.addresses.len()).unwrap_or(usize::MAX);
+        assert_eq!(remembered, 1);
+    }
+
+    #[test]
+    fn limits_are_checked() {
+        assert!(Limits::default().validate().is_ok());
+        assert!(limits(10, 20, 1).validate().is_err());
+        assert!(limits(10, 5, 0).validate().is_err());
+        assert!(Limits { body_window: Duration::ZERO, ..Limits::default() }.validate().is_err());
+        assert_eq!(Limits::default().body_bytes_per_window(), 30 * 1024);
+    }
+}
