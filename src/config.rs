@@ -264,6 +264,7 @@ impl Config {
             data_dir: self.data_dir.clone(),
             database_url: self.database_url(),
             rules: self.rules.clone(),
+            limits: self.limits.clone(),
         }
     }
 

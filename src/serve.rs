@@ -52,6 +52,7 @@ pub async fn serve(config: Config) -> Result<()> {
                     Err(e) => tracing::error!(error = %e, "lifecycle jobs failed"),
                 }
                 crate::process::release_freed_memory();
+                warn_of_low_space(&gateway).await;
             }
         })
     };
@@ -98,6 +99,25 @@ async fn start_https(
             tracing::error!(error = %e, "the HTTPS listener failed");
         }
     }))
+}
+
+/// A log line at every jobs round while the data folder is low on space
+/// (`[limits] free_space_warning`) or cannot be written.
+async fn warn_of_low_space(gateway: &gateway::Gateway) {
+    let limits = &gateway.settings().limits;
+    match gateway.storage_space().await {
+        Ok(space) if !space.writable => {
+            tracing::error!(free = space.free, "the data folder cannot be written: uploads and mail stop")
+        }
+        Ok(space) if space.free < limits.free_space_warning => tracing::warn!(
+            free = space.free,
+            warning = limits.free_space_warning,
+            reserve = limits.free_space_reserve,
+            "the data folder is low on space; uploads stop at the reserve"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "cannot see the data folder's free space"),
+    }
 }
 
 async fn shutdown_signal() {

@@ -306,3 +306,131 @@ fn a_flood_from_one_address_leaves_both_doors_to_everyone_else() -> TestResult {
     assert!(after < before + (64 << 20), "memory after the flood: {} MiB, before {} MiB", after >> 20, before >> 20);
     k.stop()
 }
+
+/// A small filesystem mounted for one test, unmounted when it ends.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    /// A tmpfs of `mib` MiB over `dir`, holding what `dir` held.
+    fn over(dir: &Path, mib: u32) -> Result<Tmpfs, Error> {
+        let keep = dir.with_extension("before-mount");
+        std::fs::rename(dir, &keep)?;
+        std::fs::create_dir(dir)?;
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+            .arg(dir)
+            .status();
+        if !matches!(mounted, Ok(s) if s.success()) {
+            return Err("this test mounts a small tmpfs as the data folder: it needs root (or CAP_SYS_ADMIN)".into());
+        }
+        let mount = Tmpfs(dir.to_owned());
+        let copied = std::process::Command::new("cp").arg("-a").arg(keep.join(".")).arg(dir).status()?;
+        if !copied.success() {
+            return Err("cannot copy the data folder onto the tmpfs".into());
+        }
+        Ok(mount)
+    }
+
+    fn resize(&self, mib: u32) -> Result<(), Error> {
+        let done =
+            std::process::Command::new("mount").args(["-o", &format!("remount,size={mib}m")]).arg(&self.0).status()?;
+        if done.success() { Ok(()) } else { Err("cannot resize the tmpfs".into()) }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// The data folder on a 48 MiB filesystem, 8 MiB of it kept in reserve: a
+/// 100 MiB upload meets "no room" over SFTP (paramiko shows the server's
+/// words, OpenSSH's `put` fails) and over WebDAV (507, with the reason);
+/// meanwhile an SFTP sign-in, a withdrawal, a code redemption and the
+/// download of an earlier document work; a folder that cannot take a write
+/// at all is not ready (`/readyz` 503) until it can; once there is room the
+/// SFTP upload resumes with `reput` from where it stopped, not from 0, and
+/// arrives whole; the earlier document is intact.
+#[test]
+fn a_full_disk_is_an_answer_and_the_rest_of_the_service_goes_on() -> TestResult {
+    need("sha256sum")?;
+    let mut k = Koerier::new()?;
+    k.set("KOERIER_LIMITS__FREE_SPACE_RESERVE", &(8u64 << 20).to_string());
+    let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
+    let disk = Tmpfs::over(&k.path().join("data"), 48)?;
+    k.start()?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    std::fs::write(w.join("dossier-12.pdf"), big_pdf("sent before the disk filled"))?;
+    std::fs::write(w.join("message.txt"), MESSAGE)?;
+    let out = k.sftp_batch(
+        &jan,
+        w,
+        "mkdir outbox/x\nput dossier-12.pdf outbox/x/\nput message.txt outbox/x/message.txt\nrename outbox/x sent/x\n\
+         mkdir outbox/e\nput dossier-12.pdf outbox/e/\n",
+    )?;
+    assert!(out.status.success(), "{}", text(&out));
+    let mut huge = pdf("one hundred MiB");
+    huge.extend((0..100u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+    std::fs::write(w.join("huge.pdf"), &huge)?;
+
+    // SFTP: the server's words, and OpenSSH's put fails.
+    let out = k.sftp_batch(&jan, w, "mkdir outbox/z\n")?;
+    assert!(out.status.success(), "{}", text(&out));
+    let said = k.paramiko(
+        "client.py",
+        json!({"action": "put", "user": jan.email, "password": jan.password,
+               "file": w.join("huge.pdf"), "path": "/outbox/z/huge.pdf"}),
+    )?;
+    assert_eq!(said["ok"], false, "{said}");
+    assert!(said["error"].as_str().unwrap_or_default().contains("no room"), "{said}");
+    let out = k.sftp_batch(&jan, w, "put huge.pdf outbox/z/huge.pdf\n")?;
+    assert!(!out.status.success(), "OpenSSH's put fails: {}", text(&out));
+    let staged = sftp_size(&k, &jan, w, "outbox/z", "huge.pdf")?.ok_or("the unfinished upload is listed")?;
+    assert!(staged > 0, "what was sealed is kept");
+
+    // WebDAV: 507 with the reason.
+    assert_eq!(dav(&k, &jan, "MKCOL", "/dav/outbox/d/", &[])?.0, 201);
+    let huge_file = format!("@{}", w.join("huge.pdf").display());
+    let (status, body) = dav(&k, &jan, "PUT", "/dav/outbox/d/huge.pdf", &["--data-binary", &huge_file])?;
+    assert_eq!(status, 507, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("no room"));
+
+    // The rest goes on: signing in, withdrawing, redeeming and downloading.
+    let out = k.sftp_batch(&jan, w, "ls outbox\nrmdir outbox/d\n")?;
+    assert!(out.status.success(), "sign-in and withdrawal: {}", text(&out));
+    let got = w.join("got.pdf");
+    piet_redeems_and_downloads(&k, "dossier-12.pdf", &got)?;
+    assert_eq!(sha256(&got)?, sha256(&w.join("dossier-12.pdf"))?);
+    let ready = |k: &Koerier| -> Result<u16, Error> {
+        let out = browser::curl(&["-o", "/dev/null", "-w", "%{http_code}", &k.url("/readyz")])?;
+        Ok(String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0))
+    };
+    assert_eq!(ready(&k)?, 200, "below the reserve the folder still takes a write");
+
+    // Filled to the last byte by someone else: not ready, until there is room.
+    let filler = k.path().join("data/filler");
+    let _ = std::process::Command::new("dd")
+        .args(["if=/dev/zero", "bs=1M", "count=64", "status=none"])
+        .arg(format!("of={}", filler.display()))
+        .status()?;
+    assert_eq!(ready(&k)?, 503, "a folder that takes no write is not ready");
+    std::fs::remove_file(&filler)?;
+    assert_eq!(ready(&k)?, 200);
+
+    // Room again: reput resumes where the upload stopped.
+    disk.resize(256)?;
+    let out = k.sftp_batch(&jan, w, "reput huge.pdf outbox/z/huge.pdf\n")?;
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(sftp_size(&k, &jan, w, "outbox/z", "huge.pdf")?, Some(huge.len() as u64));
+    let out = k.sftp_batch(&jan, w, "get outbox/z/huge.pdf back.pdf\n")?;
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(sha256(&w.join("back.pdf"))?, sha256(&w.join("huge.pdf"))?, "the resumed upload arrives whole");
+    let out = k.sftp_batch(&jan, w, "get outbox/e/dossier-12.pdf earlier.pdf\n")?;
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(sha256(&w.join("earlier.pdf"))?, sha256(&w.join("dossier-12.pdf"))?, "nothing earlier is damaged");
+    k.stop()?;
+    drop(disk);
+    Ok(())
+}

@@ -55,7 +55,7 @@ async fn run(work: &Path, size: u64, cold: bool) -> Result<(), Box<dyn Error>> {
     copy_plain(&source, &copy)?;
     let plain_copy = started.elapsed();
 
-    let store = Store::open_local(&work.join("store"))?;
+    let store = Store::open_local(&work.join("store"), 0)?;
     let (id, key) = (BlobId::generate()?, DocumentKey::generate()?);
     let started = Instant::now();
     let mut writer = store.stage(&id, &key).await?;

@@ -5,6 +5,8 @@
 //! memory or handshakes. The counts are this node's own (a connection lives
 //! on one node); the limits are the operator's (`[limits]`).
 //!
+//! The same `[limits]` hold the free-space reserve of the document store.
+//!
 //! An address is counted as the sign-in failures are: IPv6 per /64,
 //! IPv4-mapped IPv6 as IPv4.
 
@@ -26,7 +28,8 @@ pub struct Limits {
     /// Open connections on one listener from one address.
     pub connections_per_address: u32,
     /// New connections one address may open per second on one listener,
-    /// after a burst of twice `connections_per_address`.
+    /// after a burst of twice `connections_per_address`: past it a new
+    /// connection waits its turn (up to four seconds), then is refused.
     pub connection_rate_per_address: u32,
     /// The slowest a request body may arrive, in bytes per second, counted
     /// over each `body_window` the server spends waiting for it.
@@ -43,6 +46,11 @@ pub struct Limits {
     /// successful sign-in (banner and key exchange included).
     #[serde(with = "crate::settings::humantime_serde")]
     pub sign_in_time: Duration,
+    /// Bytes an upload leaves free in the data folder, so that the database,
+    /// sign-ins, downloads and the jobs go on when uploads have filled it.
+    pub free_space_reserve: u64,
+    /// Below this many free bytes the jobs log a warning at every round.
+    pub free_space_warning: u64,
 }
 
 impl Default for Limits {
@@ -50,11 +58,13 @@ impl Default for Limits {
         Limits {
             connections: 4096,
             connections_per_address: 128,
-            connection_rate_per_address: 32,
+            connection_rate_per_address: 64,
             body_min_rate: 1024,
             body_window: Duration::from_secs(30),
             request_idle: Duration::from_secs(30),
             sign_in_time: Duration::from_secs(30),
+            free_space_reserve: 256 << 20,
+            free_space_warning: 2 << 30,
         }
     }
 }
@@ -84,6 +94,11 @@ impl Limits {
     /// again to be told that it is full (see `crowded` in the doors).
     fn burst(&self) -> f64 {
         2.0 * f64::from(self.connections_per_address)
+    }
+
+    /// Tokens an address may owe: connections past its burst wait for them.
+    fn debt(&self) -> f64 {
+        f64::from(self.connection_rate_per_address) * MAX_WAIT.as_secs_f64()
     }
 
     /// The fewest bytes a body must bring in one window.
@@ -154,6 +169,16 @@ impl AddressKey {
 pub struct Ticket {
     inner: Arc<Inner>,
     key: AddressKey,
+    wait: Duration,
+}
+
+impl Ticket {
+    /// How long the door waits before it serves this connection: an address
+    /// past its burst is slowed to its rate, not refused, up to
+    /// [`MAX_WAIT`].
+    pub fn wait(&self) -> Duration {
+        self.wait
+    }
 }
 
 impl std::fmt::Debug for Admission {
@@ -167,6 +192,10 @@ impl std::fmt::Debug for Ticket {
         f.write_str("Ticket")
     }
 }
+
+/// The longest an address past its burst is made to wait for a connection;
+/// beyond that it is refused.
+pub const MAX_WAIT: Duration = Duration::from_secs(4);
 
 /// How many addresses are remembered before the idle ones are forgotten.
 const PRUNE_AT: usize = 4096;
@@ -201,18 +230,19 @@ impl Admission {
         let rate = f64::from(limits.connection_rate_per_address);
         address.tokens = (address.tokens + now.duration_since(address.refilled).as_secs_f64() * rate).min(burst);
         address.refilled = now;
-        let refused = if address.tokens < 1.0 {
-            Some(Crowded::TooFast)
-        } else if address.open >= limits.connections_per_address {
-            Some(Crowded::AddressFull)
+        let debt = limits.debt();
+        let refused = if address.open >= limits.connections_per_address {
+            Some(if address.tokens >= 1.0 { Crowded::AddressFull } else { Crowded::TooFast })
         } else if full {
             Some(Crowded::Full)
+        } else if address.tokens - 1.0 < -debt {
+            Some(Crowded::TooFast)
         } else {
             None
         };
         if let Some(why) = refused {
             // A refused try costs a token too, or a flood would never slow down.
-            address.tokens = (address.tokens - 1.0).max(0.0);
+            address.tokens = (address.tokens - 1.0).max(-debt);
             if !address.refusing {
                 address.refusing = true;
                 tracing::warn!(%ip, reason = %why, "refusing connections from an address");
@@ -222,8 +252,10 @@ impl Admission {
         address.tokens -= 1.0;
         address.open += 1;
         address.refusing = false;
+        // In debt: served once the bucket would be back at zero.
+        let wait = Duration::from_secs_f64((-address.tokens).max(0.0) / rate);
         state.open += 1;
-        Ok(Ticket { inner: self.inner.clone(), key })
+        Ok(Ticket { inner: self.inner.clone(), key, wait })
     }
 
     /// Open connections now, in all.
@@ -234,7 +266,8 @@ impl Admission {
 
 /// Forget the addresses with nothing open whose bucket is full again.
 fn prune(addresses: &mut HashMap<AddressKey, Address>, limits: &Limits, now: Instant) {
-    let refill = Duration::from_secs_f64(limits.burst() / f64::from(limits.connection_rate_per_address));
+    let refill =
+        Duration::from_secs_f64((limits.burst() + limits.debt()) / f64::from(limits.connection_rate_per_address));
     addresses.retain(|_, a| a.open > 0 || now.duration_since(a.refilled) < refill);
 }
 
@@ -289,21 +322,30 @@ mod tests {
     }
 
     #[test]
-    fn new_connections_are_rate_limited_after_a_burst() {
+    fn new_connections_wait_after_a_burst_and_a_flood_is_refused() {
         let admission = Admission::new(limits(1000, 10, 5));
         let t0 = Instant::now();
         for _ in 0..20 {
-            drop(admission.admit_at(ip("192.0.2.1"), t0).expect("within the burst"));
+            let ticket = admission.admit_at(ip("192.0.2.1"), t0).expect("within the burst");
+            assert_eq!(ticket.wait(), Duration::ZERO);
         }
+        // Past the burst each waits its turn at 5 a second, up to 4 s.
+        let waits: Vec<Duration> =
+            (0..20).map(|_| admission.admit_at(ip("192.0.2.1"), t0).map(|t| t.wait()).expect("slowed")).collect();
+        assert_eq!(waits[0], Duration::from_millis(200));
+        assert_eq!(waits[19], MAX_WAIT);
         assert_eq!(admission.admit_at(ip("192.0.2.1"), t0).err(), Some(Crowded::TooFast));
         // A refused try costs a token: hammering keeps the address out.
         for i in 1..=10 {
             let at = t0 + Duration::from_millis(100 * i);
             assert_eq!(admission.admit_at(ip("192.0.2.1"), at).err(), Some(Crowded::TooFast), "try {i}");
         }
-        // A pause refills the bucket at the rate: 5 per second.
-        let later = t0 + Duration::from_secs(3);
-        assert!(admission.admit_at(ip("192.0.2.1"), later).is_ok());
+        // A pause pays the debt back at the rate: 5 a second.
+        let later = t0 + Duration::from_secs(4);
+        let ticket = admission.admit_at(ip("192.0.2.1"), later).expect("in again");
+        assert!(ticket.wait() < MAX_WAIT, "{:?}", ticket.wait());
+        // Another address was never held back.
+        assert_eq!(admission.admit_at(ip("192.0.2.2"), t0).map(|t| t.wait()).ok(), Some(Duration::ZERO));
     }
 
     #[test]
@@ -326,7 +368,7 @@ mod tests {
         for i in 0..PRUNE_AT as u32 {
             drop(admission.admit_at(IpAddr::V4(std::net::Ipv4Addr::from_bits(i)), t0));
         }
-        let later = t0 + Duration::from_secs(3);
+        let later = t0 + Duration::from_secs(7);
         drop(admission.admit_at(ip("198.51.100.1"), later));
         let remembered = admission.inner.state.lock().map(|s| s.addresses.len()).unwrap_or(usize::MAX);
         assert_eq!(remembered, 1);

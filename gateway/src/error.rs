@@ -61,6 +61,10 @@ pub enum Error {
     /// The message cannot be sent yet; the reason is for the sender.
     #[error("cannot send: {0}")]
     NotReady(String),
+    /// The data folder has no room for more documents now (it is full, or
+    /// an upload would eat into the reserve kept for the database).
+    #[error("the server has no room for more documents now; try again later")]
+    NoSpace,
     /// A stored document failed its integrity check.
     #[error("stored data failed its integrity check")]
     Corrupt,
@@ -90,6 +94,7 @@ impl Error {
             Error::Invalid(_) => "invalid",
             Error::Conflict(_) => "conflict",
             Error::NotReady(_) => "not-ready",
+            Error::NoSpace => "no-space",
             Error::Corrupt => "corrupt",
             Error::Internal(_) => "internal",
         }
@@ -125,6 +130,10 @@ impl From<crate::store::StoreError> for Error {
             StoreError::Interrupted => {
                 Error::Conflict("an earlier write of this upload failed; resume the upload to continue".into())
             }
+            StoreError::Io(e) if no_space(&e) => {
+                tracing::warn!(error = %e, "an upload stopped: the data folder has no room");
+                Error::NoSpace
+            }
             StoreError::Busy => Error::Conflict(
                 "this document is being uploaded over another connection; try again when that upload has ended".into(),
             ),
@@ -137,4 +146,9 @@ impl From<crate::store::InvalidBlobId> for Error {
     fn from(_: crate::store::InvalidBlobId) -> Self {
         Error::Internal("a stored document id is not a blob id".into())
     }
+}
+
+/// Whether an I/O error means the disk (or the quota) is full.
+fn no_space(err: &std::io::Error) -> bool {
+    matches!(err.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
 }

@@ -130,7 +130,7 @@ impl Gateway {
         settings.rules.validate()?;
         let db = db::Db::connect(&settings.database_url)?;
         db.migrate().await?;
-        let store = store::Store::open_local(&settings.data_dir)?;
+        let store = store::Store::open_local(&settings.data_dir, settings.limits.free_space_reserve)?;
         let hashing = credential::Hashing::new().await?;
         let names = settings.rules.name_rules();
         let node = random::RandomExt::id(random.as_ref())?;
@@ -143,6 +143,12 @@ impl Gateway {
     /// The settings this core runs with.
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The data folder's free space, and whether it can be written now
+    /// (`/readyz`, `/metrics`, the jobs' warning).
+    pub async fn storage_space(&self) -> Result<store::Space> {
+        Ok(self.store.space().await?)
     }
 
     pub(crate) fn now(&self) -> Timestamp {

@@ -18,6 +18,8 @@ pub struct Settings {
     pub database_url: String,
     /// The rules of section 3.
     pub rules: Rules,
+    /// Connections, request bodies and the free-space reserve (`[limits]`).
+    pub limits: crate::Limits,
 }
 
 /// The rules of SPEC section 3 and the limits on guessing. Every number configurable.

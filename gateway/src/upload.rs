@@ -120,6 +120,9 @@ pub struct Upload {
     /// The CRC-32 of the bytes so far, for the zip a file in a folder is
     /// sent in; `None` after a resume, when it is summed from the store.
     crc: Option<crc32fast::Hasher>,
+    /// Set once a write found no room: every later write gives the same
+    /// answer (a client that pipelines its writes hears why, not of a gap).
+    out_of_space: bool,
 }
 
 impl std::fmt::Debug for Upload {
@@ -334,6 +337,7 @@ impl Gateway {
             replaces,
             head: (position == 0).then(Vec::new),
             crc: (position == 0).then(crc32fast::Hasher::new),
+            out_of_space: false,
         })
     }
 
@@ -612,6 +616,9 @@ impl Upload {
     /// Write bytes at `offset`. Bytes before the current offset (a client
     /// resending what was already stored) are skipped; a gap is refused.
     pub async fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<()> {
+        if self.out_of_space {
+            return Err(Error::NoSpace);
+        }
         let current = self.offset();
         if offset > current {
             return Err(Error::Invalid(format!(
@@ -644,7 +651,14 @@ impl Upload {
             return Err(Error::TooLarge { limit: self.gateway.settings.rules.max_message_bytes });
         }
         check_litter_size(&self.name, end)?;
-        self.writer.write(data).await?;
+        if self.out_of_space {
+            return Err(Error::NoSpace);
+        }
+        if let Err(e) = self.writer.write(data).await {
+            let e = Error::from(e);
+            self.out_of_space = matches!(e, Error::NoSpace);
+            return Err(e);
+        }
         if let Some(head) = self.head.as_mut().filter(|h| h.len() < content::HEAD_LEN) {
             head.extend_from_slice(&data[..data.len().min(content::HEAD_LEN - head.len())]);
         }
@@ -693,6 +707,10 @@ impl Upload {
     /// Complete the document: it becomes visible only now, after its bytes
     /// are durably stored and its content matches its extension.
     pub async fn finish(self) -> Result<DocumentInfo> {
+        if self.out_of_space {
+            // What was sealed stays staged: the client resumes once there is room.
+            return Err(Error::NoSpace);
+        }
         let now = self.gateway.now();
         if now >= self.closes_at {
             return Err(Error::WindowClosed { closed_at: self.closes_at });

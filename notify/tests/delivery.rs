@@ -58,7 +58,12 @@ impl Bed {
         let clock = ManualClock::new(Timestamp::from_millis(START));
         let master = MasterKey::from_base64("S29lcmllciB0ZXN0IG1hc3RlciBrZXkgMzIgYnl0ZXM=")?;
         let rules = Rules { auth_failure_delay: Duration::ZERO, ..Rules::default() };
-        let settings = Settings { data_dir: dir.path().to_owned(), database_url: database_for(dir.path())?, rules };
+        let settings = Settings {
+            data_dir: dir.path().to_owned(),
+            database_url: database_for(dir.path())?,
+            rules,
+            limits: Default::default(),
+        };
         let gw = Gateway::open(settings, master, Arc::new(clock.clone()), Arc::new(SystemRandom)).await?;
         gw.add_domain(&Admin::console(), "minvws.nl").await?;
         Ok(Bed { gw, clock, dir })

@@ -108,6 +108,7 @@ impl SftpServer {
             let sign_in_time = self.admission.limits().sign_in_time;
             let (config, gateway) = (self.config.clone(), self.gateway.clone());
             tokio::spawn(async move {
+                tokio::time::sleep(ticket.wait()).await;
                 let socket = SignInDeadline::new(socket, ticket, sign_in_time);
                 connection(config, gateway, socket, peer).await
             });

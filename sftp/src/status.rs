@@ -46,7 +46,8 @@ pub(crate) fn status_of(err: &gateway::Error) -> Refusal {
         | E::Aborted(_)
         | E::Invalid(_)
         | E::Conflict(_)
-        | E::NotReady(_) => Refusal::failure(err.to_string()),
+        | E::NotReady(_)
+        | E::NoSpace => Refusal::failure(err.to_string()),
     }
 }
 
@@ -70,6 +71,7 @@ mod tests {
             (gateway::Error::NotReady("the message has no recipient".into()), StatusCode::Failure, "no recipient"),
             (gateway::Error::Conflict("already".into()), StatusCode::Failure, "already"),
             (gateway::Error::TooLarge { limit: 10 }, StatusCode::Failure, "10 bytes"),
+            (gateway::Error::NoSpace, StatusCode::Failure, "no room"),
             (gateway::Error::Internal("database error".into()), StatusCode::Failure, "try again later"),
         ];
         for (err, code, words) in cases {

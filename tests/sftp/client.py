@@ -90,6 +90,19 @@ def winscp_upload():
     return {"resumed_from": offset, "listing": listing, "sha256": hashlib.sha256(back).hexdigest()}
 
 
+def put():
+    """Upload a file as paramiko does (pipelined writes, then close); the
+    server's words when it refuses."""
+    t, s = connect()
+    try:
+        s.put(args["file"], args["path"])
+        outcome = {"ok": True}
+    except IOError as e:
+        outcome = {"ok": False, "error": str(e)}
+    t.close()
+    return outcome
+
+
 def mkdir():
     t, s = connect()
     s.mkdir(args["path"])
@@ -217,6 +230,7 @@ def request_answer():
 ACTIONS = {
     "cut-upload": cut_upload,
     "mkdir": mkdir,
+    "put": put,
     "probe": probe,
     "request-answer": request_answer,
     "ssh-refusals": ssh_refusals,

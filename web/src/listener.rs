@@ -3,9 +3,10 @@
 //! reaches handlers as `ConnectInfo<SocketAddr>`; every response, whichever
 //! router made it, carries HSTS.
 //!
-//! Every accept asks the core's [`Admission`] first: an address over its
-//! connection rate, or a listener that is full, is closed at once; an
-//! address over its share of connections is answered `503` with the reason.
+//! Every accept asks the core's [`Admission`] first: an address past its
+//! burst of new connections waits its turn, one past that or a listener
+//! that is full is closed at once, and an address over its share of
+//! connections is answered `503` with the reason.
 //! Request bodies are paced and stalled responses ended (`pace`); the wait
 //! for a request's headers, between requests too, is `request_idle`.
 
@@ -75,6 +76,9 @@ pub async fn serve_https(
         let limits = limits.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
+            if let Some(ticket) = &ticket {
+                tokio::time::sleep(ticket.wait()).await;
+            }
             let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {

@@ -1,6 +1,6 @@
-//! `/healthz` (the process answers), `/readyz` (the database answers) and
-//! `/metrics` in the Prometheus text format, written by hand: four counters
-//! and one gauge need no metrics library.
+//! `/healthz` (the process answers), `/readyz` (the database answers and the
+//! data folder takes a write) and `/metrics` in the Prometheus text format,
+//! written by hand: four counters and a few gauges need no metrics library.
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,12 +39,22 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// Ready when the database answers and the data folder takes a write.
 pub async fn readyz(State(app): State<App>) -> Response {
-    match app.gateway.outbox_counts().await {
-        Ok(_) => (StatusCode::OK, "ready\n").into_response(),
+    if let Err(e) = app.gateway.outbox_counts().await {
+        tracing::warn!(error = %e, "not ready: the database does not answer");
+        return (StatusCode::SERVICE_UNAVAILABLE, "the database does not answer\n").into_response();
+    }
+    match app.gateway.storage_space().await {
+        Ok(space) if space.writable => (StatusCode::OK, "ready\n").into_response(),
+        Ok(space) => {
+            tracing::warn!(free = space.free, "not ready: the data folder cannot be written");
+            let why = format!("the data folder cannot be written ({} bytes free)\n", space.free);
+            (StatusCode::SERVICE_UNAVAILABLE, why).into_response()
+        }
         Err(e) => {
-            tracing::warn!(error = %e, "not ready: the database does not answer");
-            (StatusCode::SERVICE_UNAVAILABLE, "the database does not answer\n").into_response()
+            tracing::warn!(error = %e, "not ready: the data folder cannot be read");
+            (StatusCode::SERVICE_UNAVAILABLE, "the data folder cannot be read\n").into_response()
         }
     }
 }
@@ -71,6 +81,23 @@ pub async fn exposition(State(app): State<App>) -> Response {
             );
         }
         Err(e) => tracing::warn!(error = %e, "metrics: cannot count the outbox"),
+    }
+    match app.gateway.storage_space().await {
+        Ok(space) => {
+            let _ = write!(
+                out,
+                "# HELP koerier_storage_free_bytes Bytes free in the data folder.\n\
+                 # TYPE koerier_storage_free_bytes gauge\nkoerier_storage_free_bytes {}\n\
+                 # HELP koerier_storage_reserve_bytes Bytes uploads leave free for the database.\n\
+                 # TYPE koerier_storage_reserve_bytes gauge\nkoerier_storage_reserve_bytes {}\n\
+                 # HELP koerier_storage_writable Whether the data folder took a write (1) or not (0).\n\
+                 # TYPE koerier_storage_writable gauge\nkoerier_storage_writable {}\n",
+                space.free,
+                app.gateway.settings().limits.free_space_reserve,
+                u8::from(space.writable)
+            );
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot see the data folder's space"),
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response()
 }

@@ -19,6 +19,7 @@ pub fn status_of(err: &gateway::Error) -> StatusCode {
         E::Expired | E::Aborted(_) => StatusCode::GONE,
         E::Invalid(_) => StatusCode::BAD_REQUEST,
         E::Conflict(_) | E::NotReady(_) => StatusCode::CONFLICT,
+        E::NoSpace => StatusCode::INSUFFICIENT_STORAGE,
         E::Corrupt | E::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -38,6 +39,7 @@ pub fn fs_error(err: &gateway::Error) -> FsError {
     match status_of(err) {
         StatusCode::NOT_FOUND => FsError::NotFound,
         StatusCode::PAYLOAD_TOO_LARGE => FsError::TooLarge,
+        StatusCode::INSUFFICIENT_STORAGE => FsError::InsufficientStorage,
         StatusCode::INTERNAL_SERVER_ERROR => FsError::GeneralFailure,
         StatusCode::CONFLICT if matches!(err, gateway::Error::Conflict(_)) => FsError::Exists,
         _ => FsError::Forbidden,
@@ -76,6 +78,7 @@ mod tests {
             (gateway::Error::NotFound, StatusCode::NOT_FOUND),
             (gateway::Error::Forbidden("x"), StatusCode::FORBIDDEN),
             (gateway::Error::TooLarge { limit: 1 }, StatusCode::PAYLOAD_TOO_LARGE),
+            (gateway::Error::NoSpace, StatusCode::INSUFFICIENT_STORAGE),
             (gateway::Error::NotReady("no recipient".into()), StatusCode::CONFLICT),
             (gateway::Error::Expired, StatusCode::GONE),
             (gateway::Error::RateLimited, StatusCode::TOO_MANY_REQUESTS),

@@ -27,10 +27,12 @@ pub(super) const LOCK_WAIT: Duration = Duration::from_secs(1);
 pub(super) struct LocalBackend {
     blobs: PathBuf,
     staging: PathBuf,
+    /// Bytes an upload leaves free on the filesystem, for the database.
+    reserve: u64,
 }
 
 impl LocalBackend {
-    pub(super) fn open(root: &Path) -> io::Result<Self> {
+    pub(super) fn open(root: &Path, reserve: u64) -> io::Result<Self> {
         let blobs = root.join("blobs");
         let staging = root.join("staging");
         fs::create_dir_all(&blobs)?;
@@ -49,7 +51,33 @@ impl LocalBackend {
         if changed {
             sync_dir(&blobs)?;
         }
-        Ok(Self { blobs, staging })
+        Ok(Self { blobs, staging, reserve })
+    }
+
+    /// Bytes free on the store's filesystem for an unprivileged writer.
+    pub(super) fn free_space(&self) -> io::Result<u64> {
+        let stat = rustix::fs::statvfs(&self.staging)?;
+        Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
+    }
+
+    /// Whether `len` more bytes leave the reserve free; `StorageFull` if not.
+    pub(super) fn ensure_room(&self, len: usize) -> io::Result<()> {
+        if self.reserve == 0 {
+            return Ok(());
+        }
+        let free = self.free_space()?;
+        if free < self.reserve.saturating_add(len as u64) {
+            return Err(io::Error::new(io::ErrorKind::StorageFull, "the store keeps its free-space reserve"));
+        }
+        Ok(())
+    }
+
+    /// Whether a file can be written in the store's folder now.
+    pub(super) fn probe_write(&self) -> io::Result<()> {
+        let probe = self.staging.with_file_name(".write-probe");
+        let written = fs::write(&probe, b"1");
+        let _ = fs::remove_file(&probe);
+        written
     }
 
     fn shard_dir(&self, id: &BlobId) -> PathBuf {

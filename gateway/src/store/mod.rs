@@ -76,6 +76,15 @@ impl From<StoreError> for io::Error {
     }
 }
 
+/// The room left in a store ([`Store::space`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Space {
+    /// Bytes free for an unprivileged writer.
+    pub free: u64,
+    /// Whether a file could be written just now.
+    pub writable: bool,
+}
+
 /// Handle to a document store; cheap to clone and share between tasks.
 /// The blobs and staging files present at one moment ([`Store::listing`]).
 #[derive(Debug, Default)]
@@ -92,8 +101,10 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) a store kept in the directory `root`.
     /// This blocks on the filesystem briefly; it is meant for startup.
-    pub fn open_local(root: &Path) -> Result<Self, StoreError> {
-        let backend = Backend::Local(LocalBackend::open(root)?);
+    /// Uploads stop with [`io::ErrorKind::StorageFull`] where they would
+    /// leave less than `reserve` bytes free (0: no reserve).
+    pub fn open_local(root: &Path, reserve: u64) -> Result<Self, StoreError> {
+        let backend = Backend::Local(LocalBackend::open(root, reserve)?);
         Ok(Self { backend: Arc::new(backend) })
     }
 
@@ -145,6 +156,17 @@ impl Store {
         }
         cipher.check_header(&file.read_at(0, HEADER_LEN)?)?;
         Ok(BlobReader::new(file, cipher, size, range))
+    }
+
+    /// The store's free space, and whether a file can be written there now
+    /// (a full filesystem, or one that went read-only, cannot).
+    pub async fn space(&self) -> Result<Space, StoreError> {
+        let backend = Arc::clone(&self.backend);
+        blocking(move || {
+            let free = backend.free_space()?;
+            Ok(Space { free, writable: backend.probe_write().is_ok() })
+        })
+        .await
     }
 
     /// The plaintext bytes in whole chunks that the staging file of `id`
@@ -229,6 +251,23 @@ enum Backend {
 }
 
 impl Backend {
+    fn free_space(&self) -> io::Result<u64> {
+        match self {
+            Backend::Local(local) => local.free_space(),
+        }
+    }
+
+    fn ensure_room(&self, len: usize) -> io::Result<()> {
+        match self {
+            Backend::Local(local) => local.ensure_room(len),
+        }
+    }
+
+    fn probe_write(&self) -> io::Result<()> {
+        match self {
+            Backend::Local(local) => local.probe_write(),
+        }
+    }
     fn open_staging(&self, id: &BlobId) -> io::Result<StagingFile> {
         match self {
             Self::Local(local) => local.open_staging(id),

@@ -236,6 +236,7 @@ impl StagedWriter {
                 hasher.update(&tail);
                 let mut record = vec![0; tail.len() + TAG_LEN];
                 cipher.seal_into(index, true, &tail, &mut record)?;
+                backend.ensure_room(record.len())?;
                 file.append(&record)?;
                 backend.move_to_committed(&id)?;
                 Ok(hasher.finish())
@@ -301,6 +302,7 @@ impl StagedWriter {
         let batch = Arc::new(batch);
         let chunks = (batch.len() / CHUNK_LEN) as u64;
         let file = self.file().await?;
+        let backend = Arc::clone(&self.backend);
         let hashing = spawn_blocking({
             let batch = Arc::clone(&batch);
             move || {
@@ -313,6 +315,7 @@ impl StagedWriter {
             let (first, mut records) = (self.chunks, mem::take(&mut self.records));
             move || -> Result<Vec<u8>, StoreError> {
                 cipher.seal_full_chunks(first, &batch, &mut records)?;
+                backend.ensure_room(records.len())?;
                 file.append(&records)?;
                 Ok(records)
             }

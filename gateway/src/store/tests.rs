@@ -23,7 +23,7 @@ struct Fixture {
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("store");
-    let store = Store::open_local(&root).unwrap();
+    let store = Store::open_local(&root, 0).unwrap();
     Fixture { _dir: dir, root, store }
 }
 
@@ -675,7 +675,7 @@ async fn blobs_of_the_two_character_layout_are_moved_and_read() {
     fs::write(other.join("notes.txt"), b"not a blob").unwrap();
     drop(f.store);
 
-    let store = Store::open_local(&f.root).unwrap();
+    let store = Store::open_local(&f.root, 0).unwrap();
     assert!(read_range(&store, &id, &key, committed.size, 0..committed.size).await.unwrap() == data);
     assert!(!old_shard.exists(), "the emptied folder goes");
     assert_eq!(fs::read(other.join("notes.txt")).unwrap(), b"not a blob", "what is not a blob stays");

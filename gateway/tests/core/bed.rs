@@ -60,7 +60,12 @@ impl Bed {
         let database_url = database_for(dir.path())?;
         let clock = ManualClock::new(Timestamp::from_millis(START));
         let master = MasterKey::from_base64("S29lcmllciB0ZXN0IG1hc3RlciBrZXkgMzIgYnl0ZXM=")?;
-        let settings = Settings { data_dir: dir.path().to_owned(), database_url: database_url.clone(), rules };
+        let settings = Settings {
+            data_dir: dir.path().to_owned(),
+            database_url: database_url.clone(),
+            rules,
+            limits: Default::default(),
+        };
         let gw = Gateway::open(settings, master, Arc::new(clock.clone()), Arc::new(SystemRandom)).await?;
         let admin = Admin::console();
         gw.add_domain(&admin, "minvws.nl").await?;
@@ -74,6 +79,7 @@ impl Bed {
             data_dir: self.dir.path().to_owned(),
             database_url: self.database_url.clone(),
             rules: self.gw.settings().rules.clone(),
+            limits: self.gw.settings().limits.clone(),
         };
         Ok(Gateway::open(settings, master, Arc::new(self.clock.clone()), Arc::new(SystemRandom)).await?)
     }

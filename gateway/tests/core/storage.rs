@@ -181,7 +181,7 @@ async fn an_interrupted_write_is_invisible_and_the_next_start_sweeps_orphans() -
     assert_eq!(bed.gw.outbox_bytes(&jan).await?, 0, "not counted as a document");
 
     // A blob staged by a process that died before its database row was written.
-    let store = Store::open_local(bed.dir.path())?;
+    let store = Store::open_local(bed.dir.path(), 0)?;
     let orphan = BlobId::generate()?;
     let mut w = store.stage(&orphan, &DocumentKey::generate()?).await?;
     w.write(&[7u8; 70_000]).await?;
