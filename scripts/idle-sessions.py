@@ -1,14 +1,15 @@
 """Hold many signed-in, idle SFTP sessions open against a running koerier
 and print the server's resident memory before, with them all open, and
-after they closed. Used by scripts/bench-idle; arguments as JSON on stdin:
-port, user, password, sessions, per_address (sessions per source address,
-127.0.0.x), pid (the server's)."""
-import concurrent.futures
+after they closed (scripts/bench-idle). asyncssh, one process, a key
+sign-in each (a password would measure Argon2id instead). Arguments as JSON
+on stdin: port, user, key, sessions, per_address (sessions per source
+address, 127.0.x.y), pid (the server's)."""
+import asyncio
 import json
 import sys
 import time
 
-import paramiko
+import asyncssh
 
 args = json.load(sys.stdin)
 
@@ -21,33 +22,37 @@ def resident():
     return 0
 
 
-def open_one(i):
-    source = "127.0.%d.%d" % (2 + i // args["per_address"] // 250, 1 + i // args["per_address"] % 250)
-    sock = __import__("socket").create_connection(("127.0.0.1", args["port"]), source_address=(source, 0))
-    t = paramiko.Transport(sock)
-    t.connect(username=args["user"], password=args["password"])
-    s = paramiko.SFTPClient.from_transport(t)
-    s.listdir("/")
-    return t
+async def open_one(i, gate):
+    n = i // args["per_address"]
+    source = "127.0.%d.%d" % (2 + n // 250, 1 + n % 250)
+    async with gate:
+        conn = await asyncssh.connect("127.0.0.1", args["port"], username=args["user"],
+                                      client_keys=[args["key"]], known_hosts=None,
+                                      local_addr=(source, 0), agent_path=None)
+        sftp = await conn.start_sftp_client()
+        await sftp.listdir("/")
+        return conn, sftp
 
 
-before = resident()
-started = time.monotonic()
-sessions = []
-failed = 0
-with concurrent.futures.ThreadPoolExecutor(max_workers=32) as pool:
-    futures = [pool.submit(open_one, i) for i in range(args["sessions"])]
-    for f in futures:
-        try:
-            sessions.append(f.result())
-        except Exception:  # a refusal: counted, the rest go on
-            failed += 1
-opened = time.monotonic() - started
-time.sleep(5)
-held = resident()
-for t in sessions:
-    t.close()
-time.sleep(10)
-after = resident()
-print(json.dumps({"sessions": len(sessions), "failed": failed, "seconds_to_open": round(opened, 1),
-                  "resident_before": before, "resident_held": held, "resident_after": after}))
+async def main():
+    before = resident()
+    started = time.monotonic()
+    gate = asyncio.Semaphore(64)
+    outcomes = await asyncio.gather(*(open_one(i, gate) for i in range(args["sessions"])),
+                                    return_exceptions=True)
+    opened = [o for o in outcomes if not isinstance(o, BaseException)]
+    errors = sorted({repr(o)[:120] for o in outcomes if isinstance(o, BaseException)})
+    took = time.monotonic() - started
+    await asyncio.sleep(5)
+    held = resident()
+    for conn, sftp in opened:
+        sftp.exit()
+        conn.close()
+    await asyncio.sleep(10)
+    after = resident()
+    print(json.dumps({"sessions": len(opened), "failed": len(outcomes) - len(opened), "errors": errors[:3],
+                      "seconds_to_open": round(took, 1), "resident_before": before,
+                      "resident_held": held, "resident_after": after}))
+
+
+asyncio.run(main())

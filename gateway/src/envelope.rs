@@ -116,7 +116,8 @@ impl Envelope {
                 }
             }
         }
-        let body = body.replace("\r\n", "\n");
+        // Windows' and old Macs' line ends alike: the text keeps only `\n`.
+        let body = body.replace("\r\n", "\n").replace('\r', "\n");
         let body = body.trim_end_matches('\n');
         if body.chars().count() > MAX_TEXT_CHARS {
             return Err(Error::Invalid(format!("message.txt: the text may be at most {MAX_TEXT_CHARS} characters")));
@@ -158,6 +159,18 @@ mod tests {
     use super::*;
 
     const SAMPLE: &str = "To: Jan Jansen <jan@example.org>\nPhone: +31 6 12345678\nSubject: Dossier 12\nReference: ABC-1\nLanguage: en\n\nDear Jan,\n\nsee attached.\n";
+
+    /// Found by the `envelope` fuzz target: a lone carriage return in the
+    /// text rendered as a line end and so did not parse back to itself.
+    #[test]
+    fn a_rendered_envelope_parses_back_to_itself_whatever_the_line_ends() {
+        for text in ["\u{feff}To: jan@minvws.nl\r\n\n\r", "To: jan@minvws.nl\n\nline one\rline two\r\n\r\n"] {
+            let parsed = Envelope::parse(text).expect("a valid envelope");
+            assert!(!parsed.text.contains('\r'), "{:?}", parsed.text);
+            let rendered = parsed.render();
+            assert_eq!(Envelope::parse(&rendered).expect("parses back").render(), rendered);
+        }
+    }
 
     #[test]
     fn parses_the_documented_format() -> Result<()> {
