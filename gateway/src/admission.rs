@@ -27,6 +27,10 @@ pub struct Limits {
     pub connections: u32,
     /// Open connections on one listener from one address.
     pub connections_per_address: u32,
+    /// SSH connections from one address that have not signed in yet (the
+    /// key exchange is the costly part of a connection: OpenSSH's
+    /// `MaxStartups`, per address).
+    pub sign_ins_per_address: u32,
     /// New connections one address may open per second on one listener,
     /// after a burst of twice `connections_per_address`: past it a new
     /// connection waits its turn (up to four seconds), then is refused.
@@ -58,6 +62,7 @@ impl Default for Limits {
         Limits {
             connections: 4096,
             connections_per_address: 128,
+            sign_ins_per_address: 16,
             connection_rate_per_address: 64,
             body_min_rate: 1024,
             body_window: Duration::from_secs(30),
@@ -72,9 +77,15 @@ impl Default for Limits {
 impl Limits {
     /// Refuse values that would leave the service without a bound, or unusable.
     pub fn validate(&self) -> Result<()> {
-        if self.connections == 0 || self.connections_per_address == 0 || self.connection_rate_per_address == 0 {
+        if self.connections == 0
+            || self.connections_per_address == 0
+            || self.connection_rate_per_address == 0
+            || self.sign_ins_per_address == 0
+        {
             return Err(Error::Invalid(
-                "connections, connections_per_address and connection_rate_per_address must be at least 1".into(),
+                "connections, connections_per_address, connection_rate_per_address and sign_ins_per_address \
+                 must be at least 1"
+                    .into(),
             ));
         }
         if self.connections_per_address > self.connections {
@@ -117,6 +128,9 @@ pub enum Crowded {
     /// This address holds as many connections as it may.
     #[error("too many connections from your address; close some and try again")]
     AddressFull,
+    /// This address has as many SSH connections signing in as it may.
+    #[error("too many connections from your address are still signing in; try again in a minute")]
+    SignInsFull,
     /// This address opens connections faster than it may.
     #[error("too many new connections from your address; try again in a few seconds")]
     TooFast,
@@ -143,6 +157,8 @@ struct State {
 /// new-connection tokens, refilled at `connection_rate_per_address`.
 struct Address {
     open: u32,
+    /// Of those, the ones that have not signed in yet.
+    unproven: u32,
     tokens: f64,
     refilled: Instant,
     /// Whether a refusal was logged since the address was last admitted,
@@ -170,6 +186,18 @@ pub struct Ticket {
     inner: Arc<Inner>,
     key: AddressKey,
     wait: Duration,
+    /// Admitted to sign in, and not signed in yet.
+    unproven: bool,
+}
+
+/// What a connection is admitted for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// Requests, each authorised on its own (HTTPS).
+    Requests,
+    /// A session that signs in first (SSH), counted against
+    /// `sign_ins_per_address` until it has.
+    SignIn,
 }
 
 impl Ticket {
@@ -178,6 +206,16 @@ impl Ticket {
     /// [`MAX_WAIT`].
     pub fn wait(&self) -> Duration {
         self.wait
+    }
+
+    /// The connection signed in: it no longer counts as signing in.
+    pub fn signed_in(&mut self) {
+        if std::mem::take(&mut self.unproven) {
+            let mut state = self.inner.state.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(address) = state.addresses.get_mut(&self.key) {
+                address.unproven = address.unproven.saturating_sub(1);
+            }
+        }
     }
 }
 
@@ -213,10 +251,16 @@ impl Admission {
 
     /// Admit a new connection from `ip`, or say why not.
     pub fn admit(&self, ip: IpAddr) -> std::result::Result<Ticket, Crowded> {
-        self.admit_at(ip, Instant::now())
+        self.admit_at(ip, Instant::now(), Purpose::Requests)
     }
 
-    fn admit_at(&self, ip: IpAddr, now: Instant) -> std::result::Result<Ticket, Crowded> {
+    /// Admit a new connection that must sign in first (SSH), or say why
+    /// not; it counts as signing in until [`Ticket::signed_in`].
+    pub fn admit_to_sign_in(&self, ip: IpAddr) -> std::result::Result<Ticket, Crowded> {
+        self.admit_at(ip, Instant::now(), Purpose::SignIn)
+    }
+
+    fn admit_at(&self, ip: IpAddr, now: Instant, purpose: Purpose) -> std::result::Result<Ticket, Crowded> {
         let limits = &self.inner.limits;
         let key = AddressKey::of(ip);
         let mut state = self.inner.state.lock().unwrap_or_else(PoisonError::into_inner);
@@ -225,14 +269,24 @@ impl Admission {
         }
         let full = state.open >= limits.connections;
         let burst = limits.burst();
-        let address =
-            state.addresses.entry(key).or_insert(Address { open: 0, tokens: burst, refilled: now, refusing: false });
+        let address = state.addresses.entry(key).or_insert(Address {
+            open: 0,
+            unproven: 0,
+            tokens: burst,
+            refilled: now,
+            refusing: false,
+        });
         let rate = f64::from(limits.connection_rate_per_address);
         address.tokens = (address.tokens + now.duration_since(address.refilled).as_secs_f64() * rate).min(burst);
         address.refilled = now;
         let debt = limits.debt();
-        let refused = if address.open >= limits.connections_per_address {
-            Some(if address.tokens >= 1.0 { Crowded::AddressFull } else { Crowded::TooFast })
+        let signing_in = purpose == Purpose::SignIn && address.unproven >= limits.sign_ins_per_address;
+        let refused = if address.open >= limits.connections_per_address || signing_in {
+            Some(match (address.tokens >= 1.0, signing_in) {
+                (false, _) => Crowded::TooFast,
+                (true, true) => Crowded::SignInsFull,
+                (true, false) => Crowded::AddressFull,
+            })
         } else if full {
             Some(Crowded::Full)
         } else if address.tokens - 1.0 < -debt {
@@ -251,11 +305,13 @@ impl Admission {
         }
         address.tokens -= 1.0;
         address.open += 1;
+        let unproven = purpose == Purpose::SignIn;
+        address.unproven += u32::from(unproven);
         address.refusing = false;
         // In debt: served once the bucket would be back at zero.
         let wait = Duration::from_secs_f64((-address.tokens).max(0.0) / rate);
         state.open += 1;
-        Ok(Ticket { inner: self.inner.clone(), key, wait })
+        Ok(Ticket { inner: self.inner.clone(), key, wait, unproven })
     }
 
     /// Open connections now, in all.
@@ -277,6 +333,7 @@ impl Drop for Ticket {
         state.open = state.open.saturating_sub(1);
         if let Some(address) = state.addresses.get_mut(&self.key) {
             address.open = address.open.saturating_sub(1);
+            address.unproven = address.unproven.saturating_sub(u32::from(self.unproven));
         }
     }
 }
@@ -302,23 +359,37 @@ mod tests {
     fn an_address_gets_its_share_and_no_more_until_one_closes() {
         let admission = Admission::new(limits(100, 3, 1000));
         let t0 = Instant::now();
-        let held: Vec<_> = (0..3).map(|_| admission.admit_at(ip("192.0.2.1"), t0)).collect();
+        let held: Vec<_> = (0..3).map(|_| admission.admit_at(ip("192.0.2.1"), t0, Purpose::Requests)).collect();
         assert!(held.iter().all(|t| t.is_ok()));
-        assert_eq!(admission.admit_at(ip("192.0.2.1"), t0).err(), Some(Crowded::AddressFull));
+        assert_eq!(admission.admit_at(ip("192.0.2.1"), t0, Purpose::Requests).err(), Some(Crowded::AddressFull));
         // Another address is not held back.
-        assert!(admission.admit_at(ip("192.0.2.2"), t0).is_ok());
+        assert!(admission.admit_at(ip("192.0.2.2"), t0, Purpose::Requests).is_ok());
         drop(held);
         assert_eq!(admission.open(), 0);
-        assert!(admission.admit_at(ip("192.0.2.1"), t0 + Duration::from_millis(10)).is_ok());
+        assert!(admission.admit_at(ip("192.0.2.1"), t0 + Duration::from_millis(10), Purpose::Requests).is_ok());
+    }
+
+    #[test]
+    fn an_address_has_few_connections_signing_in_and_signed_in_ones_do_not_count() {
+        let admission = Admission::new(Limits { sign_ins_per_address: 2, ..limits(100, 10, 1000) });
+        let t0 = Instant::now();
+        let mut first = admission.admit_at(ip("192.0.2.1"), t0, Purpose::SignIn).expect("first");
+        let _second = admission.admit_at(ip("192.0.2.1"), t0, Purpose::SignIn).expect("second");
+        assert_eq!(admission.admit_at(ip("192.0.2.1"), t0, Purpose::SignIn).err(), Some(Crowded::SignInsFull));
+        // Requests are not held back by sign-ins, nor another address.
+        assert!(admission.admit_at(ip("192.0.2.1"), t0, Purpose::Requests).is_ok());
+        assert!(admission.admit_at(ip("192.0.2.2"), t0, Purpose::SignIn).is_ok());
+        first.signed_in();
+        assert!(admission.admit_at(ip("192.0.2.1"), t0, Purpose::SignIn).is_ok(), "one signed in: room again");
     }
 
     #[test]
     fn the_listener_is_capped_in_all() {
         let admission = Admission::new(limits(2, 2, 1000));
         let t0 = Instant::now();
-        let _a = admission.admit_at(ip("192.0.2.1"), t0).expect("first");
-        let _b = admission.admit_at(ip("192.0.2.2"), t0).expect("second");
-        assert_eq!(admission.admit_at(ip("192.0.2.3"), t0).err(), Some(Crowded::Full));
+        let _a = admission.admit_at(ip("192.0.2.1"), t0, Purpose::Requests).expect("first");
+        let _b = admission.admit_at(ip("192.0.2.2"), t0, Purpose::Requests).expect("second");
+        assert_eq!(admission.admit_at(ip("192.0.2.3"), t0, Purpose::Requests).err(), Some(Crowded::Full));
     }
 
     #[test]
@@ -326,39 +397,47 @@ mod tests {
         let admission = Admission::new(limits(1000, 10, 5));
         let t0 = Instant::now();
         for _ in 0..20 {
-            let ticket = admission.admit_at(ip("192.0.2.1"), t0).expect("within the burst");
+            let ticket = admission.admit_at(ip("192.0.2.1"), t0, Purpose::Requests).expect("within the burst");
             assert_eq!(ticket.wait(), Duration::ZERO);
         }
         // Past the burst each waits its turn at 5 a second, up to 4 s.
-        let waits: Vec<Duration> =
-            (0..20).map(|_| admission.admit_at(ip("192.0.2.1"), t0).map(|t| t.wait()).expect("slowed")).collect();
+        let waits: Vec<Duration> = (0..20)
+            .map(|_| admission.admit_at(ip("192.0.2.1"), t0, Purpose::Requests).map(|t| t.wait()).expect("slowed"))
+            .collect();
         assert_eq!(waits[0], Duration::from_millis(200));
         assert_eq!(waits[19], MAX_WAIT);
-        assert_eq!(admission.admit_at(ip("192.0.2.1"), t0).err(), Some(Crowded::TooFast));
+        assert_eq!(admission.admit_at(ip("192.0.2.1"), t0, Purpose::Requests).err(), Some(Crowded::TooFast));
         // A refused try costs a token: hammering keeps the address out.
         for i in 1..=10 {
             let at = t0 + Duration::from_millis(100 * i);
-            assert_eq!(admission.admit_at(ip("192.0.2.1"), at).err(), Some(Crowded::TooFast), "try {i}");
+            assert_eq!(
+                admission.admit_at(ip("192.0.2.1"), at, Purpose::Requests).err(),
+                Some(Crowded::TooFast),
+                "try {i}"
+            );
         }
         // A pause pays the debt back at the rate: 5 a second.
         let later = t0 + Duration::from_secs(4);
-        let ticket = admission.admit_at(ip("192.0.2.1"), later).expect("in again");
+        let ticket = admission.admit_at(ip("192.0.2.1"), later, Purpose::Requests).expect("in again");
         assert!(ticket.wait() < MAX_WAIT, "{:?}", ticket.wait());
         // Another address was never held back.
-        assert_eq!(admission.admit_at(ip("192.0.2.2"), t0).map(|t| t.wait()).ok(), Some(Duration::ZERO));
+        assert_eq!(
+            admission.admit_at(ip("192.0.2.2"), t0, Purpose::Requests).map(|t| t.wait()).ok(),
+            Some(Duration::ZERO)
+        );
     }
 
     #[test]
     fn an_ipv6_network_is_one_address_and_mapped_ipv4_is_ipv4() {
         let admission = Admission::new(limits(100, 2, 1000));
         let t0 = Instant::now();
-        let _a = admission.admit_at(ip("2001:db8:1:2::1"), t0).expect("first");
-        let _b = admission.admit_at(ip("2001:db8:1:2:ffff::9"), t0).expect("second");
-        assert_eq!(admission.admit_at(ip("2001:db8:1:2::77"), t0).err(), Some(Crowded::AddressFull));
-        assert!(admission.admit_at(ip("2001:db8:1:3::1"), t0).is_ok(), "another /64");
-        let _c = admission.admit_at(ip("192.0.2.7"), t0).expect("v4");
-        let _d = admission.admit_at(ip("::ffff:192.0.2.7"), t0).expect("mapped, the same address");
-        assert_eq!(admission.admit_at(ip("192.0.2.7"), t0).err(), Some(Crowded::AddressFull));
+        let _a = admission.admit_at(ip("2001:db8:1:2::1"), t0, Purpose::Requests).expect("first");
+        let _b = admission.admit_at(ip("2001:db8:1:2:ffff::9"), t0, Purpose::Requests).expect("second");
+        assert_eq!(admission.admit_at(ip("2001:db8:1:2::77"), t0, Purpose::Requests).err(), Some(Crowded::AddressFull));
+        assert!(admission.admit_at(ip("2001:db8:1:3::1"), t0, Purpose::Requests).is_ok(), "another /64");
+        let _c = admission.admit_at(ip("192.0.2.7"), t0, Purpose::Requests).expect("v4");
+        let _d = admission.admit_at(ip("::ffff:192.0.2.7"), t0, Purpose::Requests).expect("mapped, the same address");
+        assert_eq!(admission.admit_at(ip("192.0.2.7"), t0, Purpose::Requests).err(), Some(Crowded::AddressFull));
     }
 
     #[test]
@@ -366,10 +445,10 @@ mod tests {
         let admission = Admission::new(limits(100_000, 10, 10));
         let t0 = Instant::now();
         for i in 0..PRUNE_AT as u32 {
-            drop(admission.admit_at(IpAddr::V4(std::net::Ipv4Addr::from_bits(i)), t0));
+            drop(admission.admit_at(IpAddr::V4(std::net::Ipv4Addr::from_bits(i)), t0, Purpose::Requests));
         }
         let later = t0 + Duration::from_secs(7);
-        drop(admission.admit_at(ip("198.51.100.1"), later));
+        drop(admission.admit_at(ip("198.51.100.1"), later, Purpose::Requests));
         let remembered = admission.inner.state.lock().map(|s| s.addresses.len()).unwrap_or(usize::MAX);
         assert_eq!(remembered, 1);
     }

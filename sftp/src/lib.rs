@@ -96,7 +96,7 @@ impl SftpServer {
                     continue;
                 }
             };
-            let ticket = match self.admission.admit(peer.ip()) {
+            let ticket = match self.admission.admit_to_sign_in(peer.ip()) {
                 Ok(ticket) => ticket,
                 Err(why) => {
                     // RFC 4253 4.2 lets a server send lines before its version;
@@ -133,14 +133,15 @@ async fn connection(config: Arc<russh::server::Config>, gateway: Gateway, socket
 }
 
 /// The socket of one SSH connection: holds the connection's place in the
-/// [`Admission`] for as long as it lives, and fails every read once the
+/// [`Admission`] for as long as it lives (counted as signing in until it
+/// has), and fails every read once the
 /// sign-in time is over without a sign-in, which ends the session wherever
 /// it is (banner, key exchange or authentication).
 struct SignInDeadline {
     inner: TcpStream,
     signed_in: Arc<AtomicBool>,
     deadline: Option<Pin<Box<Sleep>>>,
-    _ticket: Ticket,
+    ticket: Ticket,
 }
 
 impl SignInDeadline {
@@ -150,7 +151,7 @@ impl SignInDeadline {
             inner,
             signed_in: Arc::new(AtomicBool::new(false)),
             deadline: Some(Box::pin(tokio::time::sleep(sign_in_time))),
-            _ticket: ticket,
+            ticket,
         }
     }
 }
@@ -161,6 +162,7 @@ impl AsyncRead for SignInDeadline {
         if let Some(deadline) = &mut this.deadline {
             if this.signed_in.load(Ordering::SeqCst) {
                 this.deadline = None;
+                this.ticket.signed_in();
             } else if deadline.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "sign-in time over")));
             }
