@@ -1,8 +1,8 @@
 //! TLS for the HTTPS listener, after the Dutch NCSC guidelines (2025 tables):
 //! TLS 1.3 first, TLS 1.2 only with ECDHE and an AEAD (no CBC, no DHE, no
 //! RSA key exchange), the groups X25519MLKEM768, x25519, secp256r1 and
-//! secp384r1 in that order, no 0-RTT, the extended master secret required
-//! for TLS 1.2. Everything through the aws-lc-rs provider.
+//! secp384r1 in that order, no 0-RTT, the extended master secret for TLS 1.2
+//! whenever the client offers it. Everything through the aws-lc-rs provider.
 //!
 //! The certificate is the operator's (PEM files), or on the embedded default a
 //! self-signed ECDSA P-256 certificate made on first start in `<data>/certs/`
@@ -103,7 +103,11 @@ pub fn server_config(source: &CertSource) -> Result<Arc<rustls::ServerConfig>, T
         .map_err(TlsError::Rustls)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     config.max_early_data_size = 0;
-    config.require_ems = true;
+    // Negotiated whenever offered, not required: a client or scanner that
+    // sends no extended master secret (testssl's TLS 1.2 probe among them)
+    // would see no TLS 1.2 at all, and the triple handshake it guards
+    // against needs a renegotiation, which rustls never does.
+    config.require_ems = false;
     config.ignore_client_order = true;
     Ok(Arc::new(config))
 }
@@ -156,7 +160,7 @@ mod tests {
         let config = server_config(&source)?;
         assert_eq!(first, std::fs::read(dir.path().join("certs/self-signed.crt"))?, "kept, not made again");
         assert_eq!(config.max_early_data_size, 0, "no 0-RTT");
-        assert!(config.require_ems);
+        assert!(!config.require_ems, "TLS 1.2 without the extended master secret, as scanners probe");
         // A month before it would expire, the next start makes it again.
         let file = std::fs::File::options().write(true).open(dir.path().join("certs/self-signed.crt"))?;
         file.set_modified(SystemTime::now() - SELF_SIGNED_RENEW)?;
