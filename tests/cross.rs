@@ -189,6 +189,20 @@ fn a_draft_begun_over_webdav_is_finished_over_sftp_and_sent_by_a_webdav_move() -
     k.stop()
 }
 
+/// A sign-in and listing over OpenSSH `sftp`, and a draft made over WebDAV
+/// (MKCOL, then its `message.txt` PUT): how long each took.
+fn sftp_and_dav(k: &Koerier, jan: &User, w: &Path, draft: &str) -> Result<(Duration, Duration), Error> {
+    let started = std::time::Instant::now();
+    let out = k.sftp_batch(jan, w, "ls sent/x\n")?;
+    assert!(out.status.success() && text(&out).contains("dossier-12.pdf"), "{}", text(&out));
+    let sftp = started.elapsed();
+    let started = std::time::Instant::now();
+    assert_eq!(dav(k, jan, "MKCOL", &format!("/dav/outbox/{draft}/"), &[])?.0, 201);
+    let put = dav(k, jan, "PUT", &format!("/dav/outbox/{draft}/message.txt"), &["--data-binary", MESSAGE])?;
+    assert_eq!(put.0, 204, "the draft's message.txt replaced");
+    Ok((sftp, started.elapsed()))
+}
+
 /// Resident memory of a process, in bytes.
 fn resident(pid: u32) -> Result<u64, Error> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
@@ -229,6 +243,7 @@ fn a_flood_from_one_address_leaves_both_doors_to_everyone_else() -> TestResult {
     )?;
     assert!(out.status.success(), "{}", text(&out));
     let before = resident(pid)?;
+    let (sftp_alone, dav_alone) = sftp_and_dav(&k, &jan, w, "before")?;
 
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sftp/flood.py");
     let mut flood = std::process::Command::new(door::python()?)
@@ -246,20 +261,12 @@ fn a_flood_from_one_address_leaves_both_doors_to_everyone_else() -> TestResult {
     let descriptors = std::fs::read_dir(format!("/proc/{pid}/fd"))?.count();
     let during = resident(pid)?;
 
-    let started = std::time::Instant::now();
-    let out = k.sftp_batch(&jan, w, "ls sent/x\n")?;
-    assert!(out.status.success() && text(&out).contains("dossier-12.pdf"), "{}", text(&out));
-    let sftp_took = started.elapsed();
+    let (sftp_took, dav_took) = sftp_and_dav(&k, &jan, w, "during")?;
     let started = std::time::Instant::now();
     let got = w.join("got.pdf");
     piet_redeems_and_downloads(&k, "dossier-12.pdf", &got)?;
     assert_eq!(sha256(&got)?, sha256(&w.join("dossier-12.pdf"))?);
     let web_took = started.elapsed();
-    let started = std::time::Instant::now();
-    assert_eq!(dav(&k, &jan, "MKCOL", "/dav/outbox/y/", &[])?.0, 201);
-    let (status, _) = dav(&k, &jan, "PUT", "/dav/outbox/y/message.txt", &["--data-binary", MESSAGE])?;
-    assert_eq!(status, 204, "the draft's message.txt replaced");
-    let dav_took = started.elapsed();
     for (door, took) in [("SFTP", sftp_took), ("the web", web_took), ("WebDAV", dav_took)] {
         assert!(took < Duration::from_secs(15), "{door} took {took:?} during the flood");
     }
@@ -277,7 +284,7 @@ fn a_flood_from_one_address_leaves_both_doors_to_everyone_else() -> TestResult {
     eprintln!(
         "flood: https cut {} crowded {} dropped {} (longest {:.1} s); ssh cut {} crowded {} dropped {} \
          (longest {:.1} s); {descriptors} descriptors; resident {} MiB before, {} MiB during; \
-         sftp {sftp_took:?}, web {web_took:?}, webdav {dav_took:?}",
+         sftp {sftp_took:?} ({:.1}x alone), web {web_took:?}, webdav {dav_took:?} ({:.1}x alone)",
         count("https", "cut"),
         count("https", "crowded"),
         count("https", "dropped"),
@@ -288,6 +295,8 @@ fn a_flood_from_one_address_leaves_both_doors_to_everyone_else() -> TestResult {
         longest("ssh"),
         before >> 20,
         during >> 20,
+        sftp_took.as_secs_f64() / sftp_alone.as_secs_f64(),
+        dav_took.as_secs_f64() / dav_alone.as_secs_f64(),
     );
     for door in ["https", "ssh"] {
         assert_eq!(count(door, "held"), 0, "{door}: every admitted connection is closed by its deadline");
@@ -433,4 +442,155 @@ fn a_full_disk_is_an_answer_and_the_rest_of_the_service_goes_on() -> TestResult 
     k.stop()?;
     drop(disk);
     Ok(())
+}
+
+/// The files under `<data>/<sub>/`, one level of shards down for `blobs`.
+fn stored_files(k: &Koerier, sub: &str) -> usize {
+    let root = k.path().join("data").join(sub);
+    let Ok(entries) = std::fs::read_dir(&root) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => std::fs::read_dir(e.path()).map_or(0, |d| d.count()),
+            _ => 1,
+        })
+        .sum()
+}
+
+/// `kill -9` at many points of uploads over OpenSSH `sftp` and WebDAV (curl),
+/// 1 KiB to 300 MiB (`KOERIER_KILL_POINTS`, 100 by default): after each
+/// restart a document is absent, unfinished (listed with what was sealed,
+/// not sendable) or whole (byte for byte); an unfinished SFTP upload resumes
+/// with `reput` from where it stopped (never 0 once a chunk was sealed) and
+/// a WebDAV one is put again; at the end every document reads back whole,
+/// and after a purge no staging file is left and every blob belongs to a
+/// document.
+#[test]
+fn kill_9_anywhere_in_an_upload_loses_nothing_and_leaves_nothing() -> TestResult {
+    need("sha256sum")?;
+    let points: usize = std::env::var("KOERIER_KILL_POINTS").ok().and_then(|p| p.parse().ok()).unwrap_or(100);
+    let mut k = Koerier::new()?;
+    let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
+    k.start()?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    std::fs::write(w.join("message.txt"), MESSAGE)?;
+    // None a whole number of chunks: what a cut upload has sealed is always
+    // less than the whole.
+    const SIZES: [usize; 5] = [1 << 10, (70 << 10) + 123, (1 << 20) + 123, (5 << 20) + 123, (30 << 20) + 123];
+    let size_of = |i: usize| if i % 50 == 49 { (300 << 20) + 123 } else { SIZES[i % SIZES.len()] };
+    let mut batch = String::new();
+    for i in 0..points {
+        let mut doc = pdf(&format!("point {i}"));
+        let fill = size_of(i).saturating_sub(doc.len());
+        doc.extend((0..fill).map(|b| ((b as u32 ^ i as u32).wrapping_mul(2_654_435_761) >> 24) as u8));
+        std::fs::write(w.join(format!("d{i}.pdf")), &doc)?;
+        batch.push_str(&format!("mkdir outbox/d{i}\nput message.txt outbox/d{i}/message.txt\n"));
+    }
+    let out = k.sftp_batch(&jan, w, &batch)?;
+    assert!(out.status.success(), "{}", text(&out));
+
+    let (mut resumed_from_sealed, mut whole_at_kill) = (0, 0);
+    for i in 0..points {
+        let (name, size) = (format!("d{i}.pdf"), size_of(i) as u64);
+        let over_webdav = i % 2 == 1;
+        // Kill somewhere between the start and a little after the likely end.
+        let likely = Duration::from_millis(200 + size / (60 << 10));
+        let at = likely.mul_f64(((i * 37) % 100) as f64 / 100.0);
+        let mut client = if over_webdav {
+            let credentials = format!("{}:{}", jan.email, jan.password);
+            std::process::Command::new("curl")
+                .args(["-sk", "-o", "/dev/null", "-u", &credentials, "-T"])
+                .arg(w.join(&name))
+                .arg(k.url(&format!("/dav/outbox/d{i}/{name}")))
+                .spawn()?
+        } else {
+            std::fs::write(w.join("put.txt"), format!("put {name} outbox/d{i}/{name}\n"))?;
+            std::process::Command::new("sftp")
+                .args(k.ssh_options(&jan))
+                .args(["-P", &k.port.to_string(), "-b"])
+                .arg(w.join("put.txt"))
+                .arg("127.0.0.1")
+                .current_dir(w)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()?
+        };
+        std::thread::sleep(at);
+        std::process::Command::new("kill").args(["-KILL", &k.pid().ok_or("not running")?.to_string()]).status()?;
+        k.reap()?;
+        let _ = client.kill();
+        client.wait()?;
+        k.start()?;
+
+        let listed = sftp_size(&k, &jan, w, &format!("outbox/d{i}"), &name)?;
+        match listed {
+            Some(s) if s == size => {
+                whole_at_kill += 1;
+                let out = k.sftp_batch(&jan, w, &format!("get outbox/d{i}/{name} back.pdf\n"))?;
+                assert!(out.status.success(), "point {i}: {}", text(&out));
+                assert_eq!(sha256(&w.join("back.pdf"))?, sha256(&w.join(&name))?, "point {i}: listed whole, is whole");
+            }
+            Some(s) => {
+                assert!(s < size, "point {i}: {s} of {size}");
+                let out = k.sftp_batch(&jan, w, &format!("rename outbox/d{i} sent/d{i}\n"))?;
+                assert!(!out.status.success(), "point {i}: a draft with an unfinished document was sent");
+                if over_webdav {
+                    let put = dav(
+                        &k,
+                        &jan,
+                        "PUT",
+                        &format!("/dav/outbox/d{i}/{name}"),
+                        &["-T", &w.join(&name).to_string_lossy()],
+                    )?;
+                    assert!(matches!(put.0, 201 | 204), "point {i}: {}", put.0);
+                } else {
+                    resumed_from_sealed += usize::from(s > 0);
+                    let out = k.sftp_batch(&jan, w, &format!("reput {name} outbox/d{i}/{name}\n"))?;
+                    assert!(out.status.success(), "point {i}: reput from {s}: {}", text(&out));
+                }
+            }
+            None => {
+                let put = dav(
+                    &k,
+                    &jan,
+                    "PUT",
+                    &format!("/dav/outbox/d{i}/{name}"),
+                    &["-T", &w.join(&name).to_string_lossy()],
+                )?;
+                assert!(matches!(put.0, 201 | 204), "point {i}: {}", put.0);
+            }
+        }
+        assert_eq!(sftp_size(&k, &jan, w, &format!("outbox/d{i}"), &name)?, Some(size), "point {i}: whole in the end");
+    }
+    let mut batch = String::new();
+    for i in 0..points {
+        batch.push_str(&format!("get outbox/d{i}/d{i}.pdf back-{i}.pdf\n"));
+    }
+    let out = k.sftp_batch(&jan, w, &batch)?;
+    assert!(out.status.success(), "{}", text(&out));
+    for i in 0..points {
+        assert_eq!(sha256(&w.join(format!("back-{i}.pdf")))?, sha256(&w.join(format!("d{i}.pdf")))?, "document {i}");
+    }
+    k.stop()?;
+    let (staging, blobs) = (stored_files(&k, "staging"), stored_files(&k, "blobs"));
+    k.ok(&["purge"], None)?;
+    let expected_blobs = (0..points).filter(|i| size_of(*i) as u64 > gateway_inline_max()).count();
+    eprintln!(
+        "kill -9 at {points} points: {whole_at_kill} whole at the kill, {resumed_from_sealed} SFTP uploads resumed \
+         from what was sealed; before the purge {staging} staging files and {blobs} blobs"
+    );
+    assert_eq!(stored_files(&k, "staging"), 0, "no staging file left");
+    assert_eq!(stored_files(&k, "blobs"), expected_blobs, "a blob for every document larger than one chunk, no other");
+    assert!(
+        resumed_from_sealed > 0 || points < 10,
+        "some SFTP upload was cut after a sealed chunk and resumed from it"
+    );
+    Ok(())
+}
+
+/// The largest document kept in its database row rather than in a blob
+/// (one chunk less one byte; `gateway::store::INLINE_MAX`).
+fn gateway_inline_max() -> u64 {
+    (64 << 10) - 1
 }

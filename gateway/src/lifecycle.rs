@@ -71,18 +71,27 @@ impl Gateway {
         self.release_lease("lifecycle").await
     }
 
-    /// Run the lifecycle jobs once, if this node holds the lease.
+    /// Run the lifecycle jobs once, if no other node is running them. The
+    /// lease is held only while they run: a node killed between two rounds
+    /// holds nothing, and one killed during a round holds it for at most
+    /// [`LEASE_TTL`].
     pub async fn run_lifecycle(&self) -> Result<Option<LifecycleReport>> {
         if !self.take_lease("lifecycle", LEASE_TTL).await? {
             return Ok(None);
         }
+        let round = self.lifecycle_round().await;
+        self.release_lease("lifecycle").await?;
+        round.map(Some)
+    }
+
+    async fn lifecycle_round(&self) -> Result<LifecycleReport> {
         let mut report = LifecycleReport { aborted: self.abort_overdue().await?, ..Default::default() };
         report.expired = self.expire_due().await?;
         let (blobs, staging) = self.sweep().await?;
         report.blobs_deleted = blobs;
         report.staging_swept = staging;
         self.prune_failures().await?;
-        Ok(Some(report))
+        Ok(report)
     }
 
     /// Abort drafts whose window closed: delete what was uploaded, keep why.

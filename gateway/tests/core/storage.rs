@@ -309,3 +309,17 @@ async fn two_gateways_on_one_database_write_side_by_side() -> TestResult {
     assert_eq!(bed.gw.list(&jan, gateway::Folder::Outbox).await?.len(), 40);
     Ok(())
 }
+
+/// The lifecycle lease is held only while the jobs run: a node that stops
+/// (or is killed) between two rounds leaves nothing to wait for, and one
+/// node's round never overlaps another's.
+#[tokio::test]
+async fn the_lifecycle_jobs_lease_is_held_only_while_they_run() -> TestResult {
+    let bed = Bed::new().await?;
+    let other = bed.restart().await?;
+    bed.gw.run_lifecycle().await?.ok_or("the lease was free")?;
+    // Were the first node killed now, the other would not wait for it.
+    other.run_lifecycle().await?.ok_or("free again after the first node's round")?;
+    bed.gw.run_lifecycle().await?.ok_or("and back")?;
+    Ok(())
+}
