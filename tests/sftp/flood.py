@@ -1,8 +1,9 @@
 """One client that tries to take both doors down: many HTTPS connections
 that send a POST's headers and then trickle its body a byte a second, and
 many SSH connections that send their version and then stall, all from one
-source address. Arguments as JSON on stdin; prints "ready" once every
-connection has been tried, then one JSON line: what became of each.
+source address (or, with "per_address", spread over 127.0.x.y, that many
+from each: many clients). Arguments as JSON on stdin; prints "ready" once
+every connection has been tried, then one JSON line: what became of each.
 
 Outcomes: "dropped" (closed before a byte was answered), "crowded" (HTTPS
 answered 503 with the reason; SSH a "koerier: ..." line before any version),
@@ -16,8 +17,18 @@ import time
 
 args = json.load(sys.stdin)
 HOST = args["host"]
-SOURCE = (args["source"], 0)
 GIVE_UP = args["give_up_after"]
+PER_ADDRESS = args.get("per_address")
+sources = {"https": 0, "ssh": 0}
+
+
+def source(door):
+    """The address the next connection of `door` comes from."""
+    if not PER_ADDRESS:
+        return (args["source"], 0)
+    n = sources[door] // PER_ADDRESS
+    sources[door] += 1
+    return ("127.0.%d.%d" % (2 + n // 250, 1 + n % 250), 0)
 
 TLS = ssl.create_default_context()
 TLS.check_hostname = False
@@ -49,7 +60,7 @@ async def read_to_end(reader):
 async def slow_body():
     try:
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(HOST, args["https_port"], ssl=TLS, local_addr=SOURCE), 10)
+            asyncio.open_connection(HOST, args["https_port"], ssl=TLS, local_addr=source("https")), 10)
     except (OSError, ssl.SSLError, asyncio.TimeoutError):
         one_more_tried()
         return {"outcome": "dropped"}
@@ -80,7 +91,7 @@ async def slow_body():
 async def stalled_ssh():
     try:
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(HOST, args["sftp_port"], local_addr=SOURCE), 10)
+            asyncio.open_connection(HOST, args["sftp_port"], local_addr=source("ssh")), 10)
     except (OSError, asyncio.TimeoutError):
         one_more_tried()
         return {"outcome": "dropped"}
