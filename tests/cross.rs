@@ -575,7 +575,7 @@ fn kill_9_anywhere_in_an_upload_loses_nothing_and_leaves_nothing() -> TestResult
     k.stop()?;
     let (staging, blobs) = (stored_files(&k, "staging"), stored_files(&k, "blobs"));
     k.ok(&["purge"], None)?;
-    let expected_blobs = (0..points).filter(|i| size_of(*i) as u64 > gateway_inline_max()).count();
+    let expected_blobs = (0..points).filter(|i| size_of(*i) as u64 > gateway::store::INLINE_MAX).count();
     eprintln!(
         "kill -9 at {points} points: {whole_at_kill} whole at the kill, {resumed_from_sealed} SFTP uploads resumed \
          from what was sealed; before the purge {staging} staging files and {blobs} blobs"
@@ -587,10 +587,4 @@ fn kill_9_anywhere_in_an_upload_loses_nothing_and_leaves_nothing() -> TestResult
         "some SFTP upload was cut after a sealed chunk and resumed from it"
     );
     Ok(())
-}
-
-/// The largest document kept in its database row rather than in a blob
-/// (one chunk less one byte; `gateway::store::INLINE_MAX`).
-fn gateway_inline_max() -> u64 {
-    (64 << 10) - 1
 }
