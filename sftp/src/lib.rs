@@ -134,9 +134,9 @@ async fn connection(config: Arc<russh::server::Config>, gateway: Gateway, socket
 
 /// The socket of one SSH connection: holds the connection's place in the
 /// [`Admission`] for as long as it lives (counted as signing in until it
-/// has), and fails every read once the
-/// sign-in time is over without a sign-in, which ends the session wherever
-/// it is (banner, key exchange or authentication).
+/// has), and fails every read once the sign-in time is over without a
+/// sign-in, which ends the session wherever it is (banner, key exchange or
+/// authentication).
 struct SignInDeadline {
     inner: TcpStream,
     signed_in: Arc<AtomicBool>,
