@@ -457,6 +457,15 @@ fn stored_files(k: &Koerier, sub: &str) -> usize {
         .sum()
 }
 
+/// A WebDAV PUT is stored whole or not at all: a document a kill left
+/// unfinished or absent is put again, whole.
+fn put_again(k: &Koerier, jan: &User, w: &Path, i: usize, name: &str) -> Result<(), Error> {
+    let file = w.join(name).to_string_lossy().into_owned();
+    let (status, _) = dav(k, jan, "PUT", &format!("/dav/outbox/d{i}/{name}"), &["-T", &file])?;
+    assert!(matches!(status, 201 | 204), "point {i}: {status}");
+    Ok(())
+}
+
 /// `kill -9` at many points of uploads over OpenSSH `sftp` and WebDAV (curl),
 /// 1 KiB to 300 MiB (`KOERIER_KILL_POINTS`, 100 by default): after each
 /// restart a document is absent, unfinished (listed with what was sealed,
@@ -536,30 +545,14 @@ fn kill_9_anywhere_in_an_upload_loses_nothing_and_leaves_nothing() -> TestResult
                 let out = k.sftp_batch(&jan, w, &format!("rename outbox/d{i} sent/d{i}\n"))?;
                 assert!(!out.status.success(), "point {i}: a draft with an unfinished document was sent");
                 if over_webdav {
-                    let put = dav(
-                        &k,
-                        &jan,
-                        "PUT",
-                        &format!("/dav/outbox/d{i}/{name}"),
-                        &["-T", &w.join(&name).to_string_lossy()],
-                    )?;
-                    assert!(matches!(put.0, 201 | 204), "point {i}: {}", put.0);
+                    put_again(&k, &jan, w, i, &name)?;
                 } else {
                     resumed_from_sealed += usize::from(s > 0);
                     let out = k.sftp_batch(&jan, w, &format!("reput {name} outbox/d{i}/{name}\n"))?;
                     assert!(out.status.success(), "point {i}: reput from {s}: {}", text(&out));
                 }
             }
-            None => {
-                let put = dav(
-                    &k,
-                    &jan,
-                    "PUT",
-                    &format!("/dav/outbox/d{i}/{name}"),
-                    &["-T", &w.join(&name).to_string_lossy()],
-                )?;
-                assert!(matches!(put.0, 201 | 204), "point {i}: {}", put.0);
-            }
+            None => put_again(&k, &jan, w, i, &name)?,
         }
         assert_eq!(sftp_size(&k, &jan, w, &format!("outbox/d{i}"), &name)?, Some(size), "point {i}: whole in the end");
     }
