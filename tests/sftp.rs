@@ -254,31 +254,6 @@ fn an_upload_cut_by_kill_9_resumes_where_its_bytes_stop() -> TestResult {
     k.stop()
 }
 
-/// What an upload request's mail tells the person asked: where the SFTP door
-/// is, the user name, and the secret (the last part of the link).
-struct RequestMail {
-    host: String,
-    port: u16,
-    user: String,
-    secret: String,
-}
-
-fn request_mail(k: &Koerier, to: &str) -> Result<RequestMail, door::Error> {
-    let mails = mail::mails(&k.path().join("data/mail"))?;
-    let m = mails
-        .iter()
-        .find(|m| mail::header(m, "To") == Some(to) && m.contains("/r/"))
-        .ok_or(format!("no request mail to {to}"))?;
-    // The text part: "SFTP: 127.0.0.1, port 2222, user name request-…".
-    let line = m.lines().find_map(|l| l.trim().strip_prefix("SFTP: ")).ok_or("no SFTP line in the mail")?;
-    let mut parts = line.split(", ");
-    let host = parts.next().ok_or("no host")?.to_owned();
-    let port = parts.next().and_then(|p| p.strip_prefix("port ")).ok_or("no port")?.parse()?;
-    let user = parts.next().and_then(|p| p.strip_prefix("user name ")).ok_or("no user name")?.to_owned();
-    let secret = mail::secret_after(m, "/r/").ok_or("no request link in the mail")?;
-    Ok(RequestMail { host, port, user, secret })
-}
-
 #[test]
 fn a_request_link_signs_in_over_sftp_and_the_answer_goes_to_the_requester() -> TestResult {
     let mut k = Koerier::new()?;
@@ -287,8 +262,12 @@ fn a_request_link_signs_in_over_sftp_and_the_answer_goes_to_the_requester() -> T
     let said =
         k.ok(&["request", "--from", &jan.email, "--to", "Piet Pieters <piet@example.org>", "--language", "en"], None)?;
     let user = said.lines().find_map(|l| l.strip_prefix("user name (SFTP, WebDAV): ")).ok_or(said.clone())?;
-    assert!(wait_until(Duration::from_secs(30), || request_mail(&k, "piet@example.org").is_ok()), "the request mail");
-    let asked = request_mail(&k, "piet@example.org")?;
+    assert!(
+        wait_until(Duration::from_secs(30), || mail::request_mail(&k.path().join("data/mail"), "piet@example.org")
+            .is_ok()),
+        "the request mail"
+    );
+    let asked = mail::request_mail(&k.path().join("data/mail"), "piet@example.org")?;
     assert_eq!(asked.user, user, "the mail names the user name the command printed");
     assert_eq!((asked.host.as_str(), asked.port), ("127.0.0.1", k.port), "the mail says where the door is");
 

@@ -34,6 +34,7 @@ pub mod properties;
 pub mod random;
 pub mod report;
 pub mod request;
+pub mod resumable;
 pub mod session;
 pub mod settings;
 pub mod store;

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use crate::account::is_affiliated;
 use crate::address::Mailbox;
 use crate::crypto::secret_hash;
-use crate::db::schema::{transfers, upload_requests};
+use crate::db::schema::{accounts, transfers, upload_requests};
 use crate::error::{Error, Result};
 use crate::outbox::Outgoing;
 use crate::random::RandomExt;
@@ -157,5 +157,75 @@ impl Gateway {
                 Ok(())
             })
             .await
+    }
+}
+
+/// A request as the person asked sees it on its page.
+#[derive(Debug, Clone)]
+pub struct RequestView {
+    /// Who asked (name and address): the answer goes to them.
+    pub requester_name: String,
+    pub requester_email: String,
+    /// Who was asked, as the requester wrote it.
+    pub recipient_name: String,
+    pub recipient_email: String,
+    /// The requester's text.
+    pub text: String,
+    /// The language the requester chose.
+    pub language: Language,
+    /// Until when it may be answered.
+    pub expires_at: Timestamp,
+    /// The user name for SFTP and WebDAV (the password is the link's secret).
+    pub user_name: String,
+    /// The answer being made, while it is a draft.
+    pub draft: Option<crate::TransferSummary>,
+    /// The answer, once sent.
+    pub sent: Option<crate::TransferSummary>,
+}
+
+impl Gateway {
+    /// What the page of a request shows its holder.
+    pub async fn request_view(&self, session: &Session) -> Result<RequestView> {
+        let Actor::RequestLink { request_id, .. } = &session.actor else {
+            return Err(Error::Forbidden("this page is for the person a request was sent to"));
+        };
+        let id = request_id.clone();
+        let ((requester_name, requester_email), (recipient_name, recipient_email, language, text_sealed, expires_at)) =
+            self.db
+                .read(move |conn| {
+                    Ok(upload_requests::table
+                        .find(&id)
+                        .inner_join(accounts::table.on(accounts::id.eq(upload_requests::requester_id)))
+                        .select((
+                            (accounts::display_name, accounts::email),
+                            (
+                                upload_requests::recipient_name,
+                                upload_requests::recipient_email,
+                                upload_requests::language,
+                                upload_requests::text_sealed,
+                                upload_requests::expires_at,
+                            ),
+                        ))
+                        .get_result::<((String, String), (String, String, String, Option<Vec<u8>>, i64))>(conn)?)
+                })
+                .await?;
+        let text = match text_sealed {
+            Some(sealed) => self.keys.open_text(&sealed, &format!("request-text:{request_id}"))?,
+            None => String::new(),
+        };
+        let draft = self.list(session, crate::Folder::Outbox).await?.into_iter().next();
+        let sent = self.list(session, crate::Folder::Sent).await?.into_iter().next();
+        Ok(RequestView {
+            requester_name,
+            requester_email,
+            recipient_name,
+            recipient_email,
+            text,
+            language: Language::parse(&language)?,
+            expires_at: Timestamp::from_millis(expires_at),
+            user_name: user_name(request_id),
+            draft,
+            sent,
+        })
     }
 }

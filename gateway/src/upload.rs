@@ -24,6 +24,10 @@ pub enum UploadMode {
     /// Continue an unfinished upload at its offset (SFTP `reput`, a resumed
     /// web upload); a new document when there is none.
     Resume,
+    /// Continue an unfinished upload, and nothing else: a complete document
+    /// or none of that name is refused (a browser's resumable upload, which
+    /// names what it continues).
+    Continue,
     /// Replace a complete document of that name (a client overwriting a
     /// file). The old document stays, and is what every listing, download and
     /// send sees, until the new one finishes; an upload that is dropped or
@@ -123,6 +127,9 @@ pub struct Upload {
     /// Set once a write found no room: every later write gives the same
     /// answer (a client that pipelines its writes hears why, not of a gap).
     out_of_space: bool,
+    /// The length the client declared when it began (a browser's resumable
+    /// upload): no byte past it is taken.
+    declared: Option<u64>,
 }
 
 impl std::fmt::Debug for Upload {
@@ -283,6 +290,7 @@ impl Gateway {
                 let used = all - existing.as_ref().map_or(0, |e| e.size);
                 let found = match existing {
                     Some(e) => Found::Existing(e),
+                    None if mode == UploadMode::Continue => return Err(Error::NotFound),
                     None => Found::Inserted(fresh.insert(conn, &id)?),
                 };
                 Ok((row, found, u64::try_from(used).unwrap_or(0)))
@@ -294,7 +302,7 @@ impl Gateway {
         let mut resumed = false;
         let ((doc_id, key), replaces) = match (found, mode) {
             (Found::Inserted(fresh), _) => (fresh, None),
-            (Found::Existing(e), _) if e.state == "uploading" && mode == UploadMode::Resume => {
+            (Found::Existing(e), UploadMode::Resume | UploadMode::Continue) if e.state == "uploading" => {
                 let sealed = e.key_sealed.ok_or_else(|| Error::Internal("unfinished document without key".into()))?;
                 let key = self.keys.unwrap_document_key(&sealed, &e.id, None)?;
                 resumed = true;
@@ -306,6 +314,9 @@ impl Gateway {
                 if e.state != "uploading" && (mode == UploadMode::New || e.name != name.as_str()) =>
             {
                 return Err(crate::policy::name::NameRefusal::Duplicate { name: name.as_str().to_owned() }.into());
+            }
+            (Found::Existing(_), UploadMode::Continue) => {
+                return Err(Error::Conflict(format!("{} is complete already", name.as_str())));
             }
             (Found::Existing(e), UploadMode::Replace) if e.state == "complete" => {
                 self.drop_replacements(session, transfer_id, &name).await?;
@@ -338,6 +349,7 @@ impl Gateway {
             head: (position == 0).then(Vec::new),
             crc: (position == 0).then(crc32fast::Hasher::new),
             out_of_space: false,
+            declared: None,
         })
     }
 
@@ -408,6 +420,11 @@ impl Gateway {
             self.delete_document_row(session, transfer_id.as_str(), &doc.id).await?;
         }
         Ok(())
+    }
+
+    /// Delete an unfinished document and what was stored of it.
+    pub(crate) async fn remove_unfinished(&self, session: &Session, transfer_id: &TransferId, id: &str) -> Result<()> {
+        self.delete_document_row(session, transfer_id.as_str(), id).await
     }
 
     async fn delete_document_row(&self, session: &Session, transfer_id: &str, doc_id: &str) -> Result<()> {
@@ -613,6 +630,27 @@ impl Upload {
         self.name.as_str()
     }
 
+    /// The document's id.
+    pub fn document_id(&self) -> &str {
+        &self.doc_id
+    }
+
+    /// How many bytes this document may hold in all, within the message's
+    /// size cap.
+    pub fn room(&self) -> u64 {
+        self.limit
+    }
+
+    /// Take no byte past `length`.
+    pub(crate) fn declare_length(&mut self, length: u64) {
+        self.declared = Some(length);
+    }
+
+    /// Whether every declared byte has arrived: the upload can be finished.
+    pub fn has_all_declared(&self) -> bool {
+        self.declared == Some(self.position)
+    }
+
     /// Write bytes at `offset`. Bytes before the current offset (a client
     /// resending what was already stored) are skipped; a gap is refused.
     pub async fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<()> {
@@ -647,6 +685,12 @@ impl Upload {
         }
         let limit = self.limit;
         let end = self.offset().saturating_add(data.len() as u64);
+        if let Some(declared) = self.declared.filter(|d| end > *d) {
+            return Err(Error::Invalid(format!(
+                "{} was declared as {declared} bytes; more bytes than that are not taken",
+                self.name.as_str()
+            )));
+        }
         if end > limit {
             return Err(Error::TooLarge { limit: self.gateway.settings.rules.max_message_bytes });
         }

@@ -58,7 +58,13 @@ impl Browser {
         all.extend_from_slice(args);
         let out = curl(&all)?;
         let head = std::fs::read_to_string(&self.head)?;
-        let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        // The final answer's status, after any `100 Continue`.
+        let status = head
+            .lines()
+            .filter(|l| l.starts_with("HTTP/"))
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u16>().ok())
+            .rfind(|s| *s >= 200)
+            .unwrap_or(0);
         Ok((status, head, out.stdout))
     }
 

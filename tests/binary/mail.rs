@@ -40,3 +40,31 @@ pub fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
         k.eq_ignore_ascii_case(name).then(|| v.trim())
     })
 }
+
+/// What an upload request's mail tells the person asked: where the SFTP door
+/// is, the user name, and the secret (the last part of the link).
+pub struct RequestMail {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub secret: String,
+}
+
+/// The request mail to `to` in `dir`.
+pub fn request_mail(dir: &Path, to: &str) -> Result<RequestMail, Box<dyn std::error::Error + Send + Sync>> {
+    let mails = mails(dir)?;
+    let m = mails
+        .iter()
+        .find(|m| header(m, "To") == Some(to) && m.contains("/r/"))
+        .ok_or(format!("no request mail to {to}"))?;
+    // The text part: "SFTP: 127.0.0.1, port 2222, user name request-…"
+    // ("poort", "gebruikersnaam" in Dutch).
+    let line = m.lines().find_map(|l| l.trim().strip_prefix("SFTP: ")).ok_or("no SFTP line in the mail")?;
+    let mut parts = line.split(", ");
+    let host = parts.next().ok_or("no host")?.to_owned();
+    let port = parts.next().and_then(|p| p.strip_prefix("port ").or(p.strip_prefix("poort "))).ok_or("no port")?;
+    let user = parts.next().and_then(|p| p.strip_prefix("user name ").or(p.strip_prefix("gebruikersnaam ")));
+    let (port, user) = (port.parse()?, user.ok_or("no user name")?.to_owned());
+    let secret = secret_after(m, "/r/").ok_or("no request link in the mail")?;
+    Ok(RequestMail { host, port, user, secret })
+}

@@ -52,6 +52,47 @@ pub struct Texts {
     pub error_text: &'static str,
     pub not_found_title: &'static str,
     pub not_found_text: &'static str,
+    pub request_title: &'static str,
+    pub sender_label: &'static str,
+    pub recipient_label: &'static str,
+    pub answer_until: &'static str,
+    pub request_text_heading: &'static str,
+    pub documents_added: &'static str,
+    pub none_yet: &'static str,
+    pub remove: &'static str,
+    pub unfinished_heading: &'static str,
+    pub unfinished_hint: &'static str,
+    pub received: &'static str,
+    pub choose_files: &'static str,
+    pub allowed_types: &'static str,
+    pub zip_hint: &'static str,
+    pub upload_submit: &'static str,
+    pub details_heading: &'static str,
+    pub optional: &'static str,
+    pub message_label: &'static str,
+    pub send_hint: &'static str,
+    pub send_submit: &'static str,
+    pub other_ways_heading: &'static str,
+    pub other_ways_text: &'static str,
+    pub server_label: &'static str,
+    pub user_label: &'static str,
+    pub password_where: &'static str,
+    pub added: &'static str,
+    pub removed: &'static str,
+    pub nothing_chosen: &'static str,
+    pub answer_sent: &'static str,
+    pub answered_title: &'static str,
+    pub answered_text: &'static str,
+    pub answered_mail: &'static str,
+    pub sent_at: &'static str,
+    pub landing_title: &'static str,
+    pub landing_intro: &'static str,
+    pub landing_link_heading: &'static str,
+    pub landing_link_text: &'static str,
+    pub landing_request_heading: &'static str,
+    pub landing_request_text: &'static str,
+    pub landing_types_heading: &'static str,
+    pub landing_kept: &'static str,
 }
 
 const NL: Texts = Texts {
@@ -100,6 +141,47 @@ const NL: Texts = Texts {
     error_text: "Er ging aan onze kant iets mis. Probeer het later opnieuw.",
     not_found_title: "Pagina niet gevonden",
     not_found_text: "Deze pagina bestaat niet.",
+    request_title: "Documenten insturen",
+    sender_label: "Afzender",
+    recipient_label: "Ontvanger",
+    answer_until: "Insturen kan tot",
+    request_text_heading: "Bericht van de aanvrager",
+    documents_added: "Toegevoegde documenten",
+    none_yet: "Nog geen documenten toegevoegd.",
+    remove: "Verwijderen",
+    unfinished_heading: "Onvoltooide uploads",
+    unfinished_hint: "Kies hetzelfde bestand opnieuw om verder te gaan waar de upload stopte.",
+    received: "ontvangen",
+    choose_files: "Documenten kiezen",
+    allowed_types: "Toegestane bestandstypen:",
+    zip_hint: "Een ander bestandstype of een map? Zet het eerst in een zip-bestand.",
+    upload_submit: "Uploaden",
+    details_heading: "Onderwerp en bericht",
+    optional: "(niet verplicht)",
+    message_label: "Bericht",
+    send_hint: "Na het versturen kunt u niets meer toevoegen. U krijgt een bevestiging per e-mail.",
+    send_submit: "Verstuur document(en)",
+    other_ways_heading: "Insturen met een SFTP- of WebDAV-programma",
+    other_ways_text: "U kunt ook insturen met een programma zoals WinSCP, FileZilla of sftp. Zet de documenten in de map outbox/answer en verplaats die map daarna naar sent.",
+    server_label: "Server",
+    user_label: "Gebruikersnaam",
+    password_where: "De code aan het eind van de link in uw e-mail (na /r/).",
+    added: "Toegevoegd:",
+    removed: "Verwijderd:",
+    nothing_chosen: "Kies eerst een of meer documenten.",
+    answer_sent: "Uw documenten zijn verstuurd.",
+    answered_title: "Verstuurd",
+    answered_text: "Uw documenten zijn verstuurd aan",
+    answered_mail: "U krijgt een bevestiging per e-mail. De ontvanger krijgt een e-mail met een link om de documenten te downloaden.",
+    sent_at: "Verstuurd op",
+    landing_title: "Veilig documenten uitwisselen",
+    landing_intro: "Met deze dienst wisselt u vertrouwelijke documenten uit met de organisatie. Documenten worden versleuteld bewaard en na 5 dagen verwijderd.",
+    landing_link_heading: "Heeft u een e-mail met een link gekregen?",
+    landing_link_text: "Open de link uit de e-mail. U krijgt een code per sms om de documenten te openen. Een medewerker van de organisatie logt in met het eigen account.",
+    landing_request_heading: "Is u gevraagd om documenten te sturen?",
+    landing_request_text: "Open de link uit de e-mail met het verzoek. Daar voegt u de documenten toe en verstuurt u ze.",
+    landing_types_heading: "Welke bestanden?",
+    landing_kept: "Alle documenten van één bericht moeten binnen 1 uur na het begin van de eerste upload zijn geüpload.",
 };
 
 const EN: Texts = Texts {
@@ -148,6 +230,47 @@ const EN: Texts = Texts {
     error_text: "Something went wrong on our side. Please try again later.",
     not_found_title: "Page not found",
     not_found_text: "This page does not exist.",
+    request_title: "Send documents",
+    sender_label: "Sender",
+    recipient_label: "Recipient",
+    answer_until: "You can send until",
+    request_text_heading: "Message from the requester",
+    documents_added: "Documents added",
+    none_yet: "No documents added yet.",
+    remove: "Remove",
+    unfinished_heading: "Unfinished uploads",
+    unfinished_hint: "Choose the same file again to continue where the upload stopped.",
+    received: "received",
+    choose_files: "Choose documents",
+    allowed_types: "Allowed file types:",
+    zip_hint: "Another file type, or a folder? Put it in a zip file first.",
+    upload_submit: "Upload",
+    details_heading: "Subject and message",
+    optional: "(optional)",
+    message_label: "Message",
+    send_hint: "After sending you cannot add anything. You will get a confirmation by e-mail.",
+    send_submit: "Send document(s)",
+    other_ways_heading: "Sending with an SFTP or WebDAV program",
+    other_ways_text: "You can also send with a program such as WinSCP, FileZilla or sftp. Put the documents in the folder outbox/answer, then move that folder to sent.",
+    server_label: "Server",
+    user_label: "User name",
+    password_where: "The code at the end of the link in your e-mail (after /r/).",
+    added: "Added:",
+    removed: "Removed:",
+    nothing_chosen: "Choose one or more documents first.",
+    answer_sent: "Your documents have been sent.",
+    answered_title: "Sent",
+    answered_text: "Your documents were sent to",
+    answered_mail: "You will get a confirmation by e-mail. The recipient gets an e-mail with a link to download the documents.",
+    sent_at: "Sent on",
+    landing_title: "Exchange documents securely",
+    landing_intro: "With this service you exchange confidential documents with the organisation. Documents are stored encrypted and deleted after 5 days.",
+    landing_link_heading: "Did you get an e-mail with a link?",
+    landing_link_text: "Open the link in the e-mail. You get a code by text message to open the documents. A member of staff signs in with their own account.",
+    landing_request_heading: "Were you asked to send documents?",
+    landing_request_text: "Open the link in the e-mail with the request. There you add the documents and send them.",
+    landing_types_heading: "Which files?",
+    landing_kept: "All documents of one message must be uploaded within 1 hour of the start of the first upload.",
 };
 
 /// The texts in `language`.
@@ -158,9 +281,87 @@ pub fn texts(language: Language) -> &'static Texts {
     }
 }
 
+/// A moment as pages show it, as the mails do: `2026-12-06 17:05 UTC`.
+pub fn moment(t: gateway::Timestamp, _language: Language) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(t.as_millis().div_euclid(1000))
+        .ok()
+        .and_then(|d| d.format(&format).ok())
+        .unwrap_or_default()
+}
+
+/// The words of the upload script (`/static/upload.js`), as the JSON it
+/// reads from the page; `<` is escaped so that nothing ends the script block.
+pub fn upload_texts(language: Language) -> String {
+    let words: &[(&str, &str, &str)] = &[
+        ("drop", "Sleep bestanden hierheen of", "Drag files here or"),
+        ("choose", "kies bestanden", "choose files"),
+        ("start", "Start", "Start"),
+        ("pause", "Pauzeren", "Pause"),
+        ("resume", "Hervatten", "Resume"),
+        ("cancel", "Annuleren", "Cancel"),
+        ("retry", "Opnieuw proberen", "Try again"),
+        ("remove", "Verwijderen", "Remove"),
+        ("total", "Totaal", "Total"),
+        ("waiting", "Wacht", "Waiting"),
+        ("uploading", "Bezig met uploaden", "Uploading"),
+        ("paused", "Gepauzeerd", "Paused"),
+        ("done", "Klaar", "Done"),
+        ("failed", "Mislukt", "Failed"),
+        ("retrying", "Opnieuw proberen over {seconds} s", "Trying again in {seconds} s"),
+        ("speed", "{rate}/s, nog {left}", "{rate}/s, {left} left"),
+        ("unfinished_title", "Onvoltooide uploads", "Unfinished uploads"),
+        (
+            "unfinished_hint",
+            "Kies hetzelfde bestand opnieuw om verder te gaan",
+            "Choose the same file again to continue",
+        ),
+        ("resumed", "{name} gaat verder vanaf {offset}", "{name} continues from {offset}"),
+        ("all_done", "Alle documenten zijn geüpload", "All documents have been uploaded"),
+        ("refused", "{name} kan niet: {reason}", "{name} cannot be added: {reason}"),
+        (
+            "offline",
+            "Verbinding verbroken; opnieuw proberen over {seconds} s",
+            "Connection lost; trying again in {seconds} s",
+        ),
+    ];
+    let map: serde_json::Map<String, serde_json::Value> = words
+        .iter()
+        .map(|(key, nl, en)| {
+            let text = match language {
+                Language::Nl => nl,
+                Language::En => en,
+            };
+            ((*key).to_owned(), serde_json::Value::from(*text))
+        })
+        .collect();
+    serde_json::Value::Object(map).to_string().replace('<', "\\u003c")
+}
+
 /// The reader's choice from `?lang=`, if any.
 pub fn chosen(query: Option<&str>) -> Option<Language> {
     query.and_then(|q| Language::parse(q).ok())
+}
+
+/// The first language of `Accept-Language` we speak, by its weight; Dutch
+/// when none is given or none is ours.
+pub fn accepted(headers: &axum::http::HeaderMap) -> Language {
+    let Some(value) = headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()) else {
+        return Language::default();
+    };
+    let mut best: Option<(Language, f32)> = None;
+    for item in value.split(',').take(16) {
+        let mut parts = item.trim().split(';');
+        let tag = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let weight =
+            parts.find_map(|p| p.trim().strip_prefix("q=")).and_then(|q| q.trim().parse::<f32>().ok()).unwrap_or(1.0);
+        let primary = tag.split('-').next().unwrap_or_default();
+        let Ok(language) = Language::parse(primary) else { continue };
+        if weight > 0.0 && best.is_none_or(|(_, w)| weight > w) {
+            best = Some((language, weight));
+        }
+    }
+    best.map_or_else(Language::default, |(l, _)| l)
 }
 
 /// A size as people read it, in the page's language.
@@ -182,6 +383,20 @@ pub fn size(bytes: u64, language: Language) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_browser_language_is_the_first_guess() {
+        let with = |v: &'static str| {
+            let mut h = axum::http::HeaderMap::new();
+            h.insert(axum::http::header::ACCEPT_LANGUAGE, axum::http::HeaderValue::from_static(v));
+            accepted(&h)
+        };
+        assert_eq!(with("en-GB,en;q=0.9,nl;q=0.8"), Language::En);
+        assert_eq!(with("de-DE,de;q=0.9,nl;q=0.5,en;q=0.4"), Language::Nl);
+        assert_eq!(with("fr"), Language::Nl);
+        assert_eq!(with("nl;q=0.2, en;q=0.7"), Language::En);
+        assert_eq!(accepted(&axum::http::HeaderMap::new()), Language::Nl);
+    }
 
     #[test]
     fn sizes_read_naturally() {

@@ -7,16 +7,21 @@
 
 pub mod tls;
 
+mod assets;
 mod error;
 mod files;
 mod headers;
 mod i18n;
+mod landing;
 mod link;
 mod listener;
 mod metrics;
 mod pace;
 mod pages;
+mod reasons;
+mod request;
 mod session;
+mod tus;
 
 use std::sync::Arc;
 
@@ -58,7 +63,11 @@ pub fn router(gateway: Gateway, settings: WebSettings) -> Router {
         .route("/healthz", get(metrics::healthz))
         .route("/readyz", get(metrics::readyz))
         .route("/metrics", get(metrics::exposition))
+        .route("/", get(landing::page))
+        .merge(assets::routes())
         .merge(link::routes())
+        .merge(request::routes())
+        .merge(tus::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(app.clone(), headers::secure))
         .with_state(app)

@@ -18,12 +18,11 @@ use serde::Deserialize;
 use crate::App;
 use crate::error::page_for;
 use crate::i18n::{chosen, size};
-use crate::pages::{Frame, STYLE, frame};
+use crate::pages::{Frame, frame};
 use crate::session::{CSRF_COOKIE, SESSION_COOKIE, cookie, csrf_ok, new_token, set_cookie};
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/static/koerier.css", get(style))
         .route("/l/{secret}", get(open))
         .route("/l/{secret}/code", post(code))
         .route("/l/{secret}/new-code", post(new_code))
@@ -32,14 +31,9 @@ pub fn routes() -> Router<App> {
         .route("/l/{secret}/all.zip", get(crate::files::all))
 }
 
-async fn style() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], STYLE)
-        .into_response()
-}
-
 #[derive(Debug, Deserialize)]
 pub struct LangQuery {
-    lang: Option<String>,
+    pub lang: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

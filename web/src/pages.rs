@@ -17,10 +17,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("signin.html", include_str!("../templates/signin.html")),
     ("download.html", include_str!("../templates/download.html")),
     ("refusal.html", include_str!("../templates/refusal.html")),
+    ("request.html", include_str!("../templates/request.html")),
+    ("answered.html", include_str!("../templates/answered.html")),
+    ("landing.html", include_str!("../templates/landing.html")),
 ];
-
-/// The style sheet, served at `/static/koerier.css` (CSP allows no inline style).
-pub const STYLE: &str = include_str!("../templates/koerier.css");
 
 /// The compiled templates.
 pub struct Pages {

@@ -29,6 +29,39 @@ pub fn set_cookie(name: &str, value: &str) -> Option<HeaderValue> {
     HeaderValue::from_str(&format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite=Strict")).ok()
 }
 
+/// The cookie that carries what a POST's result page says to the page the
+/// browser is sent to next (redirect after every POST): set by the POST,
+/// shown and cleared by the GET.
+pub const NOTE_COOKIE: &str = "__Host-koerier-note";
+
+/// `Set-Cookie` for a note: its kind and text, percent-encoded.
+pub fn set_note(kind: &str, text: &str) -> Option<HeaderValue> {
+    let text: String = text.chars().take(600).collect();
+    let value = percent_encoding::utf8_percent_encode(&format!("{kind}:{text}"), percent_encoding::NON_ALPHANUMERIC)
+        .to_string();
+    HeaderValue::from_str(&format!("{NOTE_COOKIE}={value}; Path=/; Secure; HttpOnly; SameSite=Strict")).ok()
+}
+
+/// The note a POST left, if any: (kind, text).
+pub fn note(headers: &HeaderMap) -> Option<(String, String)> {
+    let raw = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == NOTE_COOKIE)
+        .map(|(_, v)| v)?;
+    let decoded = percent_encoding::percent_decode_str(raw).decode_utf8().ok()?;
+    let (kind, text) = decoded.split_once(':')?;
+    Some((kind.to_owned(), text.to_owned()))
+}
+
+/// `Set-Cookie` that clears the note once shown.
+pub fn clear_note() -> HeaderValue {
+    HeaderValue::from_static("__Host-koerier-note=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0")
+}
+
 /// A fresh CSRF token: 256 random bits, hex.
 pub fn new_token() -> Option<String> {
     let mut bytes = [0u8; 32];

@@ -110,6 +110,7 @@ diesel::table! {
         inline_blob -> Nullable<Binary>,
         kind -> Text,
         crc32 -> Nullable<BigInt>,
+        upload_length -> Nullable<BigInt>,
     }
 }
 

@@ -1,0 +1,373 @@
+//! Outsiders in the browser, end to end against the real binary: a person
+//! asked for documents answers on the page the request mail links to, with
+//! the plain form (no JavaScript) and with the resumable upload (tus 1.0.0,
+//! played by curl as the protocol's requests), and an upload begun in one
+//! door is finished in the other (OpenSSH `sftp reput`, paramiko). The
+//! documents reach the requester byte for byte.
+
+#[path = "binary/browser.rs"]
+mod browser;
+#[path = "sftp/mod.rs"]
+mod door;
+#[path = "binary/mail.rs"]
+mod mail;
+mod ports;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use browser::{Browser, header};
+use door::{Error, Koerier, TestResult, User, need, pdf, text, wait_until};
+use serde_json::json;
+
+/// A PDF of `len` bytes whose bytes do not repeat: many 64 KiB chunks.
+fn pdf_of(marker: &str, len: usize) -> Vec<u8> {
+    let mut doc = pdf(marker);
+    let mut x = 0x9e37_79b9u32;
+    while doc.len() < len {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        doc.extend_from_slice(&x.to_le_bytes());
+    }
+    doc.truncate(len);
+    doc
+}
+
+/// Jan asks Piet for documents; returns Jan and the request mail.
+fn asked(k: &mut Koerier, language: &str) -> Result<(User, mail::RequestMail), Error> {
+    let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
+    k.start()?;
+    std::fs::write(k.path().join("vraag.txt"), "Stuur de stukken van dossier 12.")?;
+    k.ok(
+        &["request", "--from", &jan.email, "--to", "Piet Pieters <piet@example.org>", "--language", language]
+            .into_iter()
+            .chain(["--text-file", "vraag.txt"])
+            .collect::<Vec<_>>(),
+        None,
+    )?;
+    let dir = k.path().join("data/mail");
+    assert!(wait_until(Duration::from_secs(30), || mail::request_mail(&dir, "piet@example.org").is_ok()));
+    Ok((jan, mail::request_mail(&dir, "piet@example.org")?))
+}
+
+/// A tus request with the request's secret as its capability:
+/// (status, headers, body).
+fn tus(b: &Browser, secret: &str, args: &[&str]) -> Result<(u16, String, Vec<u8>), Error> {
+    let auth = format!("Authorization: Bearer {secret}");
+    let mut all = vec!["-H", "Tus-Resumable: 1.0.0", "-H", auth.as_str()];
+    all.extend_from_slice(args);
+    b.request(&all)
+}
+
+/// `POST /tus` for `name` of `len` bytes: the upload's address.
+fn tus_create(k: &Koerier, b: &Browser, secret: &str, name: &str, len: usize) -> Result<String, Error> {
+    let meta = format!("Upload-Metadata: filename {}", base64(name.as_bytes()));
+    let length = format!("Upload-Length: {len}");
+    let (status, head, body) = tus(b, secret, &["-X", "POST", "-H", &length, "-H", &meta, &k.url("/tus")])?;
+    assert_eq!(status, 201, "{head}{}", String::from_utf8_lossy(&body));
+    assert_eq!(header(&head, "upload-offset"), Some("0"));
+    let location = header(&head, "location").ok_or("no Location")?;
+    Ok(k.url(location))
+}
+
+/// `PATCH` the bytes of `file` from `from` to its end: the new offset.
+fn tus_patch(b: &Browser, secret: &str, url: &str, file: &Path, from: u64, extra: &[&str]) -> Result<u64, Error> {
+    let rest = file.with_extension(format!("from-{from}"));
+    let bytes = std::fs::read(file)?;
+    std::fs::write(&rest, &bytes[usize::try_from(from)?..])?;
+    let offset = format!("Upload-Offset: {from}");
+    let body = format!("@{}", rest.display());
+    let mut args = vec!["-X", "PATCH", "-H", &offset, "-H", "Content-Type: application/offset+octet-stream"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--data-binary", &body, url]);
+    let (status, head, body) = tus(b, secret, &args)?;
+    assert_eq!(status, 204, "{head}{}", String::from_utf8_lossy(&body));
+    Ok(header(&head, "upload-offset").ok_or("no Upload-Offset")?.parse()?)
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            match i <= chunk.len() {
+                true => out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize])),
+                false => out.push('='),
+            }
+        }
+    }
+    out
+}
+
+/// OpenSSH `sftp -b` signed in with a user name and password (the request's
+/// secret), given by `SSH_ASKPASS`; `BatchMode=no` before `-b` so that the
+/// password is asked for at all.
+fn sftp_with_password(k: &Koerier, user: &str, password: &str, cwd: &Path, batch: &str) -> Result<String, Error> {
+    need("sftp")?;
+    let askpass = cwd.join("askpass.sh");
+    std::fs::write(&askpass, format!("#!/bin/sh\necho '{password}'\n"))?;
+    Command::new("chmod").arg("700").arg(&askpass).status()?;
+    std::fs::write(cwd.join("batch.txt"), batch)?;
+    let out = Command::new("sftp")
+        .args(["-o", "BatchMode=no", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"])
+        .args(["-o", "LogLevel=ERROR", "-o", "PreferredAuthentications=password", "-o", "NumberOfPasswordPrompts=1"])
+        .args(["-o", &format!("User={user}"), "-P", &k.port.to_string(), "-b", "batch.txt", "127.0.0.1"])
+        .env("SSH_ASKPASS", &askpass)
+        .env("SSH_ASKPASS_REQUIRE", "force")
+        .env("DISPLAY", ":0")
+        .current_dir(cwd)
+        .output()?;
+    assert!(out.status.success(), "sftp {batch}: {}", text(&out));
+    Ok(text(&out))
+}
+
+/// Jan fetches the answer from his inbox with OpenSSH and it is `expected`.
+fn jan_receives(k: &Koerier, jan: &User, w: &Path, name: &str, expected: &[u8]) -> TestResult {
+    let out = k.sftp_batch(jan, w, &format!("get inbox/*/{name} received-{name}\n"))?;
+    assert!(out.status.success(), "{}", text(&out));
+    let got = std::fs::read(w.join(format!("received-{name}")))?;
+    assert!(got == expected, "{name} arrives byte for byte ({} of {} bytes)", got.len(), expected.len());
+    Ok(())
+}
+
+#[test]
+fn a_requested_outsider_answers_on_the_page_without_javascript() -> TestResult {
+    let mut k = Koerier::new()?;
+    let (jan, asked) = asked(&mut k, "nl")?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let page_url = k.url(&format!("/r/{}", asked.secret));
+    let b = Browser::new(w, "piet");
+
+    // The page: who asked, their text, the user name for an SFTP program.
+    let (status, _, page) = b.request(&[&page_url])?;
+    let html = String::from_utf8_lossy(&page);
+    assert_eq!(status, 200);
+    assert!(html.contains("Documenten insturen") && html.contains("Jan Jansen &lt;jan@minvws.nl&gt;"), "{html}");
+    assert!(html.contains("Stuur de stukken van dossier 12.") && html.contains(&asked.user), "{html}");
+    assert!(html.contains(r#"enctype="multipart/form-data""#) && html.contains(r#"type="file""#), "{html}");
+    let (_, _, english) = b.request(&[&format!("{page_url}?lang=en")])?;
+    assert!(String::from_utf8_lossy(&english).contains("Send documents"));
+
+    // Two documents in one plain form; the second is refused with its
+    // reason, the first is kept; the result shows once, after a redirect.
+    std::fs::write(w.join("brief.pdf"), pdf("brief"))?;
+    std::fs::write(w.join("setup.exe"), b"MZ")?;
+    let form = format!("{page_url}/documents");
+    let (brief, setup) = (
+        format!("documents=@{}", w.join("brief.pdf").display()),
+        format!("documents=@{}", w.join("setup.exe").display()),
+    );
+    let (status, head, _) = b.request(&["-F", &brief, "-F", &setup, &form])?;
+    assert_eq!((status, header(&head, "location")), (303, Some(format!("/r/{}", asked.secret).as_str())));
+    let (_, _, page) = b.request(&[&page_url])?;
+    let html = String::from_utf8_lossy(&page);
+    assert!(html.contains("Bestanden van het type .exe zijn niet toegestaan"), "{html}");
+    assert!(html.contains("Toegevoegd: brief.pdf") && html.contains(r#"<span class="name">brief.pdf</span>"#));
+    let (_, _, again) = b.request(&[&page_url])?;
+    assert!(!String::from_utf8_lossy(&again).contains("role=\"alert\""), "a reload shows the note no more");
+
+    // 100 MiB through the plain form: streamed, nothing held in memory.
+    let big = pdf_of("honderd", 100 << 20);
+    std::fs::write(w.join("groot.pdf"), &big)?;
+    let (status, _, _) = b.request(&["-F", &format!("documents=@{}", w.join("groot.pdf").display()), &form])?;
+    assert_eq!(status, 303);
+
+    // A plain upload cut off keeps what was stored, to be continued by tus.
+    let cut = pdf_of("afgebroken", 40 << 20);
+    std::fs::write(w.join("afgebroken.pdf"), &cut)?;
+    let part = format!("documents=@{}", w.join("afgebroken.pdf").display());
+    let _ = b.request(&["--limit-rate", "4M", "--max-time", "3", "-F", &part, &form]);
+    let mut listed = json!(null);
+    let settled = wait_until(Duration::from_secs(10), || {
+        listed = tus(&b, &asked.secret, &[&k.url("/tus")])
+            .ok()
+            .and_then(|(_, _, body)| serde_json::from_slice(&body).ok())
+            .unwrap_or(json!(null));
+        listed["uploads"][0]["offset"].as_u64().unwrap_or(0) > 0
+    });
+    assert!(settled, "the cut upload is listed with what was stored: {listed}");
+    assert_eq!(listed["uploads"][0]["name"], "afgebroken.pdf");
+    let held = listed["uploads"][0]["offset"].as_u64().unwrap_or(0);
+    let url = k.url(listed["uploads"][0]["url"].as_str().unwrap_or_default());
+    let length = format!("Upload-Length: {}", cut.len());
+    let done = tus_patch(&b, &asked.secret, &url, &w.join("afgebroken.pdf"), held, &["-H", &length])?;
+    assert_eq!(done, cut.len() as u64, "continued from {held} to the end");
+
+    // Removing, and a form from another site.
+    let (status, _, _) = b.request(&["-d", "name=brief.pdf", &format!("{page_url}/remove")])?;
+    assert_eq!(status, 303);
+    let (status, _, _) =
+        b.request(&["-H", "Sec-Fetch-Site: cross-site", "-d", "subject=x", &format!("{page_url}/send")])?;
+    assert_eq!(status, 403, "a form posted from another site changes nothing");
+
+    // Send: the page then says it was sent, and Jan is told and receives.
+    let (status, _, _) =
+        b.request(&["-d", "subject=Dossier 12&reference=K-12&text=Alstublieft", &format!("{page_url}/send")])?;
+    assert_eq!(status, 303);
+    let (_, _, page) = b.request(&[&page_url])?;
+    let html = String::from_utf8_lossy(&page);
+    assert!(html.contains("Uw documenten zijn verstuurd aan") && html.contains("K-12"), "{html}");
+    let told = wait_until(Duration::from_secs(30), || {
+        mail::mails(&k.path().join("data/mail")).unwrap_or_default().iter().any(|m| {
+            mail::header(m, "To") == Some("jan@minvws.nl")
+                && mail::header(m, "Subject").is_some_and(|s| s.contains("12"))
+        })
+    });
+    assert!(told, "Jan is told: {:?}", mail::mails(&k.path().join("data/mail")));
+    jan_receives(&k, &jan, w, "groot.pdf", &big)?;
+    jan_receives(&k, &jan, w, "afgebroken.pdf", &cut)?;
+    let out = k.sftp_batch(&jan, w, "ls inbox/*\n")?;
+    assert!(!text(&out).contains("brief.pdf"), "the removed document is not sent: {}", text(&out));
+    k.stop()
+}
+
+#[test]
+fn an_upload_begun_in_the_browser_is_finished_with_sftp_and_the_other_way_round() -> TestResult {
+    let mut k = Koerier::new()?;
+    let (jan, asked) = asked(&mut k, "en")?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let b = Browser::new(w, "piet");
+
+    // tus: the server speaks 1.0.0 with creation, termination, expiration.
+    let (status, head, _) = tus(&b, &asked.secret, &["-X", "OPTIONS", &k.url("/tus")])?;
+    assert_eq!(status, 204);
+    assert_eq!(header(&head, "tus-extension"), Some("creation,termination,expiration"));
+    let (status, _, _) = b.request(&["-X", "POST", "-H", "Tus-Resumable: 0.2.2", &k.url("/tus")])?;
+    assert_eq!(status, 412, "another version of the protocol");
+
+    // Begun in the browser: 1 MiB and 100 bytes sent, whole chunks kept.
+    let first = pdf_of("browser first", 3_000_000);
+    std::fs::write(w.join("eerste.pdf"), &first)?;
+    let url = tus_create(&k, &b, &asked.secret, "eerste.pdf", first.len())?;
+    std::fs::write(w.join("part.pdf"), &first[..(1 << 20) + 100])?;
+    let held = tus_patch(&b, &asked.secret, &url, &w.join("part.pdf"), 0, &[])?;
+    assert_eq!(held, 1 << 20, "the offset acknowledged is whole sealed chunks");
+    let (status, head, _) = tus(&b, &asked.secret, &["-I", &url])?;
+    assert_eq!((status, header(&head, "upload-offset")), (200, Some("1048576")));
+    assert_eq!(header(&head, "upload-length"), Some("3000000"));
+    assert!(header(&head, "upload-expires").is_some_and(|e| e.ends_with(" GMT")), "{head}");
+    // A PATCH past the offset is a conflict; a wrong capability is refused.
+    let (status, _, body) = tus(
+        &b,
+        &asked.secret,
+        &["-X", "PATCH", "-H", "Upload-Offset: 2000000", "-H", "Content-Type: application/offset+octet-stream"]
+            .into_iter()
+            .chain(["--data-binary", "x", &url])
+            .collect::<Vec<_>>(),
+    )?;
+    assert_eq!(status, 409, "{}", String::from_utf8_lossy(&body));
+    let wrong: String = asked.secret.chars().rev().collect();
+    assert_eq!(tus(&b, &wrong, &["-I", &url])?.0, 401, "a wrong capability");
+
+    // ...and finished with OpenSSH `reput` at the offset the store holds.
+    sftp_with_password(&k, &asked.user, &asked.secret, w, "reput eerste.pdf outbox/answer/eerste.pdf\n")?;
+    let (_, head, _) = tus(&b, &asked.secret, &["-I", &url])?;
+    assert_eq!(header(&head, "upload-offset"), Some("3000000"), "complete: {head}");
+
+    // Begun over SFTP (paramiko cut off at 1.5 MB), finished in the browser,
+    // which declares the length the SFTP client never gave.
+    let second = pdf_of("sftp first", 2_500_000);
+    std::fs::write(w.join("tweede.pdf"), &second)?;
+    let cut = k.paramiko(
+        "client.py",
+        json!({"user": asked.user, "password": asked.secret, "action": "cut-upload",
+               "path": "/outbox/answer/tweede.pdf", "file": w.join("tweede.pdf"), "bytes": 1_500_000}),
+    )?;
+    assert_eq!(cut["written"], 1_500_000);
+    let mut listed = json!(null);
+    let settled = wait_until(Duration::from_secs(10), || {
+        listed = tus(&b, &asked.secret, &[&k.url("/tus")])
+            .ok()
+            .and_then(|(_, _, body)| serde_json::from_slice(&body).ok())
+            .unwrap_or(json!(null));
+        listed["uploads"][0]["offset"].as_u64().unwrap_or(0) > 0
+    });
+    assert!(settled, "{listed}");
+    assert_eq!(
+        (listed["uploads"][0]["name"].as_str(), listed["uploads"][0]["length"].as_u64()),
+        (Some("tweede.pdf"), None)
+    );
+    let held = listed["uploads"][0]["offset"].as_u64().unwrap_or(0);
+    assert!(held <= 1_500_000);
+    let url = k.url(listed["uploads"][0]["url"].as_str().unwrap_or_default());
+    let length = format!("Upload-Length: {}", second.len());
+    assert_eq!(tus_patch(&b, &asked.secret, &url, &w.join("tweede.pdf"), held, &["-H", &length])?, 2_500_000);
+
+    // The core's refusals reach the client with their reason, in its language.
+    let meta = format!("Upload-Metadata: filename {}", base64(b"tool.exe"));
+    let create = ["-X", "POST", "-H", "Upload-Length: 10", "-H", meta.as_str()];
+    let (status, _, body) = tus(
+        &b,
+        &asked.secret,
+        &create.into_iter().chain(["-H", "Accept-Language: nl", &k.url("/tus")]).collect::<Vec<_>>(),
+    )?;
+    assert_eq!(status, 422);
+    assert!(
+        String::from_utf8_lossy(&body).starts_with("Bestanden van het type .exe"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let (status, _, body) = tus(
+        &b,
+        &asked.secret,
+        &create.into_iter().chain(["-H", "Accept-Language: en-GB,en;q=0.9", &k.url("/tus")]).collect::<Vec<_>>(),
+    )?;
+    assert_eq!(status, 422);
+    assert!(String::from_utf8_lossy(&body).starts_with("Files of type .exe"));
+    let check = k.url("/tus/check?name=eerste.pdf");
+    let (status, _, body) = tus(&b, &asked.secret, &["-H", "Accept-Language: en", &check])?;
+    assert_eq!(status, 422, "a name taken is refused before a byte is sent");
+    assert!(String::from_utf8_lossy(&body).contains("already called 'eerste.pdf'"));
+    assert_eq!(tus(&b, &asked.secret, &[&k.url("/tus/check?name=derde.pdf")])?.0, 204);
+    let meta = format!("Upload-Metadata: filename {}", base64(b"huge.pdf"));
+    let (status, _, _) =
+        tus(&b, &asked.secret, &["-X", "POST", "-H", "Upload-Length: 200000000000", "-H", &meta, &k.url("/tus")])?;
+    assert_eq!(status, 413, "more than the message may hold is refused before a byte is sent");
+
+    // Terminated: an unfinished upload given up is gone.
+    let third = tus_create(&k, &b, &asked.secret, "derde.pdf", 1000)?;
+    assert_eq!(tus(&b, &asked.secret, &["-X", "DELETE", &third])?.0, 204);
+    assert_eq!(tus(&b, &asked.secret, &["-I", &third])?.0, 404);
+
+    // Sent from the page: both arrive whole.
+    let (status, _, _) = b.request(&["-d", "subject=Answer", &k.url(&format!("/r/{}/send", asked.secret))])?;
+    assert_eq!(status, 303);
+    jan_receives(&k, &jan, w, "eerste.pdf", &first)?;
+    jan_receives(&k, &jan, w, "tweede.pdf", &second)?;
+    // Once answered, the capability uploads nothing more.
+    let meta = format!("Upload-Metadata: filename {}", base64(b"late.pdf"));
+    let (status, _, _) =
+        tus(&b, &asked.secret, &["-X", "POST", "-H", "Upload-Length: 10", "-H", &meta, &k.url("/tus")])?;
+    assert_eq!(status, 409);
+    k.stop()
+}
+
+#[test]
+fn the_landing_page_speaks_the_browser_language_and_names_no_empty_setting() -> TestResult {
+    let mut k = Koerier::new()?;
+    k.start()?;
+    let work = tempfile::tempdir()?;
+    let b = Browser::new(work.path(), "visitor");
+    let (status, _, page) = b.request(&["-H", "Accept-Language: en-US,en;q=0.9", &k.url("/")])?;
+    let html = String::from_utf8_lossy(&page);
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"<html lang="en">"#) && html.contains("Exchange documents securely"), "{html}");
+    assert!(html.contains("pdf") && html.contains("?lang=nl"), "the allowed types and the other language: {html}");
+    assert!(!html.contains("helpdesk"), "no helpdesk sentence without a number: {html}");
+    let (_, _, page) = b.request(&["-H", "Accept-Language: de,nl;q=0.5", &k.url("/")])?;
+    assert!(String::from_utf8_lossy(&page).contains("Veilig documenten uitwisselen"));
+    k.stop()?;
+    k.set("KOERIER_BRANDING__HELPDESK_PHONE", "070 340 50 60");
+    k.set("KOERIER_BRANDING__SERVICE_NAME", "Veilig Verzenden");
+    k.start()?;
+    let (_, _, page) = b.request(&[&k.url("/?lang=nl")])?;
+    let html = String::from_utf8_lossy(&page);
+    assert!(html.contains("Bel de helpdesk:") && html.contains("070 340 50 60"), "{html}");
+    assert!(html.contains("Veilig Verzenden"), "{html}");
+    k.stop()
+}

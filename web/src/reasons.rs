@@ -1,0 +1,115 @@
+//! Why the core refused, as a sentence for the person at the page, in the
+//! page's language. The core words its refusals in English; each kind is
+//! said here in Dutch too. A free-form reason the core gives (a conflict, a
+//! value it could not take) keeps its English words after a Dutch lead.
+
+use gateway::policy::name::NameRefusal;
+use gateway::{Error, Language};
+
+/// The sentence for `err` in `language`, starting with a capital.
+pub fn reason(err: &Error, language: Language) -> String {
+    let text = match language {
+        Language::En => english(err),
+        Language::Nl => dutch(err),
+    };
+    capitalised(&text)
+}
+
+fn english(err: &Error) -> String {
+    match err {
+        Error::Corrupt | Error::Internal(_) => "something went wrong on our side; please try again later".into(),
+        Error::Forbidden(why) => (*why).into(),
+        Error::NotFound | Error::Expired => "this link has expired or does not exist".into(),
+        other => other.to_string(),
+    }
+}
+
+fn dutch(err: &Error) -> String {
+    match err {
+        Error::NotFound | Error::Expired => "deze link is verlopen of bestaat niet".into(),
+        Error::Forbidden(_) | Error::BadCredentials => "dit mag u hier niet doen".into(),
+        Error::RateLimited => "te veel pogingen; probeer het later opnieuw".into(),
+        Error::Locked => "geblokkeerd na te veel verkeerde pogingen".into(),
+        Error::Name(refusal) => dutch_name(refusal),
+        Error::ContentMismatch { name, expected, detected } => format!(
+            "{name} is {detected}, geen {expected} zoals de extensie zegt; een document moet zijn wat de naam zegt"
+        ),
+        Error::WindowClosed { .. } => {
+            "de tijd om documenten toe te voegen aan dit bericht (1 uur) is voorbij; begin een nieuw bericht".into()
+        }
+        Error::TooLarge { limit } => {
+            format!("het bericht zou groter worden dan {} bytes, het maximum", limit)
+        }
+        Error::Aborted(_) => "dit bericht is afgebroken; begin een nieuw bericht".into(),
+        Error::NoSpace => "de server heeft nu geen ruimte voor meer documenten; probeer het later opnieuw".into(),
+        Error::Corrupt | Error::Internal(_) => "er ging aan onze kant iets mis; probeer het later opnieuw".into(),
+        Error::Invalid(why) | Error::Conflict(why) | Error::NotReady(why) => {
+            format!("dit kan niet ({why})")
+        }
+    }
+}
+
+fn dutch_name(refusal: &NameRefusal) -> String {
+    match refusal {
+        NameRefusal::Empty => "de bestandsnaam is leeg; geef het bestand een naam".into(),
+        NameRefusal::TooLong { max_bytes } => {
+            format!("de bestandsnaam is te lang (hoogstens {max_bytes} bytes); maak de naam korter")
+        }
+        NameRefusal::DotName => "'.' en '..' zijn geen bestandsnamen; kies het bestand zelf".into(),
+        NameRefusal::PathSeparator { .. } => {
+            "de bestandsnaam bevat een schuine streep; zet een map eerst in een zip-bestand".into()
+        }
+        NameRefusal::ControlCharacter { .. } | NameRefusal::InvisibleCharacter { .. } => {
+            "de bestandsnaam bevat een onzichtbaar teken; typ de naam opnieuw".into()
+        }
+        NameRefusal::LeadingWhitespace => "de bestandsnaam begint met een spatie; haal die weg".into(),
+        NameRefusal::TrailingWhitespace => "de bestandsnaam eindigt op een spatie; haal die weg".into(),
+        NameRefusal::TrailingDot => "de bestandsnaam eindigt op een punt; haal die weg".into(),
+        NameRefusal::ForbiddenCharacter { ch } => {
+            format!("de bestandsnaam bevat '{ch}', dat Windows niet toestaat; haal het weg")
+        }
+        NameRefusal::ReservedName { name } => {
+            format!("'{name}' is een naam die Windows voor een apparaat gebruikt; geef het bestand een andere naam")
+        }
+        NameRefusal::HiddenFile => "de bestandsnaam begint met een punt; geef het bestand een andere naam".into(),
+        NameRefusal::ExtensionNotAllowed { extension, allowed } => format!(
+            "bestanden van het type .{extension} zijn niet toegestaan; zet het bestand eerst in een zip-bestand \
+             (toegestaan: {allowed})"
+        ),
+        NameRefusal::Duplicate { name } => {
+            format!("er is al een bestand met de naam '{name}' in dit bericht; geef een van beide een andere naam")
+        }
+        NameRefusal::LitterTooLarge { name, .. } => {
+            format!("'{name}' is een hulpbestand van de computer; zulke bestanden worden niet verstuurd")
+        }
+        NameRefusal::TooManyAside { max } => {
+            format!("dit bericht bevat al {max} tijdelijke bestanden; geef ze hun definitieve naam of verwijder ze")
+        }
+        NameRefusal::TooDeep { max } => {
+            format!("mappen mogen hoogstens {max} diep zijn; zet diepere mappen eerst in een zip-bestand")
+        }
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_reads_in_both_languages() {
+        let refused = Error::Name(NameRefusal::ExtensionNotAllowed { extension: "exe".into(), allowed: "pdf".into() });
+        assert!(reason(&refused, Language::Nl).starts_with("Bestanden van het type .exe zijn niet toegestaan"));
+        assert!(reason(&refused, Language::En).starts_with("Files of type .exe are not allowed"));
+        let internal = Error::Internal("database path /var/lib".into());
+        assert!(!reason(&internal, Language::En).contains("/var/lib"), "no detail of the server leaks");
+        assert!(reason(&Error::TooLarge { limit: 10 }, Language::Nl).contains("10 bytes"));
+    }
+}

@@ -1,0 +1,323 @@
+//! Answering a request (flow B) at `/r/<secret>`, the address the request
+//! mail links to: the requester's text, the documents added so far, a form
+//! to add more, and the subject, reference and text of the answer, then
+//! "send". The secret in the address is the capability; no cookie is
+//! needed, so no other site can post here. Every POST ends in a redirect to
+//! the page, which shows what came of it once.
+//!
+//! Without JavaScript the documents come as one `multipart/form-data` POST,
+//! streamed part by part into the same unfinished documents the tus upload
+//! and `sftp reput` continue: no size limit, nothing held in memory.
+
+use std::net::SocketAddr;
+
+use axum::Form;
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use gateway::upload::{DocumentState, UploadMode};
+use gateway::{Envelope, Error, Folder, Language, Session, TransferId};
+use serde::Deserialize;
+
+use crate::App;
+use crate::error::page_for;
+use crate::i18n::{accepted, chosen, size};
+use crate::link::{LangQuery, origin, plausible};
+use crate::reasons::reason;
+use crate::session::{clear_note, note, set_note};
+
+/// What a refused upload may still send before the connection is cut: a
+/// browser shows the answer only once it has sent its body.
+const DRAIN_LIMIT: u64 = 256 * 1024 * 1024;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/r/{secret}", get(page))
+        .route("/r/{secret}/documents", post(documents).layer(DefaultBodyLimit::disable()))
+        .route("/r/{secret}/remove", post(remove))
+        .route("/r/{secret}/send", post(send))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RemoveForm {
+    #[serde(default)]
+    name: String,
+    lang: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SendForm {
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    reference: String,
+    #[serde(default)]
+    text: String,
+    lang: Option<String>,
+}
+
+/// A request opened by its secret, with the draft of its answer if it is
+/// still being made.
+struct Opened {
+    session: Session,
+    draft: Option<TransferId>,
+}
+
+impl App {
+    async fn open_request(&self, secret: &str, peer: SocketAddr) -> Result<Opened, Error> {
+        if !plausible(secret) {
+            return Err(Error::NotFound);
+        }
+        let session = self.gateway.open_request(secret, origin(peer)).await?;
+        let draft = self.gateway.list(&session, Folder::Outbox).await?.into_iter().next().map(|t| t.id);
+        Ok(Opened { session, draft })
+    }
+
+    /// Back to the request's page, with a note of what happened.
+    fn back(&self, secret: &str, lang: Option<Language>, kind: &str, text: &str) -> Response {
+        let target = match lang {
+            Some(l) => format!("/r/{secret}?lang={}", l.as_str()),
+            None => format!("/r/{secret}"),
+        };
+        let mut response = Redirect::to(&target).into_response();
+        if let Some(cookie) = set_note(kind, text) {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+        response
+    }
+}
+
+/// A form posted from another site (the browser says so): refused.
+fn cross_site(headers: &HeaderMap) -> bool {
+    headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| !matches!(v, "same-origin" | "none"))
+}
+
+async fn page(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(secret): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let asked = chosen(q.lang.as_deref());
+    let fallback = asked.unwrap_or_else(|| accepted(&headers));
+    let opened = match app.open_request(&secret, peer).await {
+        Ok(o) => o,
+        Err(e) => return page_for(&app, &app.frame(fallback), &e),
+    };
+    let view = match app.gateway.request_view(&opened.session).await {
+        Ok(v) => v,
+        Err(e) => return page_for(&app, &app.frame(fallback), &e),
+    };
+    let language = asked.unwrap_or(view.language);
+    let f = app.frame(language);
+    let (notice, error) = match note(&headers) {
+        Some((kind, text)) if kind == "error" => (None, Some(text)),
+        Some((_, text)) => (Some(text), None),
+        None => (None, None),
+    };
+    let base = format!("/r/{secret}");
+    let requester = format!("{} <{}>", view.requester_name, view.requester_email);
+    let mut response = if let Some(sent) = view.sent.filter(|_| opened.draft.is_none()) {
+        let page = minijinja::context! {
+            requester,
+            subject => sent.subject,
+            reference => sent.reference,
+            sent_at => sent.sent_at.map(|t| crate::i18n::moment(t, language)),
+            notice,
+        };
+        app.pages.render(StatusCode::OK, "answered.html", &f, page)
+    } else if let Some(draft) = &opened.draft {
+        let (envelope, docs) = match tokio::try_join!(
+            app.gateway.envelope(&opened.session, draft),
+            app.gateway.documents(&opened.session, draft)
+        ) {
+            Ok(both) => both,
+            Err(e) => return page_for(&app, &f, &e),
+        };
+        let rules = app.gateway.settings().rules.name_rules();
+        let accept: Vec<String> =
+            rules.allowed_extensions.iter().map(|e| format!(".{}", e.trim_start_matches('.'))).collect();
+        let complete: Vec<_> = docs
+            .iter()
+            .filter(|d| d.state == DocumentState::Complete && d.kind == gateway::policy::name::NameKind::Document)
+            .map(|d| minijinja::context! { name => d.name.clone(), size => size(d.size, language) })
+            .collect();
+        let unfinished: Vec<_> = docs
+            .iter()
+            .filter(|d| d.state == DocumentState::Uploading)
+            .map(|d| minijinja::context! { name => d.name.clone(), size => size(d.size, language) })
+            .collect();
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let host = host.rsplit_once(':').map_or(host, |(h, _)| h).to_owned();
+        let page = minijinja::context! {
+            base,
+            secret,
+            requester,
+            recipient => if view.recipient_name.is_empty() { view.recipient_email.clone() } else { format!("{} <{}>", view.recipient_name, view.recipient_email) },
+            request_text => view.text,
+            expires => crate::i18n::moment(view.expires_at, language),
+            complete,
+            unfinished,
+            accept => accept.join(","),
+            allowed => rules.allowed_list(),
+            subject => envelope.subject,
+            reference => envelope.reference,
+            text => envelope.text,
+            user_name => view.user_name,
+            host,
+            notice,
+            error,
+            texts_json => crate::i18n::upload_texts(language),
+        };
+        app.pages.render(StatusCode::OK, "request.html", &f, page)
+    } else {
+        page_for(&app, &f, &Error::NotFound)
+    };
+    if note(&headers).is_some() {
+        response.headers_mut().append(header::SET_COOKIE, clear_note());
+    }
+    response
+}
+
+/// The documents of the plain form, each part streamed into an upload of
+/// its own as it arrives.
+async fn documents(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(secret): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Response {
+    let lang = chosen(q.lang.as_deref());
+    let language = lang.unwrap_or_else(|| accepted(&headers));
+    if cross_site(&headers) {
+        return page_for(&app, &app.frame(language), &Error::Forbidden("a form from another site"));
+    }
+    let opened = match app.open_request(&secret, peer).await {
+        Ok(o) => o,
+        Err(e) => return page_for(&app, &app.frame(language), &e),
+    };
+    let Some(draft) = opened.draft else {
+        return app.back(&secret, lang, "notice", "");
+    };
+    let t = crate::i18n::texts(language);
+    let mut added = Vec::new();
+    let outcome: Result<(), Error> = async {
+        while let Some(mut field) = multipart.next_field().await.map_err(|e| Error::Invalid(e.body_text()))? {
+            let Some(name) = field.file_name().map(str::to_owned).filter(|n| !n.is_empty()) else {
+                continue;
+            };
+            let mut upload = app.gateway.begin_upload(&opened.session, &draft, &name, UploadMode::New).await?;
+            loop {
+                match field.chunk().await {
+                    Ok(Some(bytes)) => {
+                        if let Err(e) = upload.write(&bytes).await {
+                            let _ = upload.suspend().await;
+                            return Err(e);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        // Cut off: what was sealed stays, to be continued.
+                        let _ = upload.suspend().await;
+                        return Err(Error::Invalid(e.body_text()));
+                    }
+                }
+            }
+            upload.finish().await?;
+            added.push(name);
+        }
+        Ok(())
+    }
+    .await;
+    match outcome {
+        Ok(()) if added.is_empty() => app.back(&secret, lang, "error", t.nothing_chosen),
+        Ok(()) => app.back(&secret, lang, "notice", &format!("{} {}", t.added, added.join(", "))),
+        Err(e) => {
+            drain(&mut multipart).await;
+            let done = match added.is_empty() {
+                true => String::new(),
+                false => format!(". {} {}", t.added, added.join(", ")),
+            };
+            app.back(&secret, lang, "error", &format!("{}{done}", reason(&e, language)))
+        }
+    }
+}
+
+/// Read what the browser still sends of a refused form, up to a limit, so
+/// that it shows the answer instead of a broken connection.
+async fn drain(multipart: &mut Multipart) {
+    let mut seen = 0u64;
+    while let Ok(Some(mut field)) = multipart.next_field().await {
+        while let Ok(Some(bytes)) = field.chunk().await {
+            seen += bytes.len() as u64;
+            if seen > DRAIN_LIMIT {
+                return;
+            }
+        }
+    }
+}
+
+async fn remove(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(secret): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<RemoveForm>,
+) -> Response {
+    let lang = chosen(form.lang.as_deref());
+    let language = lang.unwrap_or_else(|| accepted(&headers));
+    if cross_site(&headers) {
+        return page_for(&app, &app.frame(language), &Error::Forbidden("a form from another site"));
+    }
+    let opened = match app.open_request(&secret, peer).await {
+        Ok(o) => o,
+        Err(e) => return page_for(&app, &app.frame(language), &e),
+    };
+    let Some(draft) = opened.draft else { return app.back(&secret, lang, "notice", "") };
+    let t = crate::i18n::texts(language);
+    match app.gateway.remove_document(&opened.session, &draft, &form.name).await {
+        Ok(()) => app.back(&secret, lang, "notice", &format!("{} {}", t.removed, form.name)),
+        Err(e) => app.back(&secret, lang, "error", &reason(&e, language)),
+    }
+}
+
+async fn send(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(secret): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<SendForm>,
+) -> Response {
+    let lang = chosen(form.lang.as_deref());
+    let language = lang.unwrap_or_else(|| accepted(&headers));
+    if cross_site(&headers) {
+        return page_for(&app, &app.frame(language), &Error::Forbidden("a form from another site"));
+    }
+    let opened = match app.open_request(&secret, peer).await {
+        Ok(o) => o,
+        Err(e) => return page_for(&app, &app.frame(language), &e),
+    };
+    let Some(draft) = opened.draft else { return app.back(&secret, lang, "notice", "") };
+    let outcome = async {
+        let current = app.gateway.envelope(&opened.session, &draft).await?;
+        let envelope = Envelope {
+            subject: form.subject.trim().to_owned(),
+            reference: form.reference.trim().to_owned(),
+            text: form.text.replace("\r\n", "\n"),
+            ..current
+        };
+        app.gateway.set_envelope(&opened.session, &draft, envelope).await?;
+        app.gateway.send(&opened.session, &draft).await
+    }
+    .await;
+    let t = crate::i18n::texts(language);
+    match outcome {
+        Ok(_) => app.back(&secret, lang, "notice", t.answer_sent),
+        Err(e) => app.back(&secret, lang, "error", &reason(&e, language)),
+    }
+}
