@@ -325,6 +325,8 @@ impl Config {
         web::WebSettings {
             service_name: self.branding.service_name.clone(),
             helpdesk_phone: self.branding.helpdesk_phone.clone(),
+            contact_name: self.branding.contact_name.clone(),
+            contact_email: self.branding.contact_email.clone(),
         }
     }
 

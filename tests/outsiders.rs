@@ -371,3 +371,106 @@ fn the_landing_page_speaks_the_browser_language_and_names_no_empty_setting() -> 
     assert!(html.contains("Veilig Verzenden"), "{html}");
     k.stop()
 }
+
+/// Piet delivers to the organisation's default contact (flow C): the start
+/// form, the mail that proves his address, the upload page, the
+/// confirmation, the mail with the report link, and the report showing
+/// "not downloaded" and then, after the contact downloaded, when.
+#[test]
+fn the_public_delivers_to_the_contact_point_and_follows_the_report() -> TestResult {
+    let mut k = Koerier::new()?;
+    k.set("KOERIER_BRANDING__CONTACT_NAME", "Meldpunt");
+    k.set("KOERIER_BRANDING__CONTACT_EMAIL", "meldpunt@minvws.nl");
+    let meldpunt = k.user("meldpunt@minvws.nl", "Meldpunt", "staff")?;
+    k.start()?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let b = Browser::new(w, "piet");
+    let mails = k.path().join("data/mail");
+
+    // The form offers the default contact.
+    let (status, _, page) = b.request(&[&k.url("/deliver?lang=nl")])?;
+    let html = String::from_utf8_lossy(&page);
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"value="meldpunt@minvws.nl""#) && html.contains(r#"value="Meldpunt""#), "{html}");
+
+    // A contact outside the organisation, and a broken address, are refused
+    // on the form, with what was typed kept.
+    let outside = "name=Piet&email=piet@example.org&contact_name=X&contact_email=x@example.com&lang=nl";
+    let (status, head, _) = b.request(&["-d", outside, &k.url("/deliver")])?;
+    assert_eq!((status, header(&head, "location")), (303, Some("/deliver?lang=nl")));
+    let (_, _, page) = b.request(&[&k.url("/deliver?lang=nl")])?;
+    let html = String::from_utf8_lossy(&page);
+    assert!(html.contains("Dit is geen e-mailadres van de organisatie") && html.contains("x@example.com"), "{html}");
+    assert!(html.contains(r#"value="piet@example.org""#) && html.contains(r#"aria-invalid="true""#), "{html}");
+    let (status, _, _) =
+        b.request(&["-d", "name=Piet&email=piet-at-example&contact_email=meldpunt@minvws.nl", &k.url("/deliver")])?;
+    assert_eq!(status, 303);
+    let (_, _, page) = b.request(&[&k.url("/deliver?lang=nl")])?;
+    assert!(String::from_utf8_lossy(&page).contains("Dit e-mailadres klopt niet"));
+    assert!(mail::mails(&mails)?.is_empty(), "nothing was mailed for a refused start");
+
+    // The start: a page that says where the link went, and the mail.
+    let start =
+        "name=Piet Pieters&email=piet@example.org&contact_name=Meldpunt&contact_email=meldpunt@minvws.nl&lang=nl";
+    let (status, head, _) = b.request(&["-d", start, &k.url("/deliver")])?;
+    assert_eq!((status, header(&head, "location")), (303, Some("/deliver/check?lang=nl")));
+    let (_, _, page) = b.request(&[&k.url("/deliver/check?lang=nl")])?;
+    assert!(
+        String::from_utf8_lossy(&page).contains("Kijk in uw e-mail")
+            && String::from_utf8_lossy(&page).contains("piet@example.org")
+    );
+    let prefix = k.url("/d/");
+    let mut secret = None;
+    assert!(wait_until(Duration::from_secs(30), || {
+        secret = mail::mails(&mails).unwrap_or_default().iter().find_map(|m| mail::secret_after(m, &prefix));
+        secret.is_some()
+    }));
+    let secret = secret.unwrap_or_default();
+
+    // The link opens the upload page, addressed to the contact.
+    let page_url = k.url(&format!("/d/{secret}"));
+    let (status, _, page) = b.request(&[&page_url])?;
+    let html = String::from_utf8_lossy(&page);
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Documenten versturen aan de organisatie")
+            && html.contains("Meldpunt &lt;meldpunt@minvws.nl&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("Gebruikersnaam"), "a delivery has no SFTP user name: {html}");
+    let doc = pdf_of("melding", 2_000_000);
+    std::fs::write(w.join("melding.pdf"), &doc)?;
+    let part = format!("documents=@{}", w.join("melding.pdf").display());
+    assert_eq!(b.request(&["-F", &part, &format!("{page_url}/documents")])?.0, 303);
+    let (status, _, _) = b.request(&["-d", "subject=Melding&reference=M-1", &format!("{page_url}/send")])?;
+    assert_eq!(status, 303);
+    let (_, _, page) = b.request(&[&page_url])?;
+    let html = String::from_utf8_lossy(&page);
+    assert!(html.contains("Uw documenten zijn verstuurd aan") && html.contains("link naar de rapportage"), "{html}");
+
+    // The confirmation mail links to the report: not downloaded yet...
+    let report_prefix = k.url("/report/");
+    let mut report = None;
+    assert!(wait_until(Duration::from_secs(30), || {
+        report = mail::mails(&mails).unwrap_or_default().iter().find_map(|m| mail::secret_after(m, &report_prefix));
+        report.is_some()
+    }));
+    let report_url = k.url(&format!("/report/{}", report.unwrap_or_default()));
+    let (status, _, page) = b.request(&[&report_url])?;
+    let html = String::from_utf8_lossy(&page);
+    assert_eq!(status, 200);
+    assert!(html.contains("melding.pdf") && html.contains("Nog niet gedownload"), "{html}");
+    // ...and once the contact downloaded, when.
+    let out = k.sftp_batch(&meldpunt, w, "get inbox/*/melding.pdf got.pdf\n")?;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(std::fs::read(w.join("got.pdf"))? == doc, "the document arrives byte for byte");
+    let (_, _, page) = b.request(&[&report_url])?;
+    let html = String::from_utf8_lossy(&page);
+    assert!(html.contains("Gedownload op") && !html.contains("Nog niet gedownload"), "{html}");
+    let (status, head, pdf) = b.request(&[&format!("{report_url}/pdf?lang=nl")])?;
+    assert_eq!(status, 200);
+    assert_eq!(header(&head, "content-type"), Some("application/pdf"));
+    assert!(pdf.starts_with(b"%PDF"), "a PDF");
+    k.stop()
+}

@@ -115,24 +115,10 @@ impl Gateway {
     }
 
     pub async fn authenticate_request(&self, user: &str, secret: &str, origin: Origin) -> Result<Session> {
-        self.request_sign_in(Some(user), secret, origin).await
-    }
-
-    /// Open a request by its link's secret alone (the web page the request
-    /// mail links to). A wrong secret counts against the address only: no
-    /// guess can lock anyone else out.
-    pub async fn open_request(&self, secret: &str, origin: Origin) -> Result<Session> {
-        self.request_sign_in(None, secret, origin).await
-    }
-
-    async fn request_sign_in(&self, user: Option<&str>, secret: &str, origin: Origin) -> Result<Session> {
-        let hash = crypto::secret_hash(secret);
-        let account_key = match user {
-            Some(user) => user.trim().to_lowercase(),
-            None => format!("request link {}", data_encoding::HEXLOWER.encode(&hash[..8])),
-        };
+        let account_key = user.trim().to_lowercase();
         let ip = ip_key(origin.ip);
         let attempt = self.attempt(&account_key, &ip, origin).await?;
+        let hash = crypto::secret_hash(secret);
         let now = self.now().as_millis();
         let found = self
             .db
@@ -150,13 +136,13 @@ impl Gateway {
             })
             .await?;
         match found {
-            Some((id, email, name, expires_at)) if user.is_none() || crate::request::user_name(&id) == account_key => {
+            Some((id, email, name, expires_at)) if crate::request::user_name(&id) == account_key => {
                 self.succeeded(attempt).await?;
                 if now >= expires_at {
                     return Err(Error::Expired);
                 }
                 let session = Session { actor: Actor::RequestLink { request_id: id, email, name }, origin };
-                self.ensure_request_draft(&session).await?;
+                self.ensure_outsider_draft(&session).await?;
                 Ok(session)
             }
             _ => Err(self.fail(attempt, origin).await),

@@ -109,6 +109,7 @@ impl Gateway {
                     abort_reason: None,
                     purged_at: None,
                     message_txt_sealed: None,
+                    delivery_id: None,
                 };
                 diesel::insert_into(transfers::table).values(&row).execute(conn)?;
                 event.record(conn)?;
@@ -549,7 +550,12 @@ fn recipient_of(row: &TransferRow, env: &Envelope) -> Result<(Option<String>, Op
                 "an answer to a request goes to the person who asked for it; leave To as it is".into(),
             ));
         }
-        (_, TransferKind::RequestAnswer) => (row.recipient_name.clone(), row.recipient_email.clone()),
+        (Some(to), TransferKind::PublicDelivery) if Some(to.email.normalized()) != row.recipient_email => {
+            return Err(Error::Invalid("a delivery goes to the contact it was started for; leave To as it is".into()));
+        }
+        (_, TransferKind::RequestAnswer | TransferKind::PublicDelivery) => {
+            (row.recipient_name.clone(), row.recipient_email.clone())
+        }
         (Some(to), _) => (to.name.clone(), Some(to.email.normalized())),
         (None, _) => (None, None),
     })

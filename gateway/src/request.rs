@@ -7,12 +7,11 @@ use diesel::prelude::*;
 use crate::account::is_affiliated;
 use crate::address::Mailbox;
 use crate::crypto::secret_hash;
-use crate::db::schema::{accounts, transfers, upload_requests};
+use crate::db::schema::upload_requests;
 use crate::error::{Error, Result};
 use crate::outbox::Outgoing;
 use crate::random::RandomExt;
 use crate::session::{Actor, Session};
-use crate::transfer::TransferRow;
 use crate::{Gateway, Language, Role, Timestamp};
 
 /// How the user name of a request link begins (compared in lowercase).
@@ -100,132 +99,5 @@ impl Gateway {
                 Ok(RequestInfo { user_name: user_name(&id), id, expires_at })
             })
             .await
-    }
-
-    /// Someone signed in with a request link finds its draft ready, addressed
-    /// to the requester.
-    pub(crate) async fn ensure_request_draft(&self, session: &Session) -> Result<()> {
-        let Actor::RequestLink { request_id, email, name } = session.actor.clone() else { return Ok(()) };
-        let transfer_id = self.random.id()?;
-        let now = self.now().as_millis();
-        self.db
-            .write(move |conn| {
-                let existing: i64 = transfers::table
-                    .filter(transfers::upload_request_id.eq(&request_id))
-                    .filter(transfers::state.ne("aborted"))
-                    .count()
-                    .get_result(conn)?;
-                if existing > 0 {
-                    return Ok(());
-                }
-                let (requester_id, language): (String, String) = upload_requests::table
-                    .find(&request_id)
-                    .select((upload_requests::requester_id, upload_requests::language))
-                    .first(conn)?;
-                let requester = crate::db::schema::accounts::table
-                    .find(&requester_id)
-                    .select((crate::db::schema::accounts::display_name, crate::db::schema::accounts::email))
-                    .first::<(String, String)>(conn)?;
-                let row = TransferRow {
-                    id: transfer_id,
-                    kind: crate::TransferKind::RequestAnswer.as_str().into(),
-                    state: "draft".into(),
-                    owner_id: None,
-                    upload_request_id: Some(request_id),
-                    name: "answer".into(),
-                    sender_name: if name.is_empty() { email.clone() } else { name },
-                    sender_email: email,
-                    recipient_name: Some(requester.0),
-                    recipient_email: Some(requester.1),
-                    recipient_phone: None,
-                    recipient_id: Some(requester_id),
-                    subject: String::new(),
-                    reference: String::new(),
-                    language,
-                    body_sealed: None,
-                    send_problem: None,
-                    created_at: now,
-                    window_started_at: None,
-                    sent_at: None,
-                    expires_at: None,
-                    aborted_at: None,
-                    abort_reason: None,
-                    purged_at: None,
-                    message_txt_sealed: None,
-                };
-                diesel::insert_into(transfers::table).values(&row).execute(conn)?;
-                Ok(())
-            })
-            .await
-    }
-}
-
-/// A request as the person asked sees it on its page.
-#[derive(Debug, Clone)]
-pub struct RequestView {
-    /// Who asked (name and address): the answer goes to them.
-    pub requester_name: String,
-    pub requester_email: String,
-    /// Who was asked, as the requester wrote it.
-    pub recipient_name: String,
-    pub recipient_email: String,
-    /// The requester's text.
-    pub text: String,
-    /// The language the requester chose.
-    pub language: Language,
-    /// Until when it may be answered.
-    pub expires_at: Timestamp,
-    /// The user name for SFTP and WebDAV (the password is the link's secret).
-    pub user_name: String,
-    /// The answer being made, while it is a draft.
-    pub draft: Option<crate::TransferSummary>,
-    /// The answer, once sent.
-    pub sent: Option<crate::TransferSummary>,
-}
-
-impl Gateway {
-    /// What the page of a request shows its holder.
-    pub async fn request_view(&self, session: &Session) -> Result<RequestView> {
-        let Actor::RequestLink { request_id, .. } = &session.actor else {
-            return Err(Error::Forbidden("this page is for the person a request was sent to"));
-        };
-        let id = request_id.clone();
-        let ((requester_name, requester_email), (recipient_name, recipient_email, language, text_sealed, expires_at)) =
-            self.db
-                .read(move |conn| {
-                    Ok(upload_requests::table
-                        .find(&id)
-                        .inner_join(accounts::table.on(accounts::id.eq(upload_requests::requester_id)))
-                        .select((
-                            (accounts::display_name, accounts::email),
-                            (
-                                upload_requests::recipient_name,
-                                upload_requests::recipient_email,
-                                upload_requests::language,
-                                upload_requests::text_sealed,
-                                upload_requests::expires_at,
-                            ),
-                        ))
-                        .get_result::<((String, String), (String, String, String, Option<Vec<u8>>, i64))>(conn)?)
-                })
-                .await?;
-        let text = match text_sealed {
-            Some(sealed) => self.keys.open_text(&sealed, &format!("request-text:{request_id}"))?,
-            None => String::new(),
-        };
-        let draft = self.list(session, crate::Folder::Outbox).await?.into_iter().next();
-        let sent = self.list(session, crate::Folder::Sent).await?.into_iter().next();
-        Ok(RequestView {
-            requester_name,
-            requester_email,
-            recipient_name,
-            recipient_email,
-            text,
-            language: Language::parse(&language)?,
-            expires_at: Timestamp::from_millis(expires_at),
-            user_name: user_name(request_id),
-            draft,
-            sent,
-        })
     }
 }

@@ -67,30 +67,69 @@ pub struct Session {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Actor {
-    Account { id: String, email: String, name: String, role: Role },
-    RequestLink { request_id: String, email: String, name: String },
+    Account {
+        id: String,
+        email: String,
+        name: String,
+        role: Role,
+    },
+    RequestLink {
+        request_id: String,
+        email: String,
+        name: String,
+    },
+    /// Someone from outside who proved their address to deliver documents
+    /// to the organisation (flow C).
+    Delivery {
+        delivery_id: String,
+        email: String,
+        name: String,
+    },
+}
+
+impl Actor {
+    /// The address of whoever acts.
+    pub(crate) fn email(&self) -> &str {
+        match self {
+            Actor::Account { email, .. } | Actor::RequestLink { email, .. } | Actor::Delivery { email, .. } => email,
+        }
+    }
+
+    /// Their name as they gave it (may be empty for someone from outside).
+    pub(crate) fn name(&self) -> &str {
+        match self {
+            Actor::Account { name, .. } | Actor::RequestLink { name, .. } | Actor::Delivery { name, .. } => name,
+        }
+    }
 }
 
 impl Session {
     /// The caller's email address.
     pub fn email(&self) -> &str {
-        match &self.actor {
-            Actor::Account { email, .. } | Actor::RequestLink { email, .. } => email,
-        }
+        self.actor.email()
     }
 
     /// The caller's display name.
     pub fn display_name(&self) -> &str {
-        match &self.actor {
-            Actor::Account { name, .. } | Actor::RequestLink { name, .. } => name,
-        }
+        self.actor.name()
     }
 
-    /// The account's role; `None` for a request link.
+    /// The account's role; `None` for someone from outside (a request or
+    /// delivery link).
     pub fn role(&self) -> Option<Role> {
         match &self.actor {
             Actor::Account { role, .. } => Some(*role),
-            Actor::RequestLink { .. } => None,
+            Actor::RequestLink { .. } | Actor::Delivery { .. } => None,
+        }
+    }
+
+    /// For someone from outside with a link, what their draft becomes: an
+    /// answer to a request, or a delivery; `None` for an account.
+    pub fn link_kind(&self) -> Option<crate::TransferKind> {
+        match &self.actor {
+            Actor::Account { .. } => None,
+            Actor::RequestLink { .. } => Some(crate::TransferKind::RequestAnswer),
+            Actor::Delivery { .. } => Some(crate::TransferKind::PublicDelivery),
         }
     }
 
@@ -102,7 +141,7 @@ impl Session {
     pub(crate) fn account_id(&self) -> Option<&str> {
         match &self.actor {
             Actor::Account { id, .. } => Some(id),
-            Actor::RequestLink { .. } => None,
+            Actor::RequestLink { .. } | Actor::Delivery { .. } => None,
         }
     }
 
@@ -112,6 +151,7 @@ impl Session {
         match &self.actor {
             Actor::Account { id, .. } => format!("account:{id}"),
             Actor::RequestLink { request_id, .. } => format!("request:{request_id}"),
+            Actor::Delivery { delivery_id, .. } => format!("delivery:{delivery_id}"),
         }
     }
 
@@ -120,6 +160,7 @@ impl Session {
         match &self.actor {
             Actor::Account { email, .. } => email.clone(),
             Actor::RequestLink { email, request_id, .. } => format!("{email} (request {request_id})"),
+            Actor::Delivery { email, delivery_id, .. } => format!("{email} (delivery {delivery_id})"),
         }
     }
 }

@@ -44,6 +44,12 @@ pub struct Rules {
     /// How long an upload request link is valid.
     #[serde(with = "humantime_serde")]
     pub request_valid: Duration,
+    /// How long the link that proves a public delivery's address is valid.
+    #[serde(with = "humantime_serde")]
+    pub delivery_valid: Duration,
+    /// Public deliveries that may be started from one network address (IPv6:
+    /// per /64) in 24 hours.
+    pub deliveries_per_ip_per_day: u32,
     /// How long an SMS code is valid.
     #[serde(with = "humantime_serde")]
     pub code_valid: Duration,
@@ -95,6 +101,8 @@ impl Default for Rules {
             max_name_bytes: names.max_name_bytes,
             verification_valid: Duration::from_secs(24 * 3600),
             request_valid: Duration::from_secs(14 * 24 * 3600),
+            delivery_valid: Duration::from_secs(24 * 3600),
+            deliveries_per_ip_per_day: 20,
             code_valid: Duration::from_secs(600),
             code_attempts: 5,
             link_attempts: 15,

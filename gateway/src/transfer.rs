@@ -167,6 +167,7 @@ pub(crate) struct TransferRow {
     pub abort_reason: Option<String>,
     pub purged_at: Option<i64>,
     pub message_txt_sealed: Option<Vec<u8>>,
+    pub delivery_id: Option<String>,
 }
 
 impl TransferRow {
@@ -262,6 +263,9 @@ pub(crate) fn access(session: &Session, t: &TransferRow) -> Result<Option<Access
         Actor::RequestLink { request_id, .. } => (t.upload_request_id.as_deref() == Some(request_id)
             && t.kind()? == TransferKind::RequestAnswer)
             .then_some(Access::Sender(sender_folder)),
+        Actor::Delivery { delivery_id, .. } => (t.delivery_id.as_deref() == Some(delivery_id)
+            && t.kind()? == TransferKind::PublicDelivery)
+            .then_some(Access::Sender(sender_folder)),
     };
     Ok(access)
 }
@@ -333,6 +337,7 @@ fn rows_in_folder(
             load!(all.filter(transfers::recipient_id.eq(id).or(transfers::recipient_email.eq(email))))
         }
         (Actor::RequestLink { request_id, .. }, _) => load!(all.filter(transfers::upload_request_id.eq(request_id))),
+        (Actor::Delivery { delivery_id, .. }, _) => load!(all.filter(transfers::delivery_id.eq(delivery_id))),
     };
     let mut out = Vec::with_capacity(candidates.len());
     for row in candidates {

@@ -8,6 +8,7 @@
 pub mod tls;
 
 mod assets;
+mod deliver;
 mod error;
 mod files;
 mod headers;
@@ -16,10 +17,10 @@ mod landing;
 mod link;
 mod listener;
 mod metrics;
+mod outsider;
 mod pace;
 mod pages;
 mod reasons;
-mod request;
 mod session;
 mod tus;
 
@@ -38,6 +39,10 @@ pub struct WebSettings {
     pub service_name: String,
     /// The helpdesk's number, shown where a recipient is stuck.
     pub helpdesk_phone: String,
+    /// The default contact of a public delivery (the reporting desk), filled
+    /// in on the delivery form.
+    pub contact_name: String,
+    pub contact_email: String,
 }
 
 /// The shared state of every handler.
@@ -66,7 +71,8 @@ pub fn router(gateway: Gateway, settings: WebSettings) -> Router {
         .route("/", get(landing::page))
         .merge(assets::routes())
         .merge(link::routes())
-        .merge(request::routes())
+        .merge(outsider::routes())
+        .merge(deliver::routes())
         .merge(tus::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(app.clone(), headers::secure))

@@ -17,9 +17,12 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("signin.html", include_str!("../templates/signin.html")),
     ("download.html", include_str!("../templates/download.html")),
     ("refusal.html", include_str!("../templates/refusal.html")),
-    ("request.html", include_str!("../templates/request.html")),
+    ("outsider.html", include_str!("../templates/outsider.html")),
     ("answered.html", include_str!("../templates/answered.html")),
     ("landing.html", include_str!("../templates/landing.html")),
+    ("deliver.html", include_str!("../templates/deliver.html")),
+    ("deliver-check.html", include_str!("../templates/deliver-check.html")),
+    ("report.html", include_str!("../templates/report.html")),
 ];
 
 /// The compiled templates.

@@ -34,16 +34,46 @@ pub fn set_cookie(name: &str, value: &str) -> Option<HeaderValue> {
 /// shown and cleared by the GET.
 pub const NOTE_COOKIE: &str = "__Host-koerier-note";
 
-/// `Set-Cookie` for a note: its kind and text, percent-encoded.
-pub fn set_note(kind: &str, text: &str) -> Option<HeaderValue> {
-    let text: String = text.chars().take(600).collect();
-    let value = percent_encoding::utf8_percent_encode(&format!("{kind}:{text}"), percent_encoding::NON_ALPHANUMERIC)
-        .to_string();
+/// What a POST left for the next page: its kind (`error`, `notice`), its
+/// text, and values to show again (a form's fields).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Note {
+    pub kind: String,
+    pub text: String,
+    fields: Vec<(String, String)>,
+}
+
+impl Note {
+    /// A value the POST kept.
+    pub fn field(&self, key: &str) -> Option<&str> {
+        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.kind == "error"
+    }
+}
+
+/// The longest value a note keeps (a cookie holds about 4 KB in all).
+const NOTE_VALUE_MAX: usize = 600;
+
+/// `Set-Cookie` for a note: its pairs, each percent-encoded.
+pub fn set_note(kind: &str, text: &str, fields: &[(&str, &str)]) -> Option<HeaderValue> {
+    let encode = |v: &str| {
+        let v: String = v.chars().take(NOTE_VALUE_MAX).collect();
+        percent_encoding::utf8_percent_encode(&v, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let pairs: Vec<String> = [("kind", kind), ("text", text)]
+        .iter()
+        .chain(fields)
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
+    let value = encode(&pairs.join("&"));
     HeaderValue::from_str(&format!("{NOTE_COOKIE}={value}; Path=/; Secure; HttpOnly; SameSite=Strict")).ok()
 }
 
-/// The note a POST left, if any: (kind, text).
-pub fn note(headers: &HeaderMap) -> Option<(String, String)> {
+/// The note a POST left, if any.
+pub fn note(headers: &HeaderMap) -> Option<Note> {
     let raw = headers
         .get_all(header::COOKIE)
         .iter()
@@ -52,9 +82,18 @@ pub fn note(headers: &HeaderMap) -> Option<(String, String)> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == NOTE_COOKIE)
         .map(|(_, v)| v)?;
-    let decoded = percent_encoding::percent_decode_str(raw).decode_utf8().ok()?;
-    let (kind, text) = decoded.split_once(':')?;
-    Some((kind.to_owned(), text.to_owned()))
+    let decode = |v: &str| percent_encoding::percent_decode_str(v).decode_utf8().ok().map(|v| v.into_owned());
+    let mut note = Note::default();
+    for pair in decode(raw)?.split('&') {
+        let (k, v) = pair.split_once('=')?;
+        let (k, v) = (decode(k)?, decode(v)?);
+        match k.as_str() {
+            "kind" => note.kind = v,
+            "text" => note.text = v,
+            _ => note.fields.push((k, v)),
+        }
+    }
+    Some(note)
 }
 
 /// `Set-Cookie` that clears the note once shown.
@@ -108,6 +147,25 @@ mod tests {
         let mut cross = h.clone();
         cross.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
         assert!(!csrf_ok(&cross, &token));
+    }
+
+    #[test]
+    fn a_note_keeps_its_text_and_fields_whatever_they_hold() {
+        let text = "Bestanden van het type .exe; zie: a=b&c";
+        let set = set_note("error", text, &[("email", "piet@example.org"), ("name", "Piet & Co; 100%")]);
+        let value = set.map(|v| v.to_str().unwrap_or_default().to_owned()).unwrap_or_default();
+        let pair = value.split(';').next().unwrap_or_default().to_owned();
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("x=y; {pair}")).unwrap_or(HeaderValue::from_static("")),
+        );
+        let n = note(&h).unwrap_or_default();
+        assert!(n.is_error() && n.text == text, "{n:?}");
+        assert_eq!(
+            (n.field("email"), n.field("name"), n.field("other")),
+            (Some("piet@example.org"), Some("Piet & Co; 100%"), None)
+        );
     }
 
     #[test]

@@ -58,8 +58,8 @@ struct Caller {
     language: Language,
 }
 
-/// The capability of the request: today a request link's secret (the page
-/// `/r/<secret>`), whose one draft is the answer being made.
+/// The capability of the request: an outsider's link secret (the page
+/// `/r/<secret>` or `/d/<secret>`), whose one draft is what is being made.
 async fn caller(app: &App, headers: &HeaderMap, peer: SocketAddr) -> Result<Caller, Refusal> {
     let language = accepted(headers);
     let refuse = |e: Error| Refusal(e, language);
@@ -71,13 +71,13 @@ async fn caller(app: &App, headers: &HeaderMap, peer: SocketAddr) -> Result<Call
         .filter(|s| plausible(s))
         .ok_or(Error::BadCredentials)
         .map_err(refuse)?;
-    let session = app.gateway.open_request(secret, origin(peer)).await.map_err(refuse)?;
+    let session = app.gateway.open_outsider_link(secret, origin(peer)).await.map_err(refuse)?;
     let drafts = app.gateway.list(&session, Folder::Outbox).await.map_err(refuse)?;
     let draft = drafts
         .into_iter()
         .next()
         .map(|t| t.id)
-        .ok_or_else(|| refuse(Error::Conflict("this request has been answered already".into())))?;
+        .ok_or_else(|| refuse(Error::Conflict("these documents have been sent already".into())))?;
     Ok(Caller { session, draft, language })
 }
 

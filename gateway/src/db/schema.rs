@@ -89,6 +89,22 @@ diesel::table! {
         abort_reason -> Nullable<Text>,
         purged_at -> Nullable<BigInt>,
         message_txt_sealed -> Nullable<Binary>,
+        delivery_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> Text,
+        secret_hash -> Binary,
+        sender_name -> Text,
+        sender_email -> Text,
+        contact_name -> Text,
+        contact_email -> Text,
+        language -> Text,
+        ip -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
     }
 }
 
@@ -241,6 +257,7 @@ diesel::joinable!(app_passwords -> accounts (account_id));
 diesel::joinable!(dead_properties -> transfers (transfer_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    deliveries,
     accounts,
     domains,
     ssh_keys,

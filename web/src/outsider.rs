@@ -1,9 +1,12 @@
-//! Answering a request (flow B) at `/r/<secret>`, the address the request
-//! mail links to: the requester's text, the documents added so far, a form
-//! to add more, and the subject, reference and text of the answer, then
-//! "send". The secret in the address is the capability; no cookie is
-//! needed, so no other site can post here. Every POST ends in a redirect to
-//! the page, which shows what came of it once.
+//! The upload page of someone from outside with a link: answering a request
+//! (flow B) at `/r/<secret>`, the address the request mail links to, or
+//! delivering to the organisation (flow C) at `/d/<secret>`, the address the
+//! mail that proves their address links to. It shows who the documents go
+//! to (and the requester's text), the documents added so far, a form to add
+//! more, and the subject, reference and text, then "send". The secret in the
+//! address is the capability; no cookie is needed, so no other site can
+//! post here. Every POST ends in a redirect to the page, which shows what
+//! came of it once.
 //!
 //! Without JavaScript the documents come as one `multipart/form-data` POST,
 //! streamed part by part into the same unfinished documents the tus upload
@@ -18,7 +21,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use gateway::upload::{DocumentState, UploadMode};
-use gateway::{Envelope, Error, Folder, Language, Session, TransferId};
+use gateway::{Envelope, Error, Folder, Language, Session, TransferId, TransferKind};
 use serde::Deserialize;
 
 use crate::App;
@@ -33,11 +36,23 @@ use crate::session::{clear_note, note, set_note};
 const DRAIN_LIMIT: u64 = 256 * 1024 * 1024;
 
 pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/r/{secret}", get(page))
-        .route("/r/{secret}/documents", post(documents).layer(DefaultBodyLimit::disable()))
-        .route("/r/{secret}/remove", post(remove))
-        .route("/r/{secret}/send", post(send))
+    let mut router = Router::new();
+    for prefix in ["r", "d"] {
+        router = router
+            .route(&format!("/{prefix}/{{secret}}"), get(page))
+            .route(&format!("/{prefix}/{{secret}}/documents"), post(documents).layer(DefaultBodyLimit::disable()))
+            .route(&format!("/{prefix}/{{secret}}/remove"), post(remove))
+            .route(&format!("/{prefix}/{{secret}}/send"), post(send));
+    }
+    router
+}
+
+/// Where the page of a link is: a request's under `/r/`, a delivery's under `/d/`.
+fn base(kind: TransferKind, secret: &str) -> String {
+    match kind {
+        TransferKind::PublicDelivery => format!("/d/{secret}"),
+        _ => format!("/r/{secret}"),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,34 +73,45 @@ pub struct SendForm {
     lang: Option<String>,
 }
 
-/// A request opened by its secret, with the draft of its answer if it is
-/// still being made.
-struct Opened {
-    session: Session,
-    draft: Option<TransferId>,
+/// A link opened by its secret, with the draft being made, if any.
+pub struct Opened {
+    pub session: Session,
+    pub draft: Option<TransferId>,
+    kind: TransferKind,
 }
 
 impl App {
-    async fn open_request(&self, secret: &str, peer: SocketAddr) -> Result<Opened, Error> {
+    /// The session of an outsider's link (a request's or a delivery's).
+    pub async fn open_outsider(&self, secret: &str, peer: SocketAddr) -> Result<Opened, Error> {
         if !plausible(secret) {
             return Err(Error::NotFound);
         }
-        let session = self.gateway.open_request(secret, origin(peer)).await?;
+        let session = self.gateway.open_outsider_link(secret, origin(peer)).await?;
         let draft = self.gateway.list(&session, Folder::Outbox).await?.into_iter().next().map(|t| t.id);
-        Ok(Opened { session, draft })
+        let kind = session.link_kind().ok_or(Error::NotFound)?;
+        Ok(Opened { session, draft, kind })
     }
 
-    /// Back to the request's page, with a note of what happened.
-    fn back(&self, secret: &str, lang: Option<Language>, kind: &str, text: &str) -> Response {
+    /// Back to the link's page, with a note of what happened.
+    fn back(&self, opened: &Opened, secret: &str, lang: Option<Language>, kind: &str, text: &str) -> Response {
+        let base = base(opened.kind, secret);
         let target = match lang {
-            Some(l) => format!("/r/{secret}?lang={}", l.as_str()),
-            None => format!("/r/{secret}"),
+            Some(l) => format!("{base}?lang={}", l.as_str()),
+            None => base,
         };
         let mut response = Redirect::to(&target).into_response();
-        if let Some(cookie) = set_note(kind, text) {
+        if let Some(cookie) = set_note(kind, text, &[]) {
             response.headers_mut().append(header::SET_COOKIE, cookie);
         }
         response
+    }
+}
+
+/// `Name <address>`, or the address alone.
+fn mailbox(name: &str, email: &str) -> String {
+    match name.trim() {
+        "" => email.to_owned(),
+        name => format!("{name} <{email}>"),
     }
 }
 
@@ -103,26 +129,28 @@ async fn page(
 ) -> Response {
     let asked = chosen(q.lang.as_deref());
     let fallback = asked.unwrap_or_else(|| accepted(&headers));
-    let opened = match app.open_request(&secret, peer).await {
+    let opened = match app.open_outsider(&secret, peer).await {
         Ok(o) => o,
         Err(e) => return page_for(&app, &app.frame(fallback), &e),
     };
-    let view = match app.gateway.request_view(&opened.session).await {
+    let view = match app.gateway.outsider_view(&opened.session).await {
         Ok(v) => v,
         Err(e) => return page_for(&app, &app.frame(fallback), &e),
     };
     let language = asked.unwrap_or(view.language);
     let f = app.frame(language);
     let (notice, error) = match note(&headers) {
-        Some((kind, text)) if kind == "error" => (None, Some(text)),
-        Some((_, text)) => (Some(text), None),
+        Some(n) if n.is_error() => (None, Some(n.text)),
+        Some(n) => (Some(n.text).filter(|t| !t.is_empty()), None),
         None => (None, None),
     };
-    let base = format!("/r/{secret}");
-    let requester = format!("{} <{}>", view.requester_name, view.requester_email);
+    let base = base(view.kind, &secret);
+    let delivery = view.kind == TransferKind::PublicDelivery;
+    let to = mailbox(&view.to_name, &view.to_email);
     let mut response = if let Some(sent) = view.sent.filter(|_| opened.draft.is_none()) {
         let page = minijinja::context! {
-            requester,
+            to,
+            delivery,
             subject => sent.subject,
             reference => sent.reference,
             sent_at => sent.sent_at.map(|t| crate::i18n::moment(t, language)),
@@ -155,8 +183,9 @@ async fn page(
         let page = minijinja::context! {
             base,
             secret,
-            requester,
-            recipient => if view.recipient_name.is_empty() { view.recipient_email.clone() } else { format!("{} <{}>", view.recipient_name, view.recipient_email) },
+            delivery,
+            to,
+            from => mailbox(&view.from_name, &view.from_email),
             request_text => view.text,
             expires => crate::i18n::moment(view.expires_at, language),
             complete,
@@ -172,7 +201,7 @@ async fn page(
             error,
             texts_json => crate::i18n::upload_texts(language),
         };
-        app.pages.render(StatusCode::OK, "request.html", &f, page)
+        app.pages.render(StatusCode::OK, "outsider.html", &f, page)
     } else {
         page_for(&app, &f, &Error::NotFound)
     };
@@ -197,12 +226,12 @@ async fn documents(
     if cross_site(&headers) {
         return page_for(&app, &app.frame(language), &Error::Forbidden("a form from another site"));
     }
-    let opened = match app.open_request(&secret, peer).await {
+    let opened = match app.open_outsider(&secret, peer).await {
         Ok(o) => o,
         Err(e) => return page_for(&app, &app.frame(language), &e),
     };
-    let Some(draft) = opened.draft else {
-        return app.back(&secret, lang, "notice", "");
+    let Some(draft) = opened.draft.clone() else {
+        return app.back(&opened, &secret, lang, "notice", "");
     };
     let t = crate::i18n::texts(language);
     let mut added = Vec::new();
@@ -235,15 +264,15 @@ async fn documents(
     }
     .await;
     match outcome {
-        Ok(()) if added.is_empty() => app.back(&secret, lang, "error", t.nothing_chosen),
-        Ok(()) => app.back(&secret, lang, "notice", &format!("{} {}", t.added, added.join(", "))),
+        Ok(()) if added.is_empty() => app.back(&opened, &secret, lang, "error", t.nothing_chosen),
+        Ok(()) => app.back(&opened, &secret, lang, "notice", &format!("{} {}", t.added, added.join(", "))),
         Err(e) => {
             drain(&mut multipart).await;
             let done = match added.is_empty() {
                 true => String::new(),
                 false => format!(". {} {}", t.added, added.join(", ")),
             };
-            app.back(&secret, lang, "error", &format!("{}{done}", reason(&e, language)))
+            app.back(&opened, &secret, lang, "error", &format!("{}{done}", reason(&e, language)))
         }
     }
 }
@@ -274,15 +303,15 @@ async fn remove(
     if cross_site(&headers) {
         return page_for(&app, &app.frame(language), &Error::Forbidden("a form from another site"));
     }
-    let opened = match app.open_request(&secret, peer).await {
+    let opened = match app.open_outsider(&secret, peer).await {
         Ok(o) => o,
         Err(e) => return page_for(&app, &app.frame(language), &e),
     };
-    let Some(draft) = opened.draft else { return app.back(&secret, lang, "notice", "") };
+    let Some(draft) = opened.draft.clone() else { return app.back(&opened, &secret, lang, "notice", "") };
     let t = crate::i18n::texts(language);
     match app.gateway.remove_document(&opened.session, &draft, &form.name).await {
-        Ok(()) => app.back(&secret, lang, "notice", &format!("{} {}", t.removed, form.name)),
-        Err(e) => app.back(&secret, lang, "error", &reason(&e, language)),
+        Ok(()) => app.back(&opened, &secret, lang, "notice", &format!("{} {}", t.removed, form.name)),
+        Err(e) => app.back(&opened, &secret, lang, "error", &reason(&e, language)),
     }
 }
 
@@ -298,11 +327,11 @@ async fn send(
     if cross_site(&headers) {
         return page_for(&app, &app.frame(language), &Error::Forbidden("a form from another site"));
     }
-    let opened = match app.open_request(&secret, peer).await {
+    let opened = match app.open_outsider(&secret, peer).await {
         Ok(o) => o,
         Err(e) => return page_for(&app, &app.frame(language), &e),
     };
-    let Some(draft) = opened.draft else { return app.back(&secret, lang, "notice", "") };
+    let Some(draft) = opened.draft.clone() else { return app.back(&opened, &secret, lang, "notice", "") };
     let outcome = async {
         let current = app.gateway.envelope(&opened.session, &draft).await?;
         let envelope = Envelope {
@@ -317,7 +346,7 @@ async fn send(
     .await;
     let t = crate::i18n::texts(language);
     match outcome {
-        Ok(_) => app.back(&secret, lang, "notice", t.answer_sent),
-        Err(e) => app.back(&secret, lang, "error", &reason(&e, language)),
+        Ok(_) => app.back(&opened, &secret, lang, "notice", t.answer_sent),
+        Err(e) => app.back(&opened, &secret, lang, "error", &reason(&e, language)),
     }
 }

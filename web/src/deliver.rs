@@ -1,0 +1,227 @@
+//! Delivering documents to the organisation (flow C), as the IGJ manual's
+//! section 1 has it: `/deliver` asks for one's own name and address and the
+//! contact's (the organisation's default contact filled in), the core mails
+//! a link that proves the address, and that link opens the upload page of
+//! [`crate::outsider`]. After sending, the confirmation mail links to the
+//! delivery's report at `/report/<secret>`, which shows whether the
+//! documents have been downloaded, with its PDF.
+
+use std::net::SocketAddr;
+
+use axum::Form;
+use axum::Router;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use gateway::address::{EmailAddress, Mailbox};
+use gateway::delivery::DeliveryStart;
+use gateway::policy::name::NameKind;
+use gateway::{Error, Language};
+use serde::Deserialize;
+
+use crate::App;
+use crate::error::page_for;
+use crate::i18n::{accepted, chosen, moment, size};
+use crate::link::{LangQuery, origin, plausible};
+use crate::reasons::reason;
+use crate::session::{clear_note, note, set_note};
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/deliver", get(form).post(start))
+        .route("/deliver/check", get(check))
+        .route("/report/{secret}", get(report))
+        .route("/report/{secret}/pdf", get(report_pdf))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct StartForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    contact_name: String,
+    #[serde(default)]
+    contact_email: String,
+    lang: Option<String>,
+}
+
+/// What a refused start keeps of the form, for the page it is sent back to.
+const KEPT: [&str; 4] = ["name", "email", "contact_name", "contact_email"];
+
+async fn form(State(app): State<App>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let language = chosen(q.lang.as_deref()).unwrap_or_else(|| accepted(&headers));
+    let f = app.frame(language);
+    let shown = note(&headers);
+    let kept = |key: &str| shown.as_ref().and_then(|n| n.field(key)).unwrap_or_default();
+    let contact_name = match kept("contact_email") {
+        "" => app.settings.contact_name.clone(),
+        _ => kept("contact_name").to_owned(),
+    };
+    let contact_email = match kept("contact_email") {
+        "" => app.settings.contact_email.clone(),
+        typed => typed.to_owned(),
+    };
+    let page = minijinja::context! {
+        error => shown.as_ref().map(|n| n.text.clone()),
+        error_field => shown.as_ref().and_then(|n| n.field("field")).unwrap_or_default(),
+        name => kept("name"),
+        email => kept("email"),
+        contact_name,
+        contact_email,
+        default_contact => app.settings.contact_email.clone(),
+    };
+    let mut response = app.pages.render(StatusCode::OK, "deliver.html", &f, page);
+    if shown.is_some() {
+        response.headers_mut().append(header::SET_COOKIE, clear_note());
+    }
+    response
+}
+
+async fn start(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<StartForm>,
+) -> Response {
+    let language = chosen(form.lang.as_deref()).unwrap_or_else(|| accepted(&headers));
+    let t = crate::i18n::texts(language);
+    let again = |field: &str, text: &str| {
+        let kept = [
+            ("name", form.name.as_str()),
+            ("email", form.email.as_str()),
+            ("contact_name", form.contact_name.as_str()),
+            ("contact_email", form.contact_email.as_str()),
+            ("field", field),
+        ];
+        debug_assert!(KEPT.iter().all(|k| kept.iter().any(|(n, _)| n == k)));
+        redirect_with(&format!("/deliver?lang={}", language.as_str()), "error", text, &kept)
+    };
+    let mailbox =
+        |name: &str, email: &str| EmailAddress::parse(email.trim()).ok().and_then(|e| Mailbox::new(Some(name), e).ok());
+    let Some(sender) = mailbox(&form.name, &form.email) else { return again("email", t.bad_email) };
+    let Some(contact) = mailbox(&form.contact_name, &form.contact_email) else {
+        return again("contact_email", t.bad_email);
+    };
+    let shown = sender.email.normalized();
+    match app.gateway.start_delivery(DeliveryStart { sender, contact, language }, origin(peer)).await {
+        Ok(expires_at) => {
+            let until = moment(expires_at, language);
+            let pairs = [("email", shown.as_str()), ("until", until.as_str())];
+            redirect_with(&format!("/deliver/check?lang={}", language.as_str()), "notice", "", &pairs)
+        }
+        // The one value the core refuses here: a contact outside the organisation.
+        Err(Error::Invalid(_)) => again("contact_email", t.contact_not_ours),
+        Err(e) => again("", &reason(&e, language)),
+    }
+}
+
+/// A redirect that leaves a note (and the values to show again) for the page it goes to.
+fn redirect_with(target: &str, kind: &str, text: &str, fields: &[(&str, &str)]) -> Response {
+    let mut response = Redirect::to(target).into_response();
+    if let Some(cookie) = set_note(kind, text, fields) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+async fn check(State(app): State<App>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let language = chosen(q.lang.as_deref()).unwrap_or_else(|| accepted(&headers));
+    let f = app.frame(language);
+    let Some(shown) = note(&headers) else {
+        // Reloaded after the note was shown: the start form again.
+        return Redirect::to(&format!("/deliver?lang={}", language.as_str())).into_response();
+    };
+    let page = minijinja::context! {
+        email => shown.field("email").unwrap_or_default(),
+        until => shown.field("until").unwrap_or_default(),
+    };
+    let mut response = app.pages.render(StatusCode::OK, "deliver-check.html", &f, page);
+    response.headers_mut().append(header::SET_COOKIE, clear_note());
+    response
+}
+
+async fn report(
+    State(app): State<App>,
+    Path(secret): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let asked = chosen(q.lang.as_deref());
+    let fallback = asked.unwrap_or_else(|| accepted(&headers));
+    let data = match plausible(&secret) {
+        true => app.gateway.report_by_link(&secret).await,
+        false => Err(Error::NotFound),
+    };
+    let data = match data {
+        Ok(d) => d,
+        Err(e) => return page_for(&app, &app.frame(fallback), &e),
+    };
+    let language = asked.unwrap_or(fallback);
+    let f = app.frame(language);
+    let t = f.t;
+    let documents: Vec<_> = data
+        .documents
+        .iter()
+        .filter(|d| d.kind != NameKind::Member)
+        .map(|d| {
+            let first = data
+                .downloads
+                .iter()
+                .filter(|r| r.document.as_deref().is_none_or(|name| name == d.name))
+                .map(|r| r.at)
+                .min();
+            minijinja::context! {
+                name => d.name.clone(),
+                size => size(d.size, language),
+                sha256 => d.sha256.clone().unwrap_or_default(),
+                downloaded => first.map(|at| moment(at, language)),
+                deleted => d.deleted_at.map(|at| moment(at, language)),
+            }
+        })
+        .collect();
+    let tr = &data.transfer;
+    let page = minijinja::context! {
+        base => format!("/report/{secret}"),
+        to => tr.recipient.clone().unwrap_or_default(),
+        from => tr.sender.clone(),
+        subject => tr.subject.clone(),
+        reference => tr.reference.clone(),
+        sent_at => tr.sent_at.map(|at| moment(at, language)),
+        expires_at => tr.expires_at.map(|at| moment(at, language)),
+        documents,
+        none_downloaded => data.downloads.is_empty(),
+        downloaded_label => t.report_downloaded,
+    };
+    app.pages.render(StatusCode::OK, "report.html", &f, page)
+}
+
+async fn report_pdf(
+    State(app): State<App>,
+    Path(secret): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let language = chosen(q.lang.as_deref()).unwrap_or_else(|| accepted(&headers));
+    let pdf = match plausible(&secret) {
+        true => match app.gateway.report_by_link(&secret).await {
+            Ok(data) => app.gateway.report_pdf(&data, language).await,
+            Err(e) => Err(e),
+        },
+        false => Err(Error::NotFound),
+    };
+    match pdf {
+        Ok(bytes) => {
+            let name = match language {
+                Language::Nl => "attachment; filename=\"rapportage.pdf\"",
+                Language::En => "attachment; filename=\"report.pdf\"",
+            };
+            let mut r = ([(header::CONTENT_TYPE, "application/pdf")], bytes).into_response();
+            r.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static(name));
+            r
+        }
+        Err(e) => page_for(&app, &app.frame(language), &e),
+    }
+}
