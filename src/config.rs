@@ -44,6 +44,9 @@ pub struct Config {
     pub https_key: Option<PathBuf>,
     /// `KOERIER_SFTP_LISTEN`
     pub sftp_listen: SocketAddr,
+    /// `KOERIER_METRICS_TOKEN`: `/metrics` answers a request with this
+    /// bearer token; unset: only requests from this machine (loopback).
+    pub metrics_token: Option<Secret>,
     /// `KOERIER_PUBLIC_URL`; unset: `https://<https_listen>`.
     pub public_url: Option<String>,
     /// `KOERIER_UPLOAD_WINDOW` (humantime)
@@ -152,6 +155,7 @@ const ENV_KEYS: &[&str] = &[
     "https_key",
     "sftp_listen",
     "public_url",
+    "metrics_token",
     "upload_window",
     "retention",
     "smtp_url",
@@ -327,6 +331,7 @@ impl Config {
             helpdesk_phone: self.branding.helpdesk_phone.clone(),
             contact_name: self.branding.contact_name.clone(),
             contact_email: self.branding.contact_email.clone(),
+            metrics_token: self.metrics_token.as_ref().map(|t| t.expose().to_owned()),
         }
     }
 

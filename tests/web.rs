@@ -120,8 +120,11 @@ fn the_link_code_and_downloads_with_curl() -> TestResult {
 
     // Download all: one zip with both documents.
     let zip = s.path().join("all.zip");
-    let (status, head, _) = b.request(&["-o", &zip.to_string_lossy(), &format!("{}/all.zip", sent.link)])?;
+    let (status, head, _) = b.request(&["-o", &zip.to_string_lossy(), &format!("{}/all.zip?lang=en", sent.link)])?;
     assert_eq!((status, header(&head, "content-type")), (200, Some("application/zip")));
+    assert!(header(&head, "content-disposition").is_some_and(|d| d.contains("documents.zip")), "{head}");
+    let (_, head, _) = b.request(&["-I", &format!("{}/all.zip?lang=nl", sent.link)])?;
+    assert!(header(&head, "content-disposition").is_some_and(|d| d.contains("documenten.zip")), "in Dutch: {head}");
     let listing = Command::new("unzip").arg("-Z1").arg(&zip).output()?;
     assert_eq!(String::from_utf8(listing.stdout)?, "lijst van stukken.txt\nreport.pdf\n");
     let tested = Command::new("unzip").arg("-tq").arg(&zip).output()?;
@@ -130,6 +133,12 @@ fn the_link_code_and_downloads_with_curl() -> TestResult {
     // Without the session, a download sends the reader to the link page.
     let (status, head, _) = stranger.request(&[&format!("{}/d/report.pdf", sent.link)])?;
     assert_eq!(status, 303, "{head}");
+
+    // The page names the sender and until when; "Downloaden" in Dutch.
+    let (_, _, page) = b.request(&[&format!("{}?lang=nl", sent.link)])?;
+    let text = String::from_utf8_lossy(&page);
+    assert!(text.contains("Jan Jansen &lt;jan@minvws.nl&gt;") && text.contains("Beschikbaar tot"), "{text}");
+    assert!(text.contains(">Downloaden</a>"), "{text}");
 
     // Metrics count requests and downloads; the probes answer.
     let (_, _, metrics) = b.request(&[&s.url("/metrics")])?;
@@ -144,6 +153,67 @@ fn the_link_code_and_downloads_with_curl() -> TestResult {
 /// drive sends one): the download page offers it as `Bijlagen.zip`, made as
 /// it is read from the documents opened with the link's key, whole, from
 /// the middle, and inside "download all"; its download is recorded.
+/// Redirect after every POST: a wrong code and a new code are answered
+/// with a redirect to the link, whose page says so once; reloading it counts
+/// no second try and sends no second SMS.
+#[test]
+fn the_result_of_a_code_form_shows_once_and_a_reload_repeats_nothing() -> TestResult {
+    let (s, sent) = served_with_documents()?;
+    let b = Browser::new(s.path(), "piet");
+    let (_, _, page) = b.request(&[&sent.link])?;
+    let csrf = Browser::csrf(&page)?;
+    let failed = "SELECT count(*) FROM audit_events WHERE kind = 'code-failed'";
+
+    let (status, head, _) = b.request(&["-d", &format!("csrf={csrf}&code=000000"), &format!("{}/code", sent.link)])?;
+    assert_eq!(status, 303);
+    assert!(header(&head, "location").is_some_and(|l| l.ends_with("#code")), "{head}");
+    for shown in [true, false] {
+        let (status, _, page) = b.request(&[&sent.link])?;
+        assert_eq!(status, 200);
+        assert_eq!(String::from_utf8_lossy(&page).contains("This code is not right"), shown);
+        assert_eq!(s.number(failed)?, 1, "one wrong try, however often the page is loaded");
+    }
+
+    let sms = s.sms_count();
+    let (status, head, _) = b.request(&["-d", &format!("csrf={csrf}"), &format!("{}/new-code", sent.link)])?;
+    assert!(status == 303 && header(&head, "location").is_some_and(|l| l.ends_with("#code")), "{head}");
+    for shown in [true, false] {
+        let (_, _, page) = b.request(&[&sent.link])?;
+        assert_eq!(String::from_utf8_lossy(&page).contains("A new code was sent to"), shown);
+    }
+    assert!(wait_for(|| s.sms_count() == sms + 1), "one new code");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(s.sms_count(), sms + 1, "and only one");
+    Ok(())
+}
+
+/// `/metrics` is the operator's: with a token set, only a request that
+/// carries it reads the figures; anyone else finds no such page.
+#[test]
+fn metrics_answer_only_the_bearer_of_the_token() -> TestResult {
+    let mut s = Server::new(&[("KOERIER_METRICS_TOKEN", "a-long-metrics-token-0123456789")])?;
+    s.start()?;
+    let b = Browser::new(s.path(), "prometheus");
+    assert_eq!(b.request(&[&s.url("/metrics")])?.0, 404);
+    assert_eq!(b.request(&["-H", "Authorization: Bearer wrong", &s.url("/metrics")])?.0, 404);
+    let (status, _, body) =
+        b.request(&["-H", "Authorization: Bearer a-long-metrics-token-0123456789", &s.url("/metrics")])?;
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&body).contains("koerier_web_requests_total"));
+    Ok(())
+}
+
+fn wait_for(mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
 #[test]
 fn a_folder_reaches_the_recipient_as_one_zip() -> TestResult {
     let mut s = Server::new(&[])?;
@@ -175,6 +245,16 @@ fn a_folder_reaches_the_recipient_as_one_zip() -> TestResult {
     );
     let tested = Command::new("unzip").arg("-tq").arg(&zip).output()?;
     assert!(tested.status.success(), "{}", String::from_utf8_lossy(&tested.stdout));
+    // Every entry, folders too, is dated when it was sent, not 1980: the
+    // MS-DOS date of each local header (signature PK\x03\x04, date at 12).
+    let bytes = std::fs::read(&zip)?;
+    let headers: Vec<usize> =
+        bytes.windows(4).enumerate().filter(|(_, w)| *w == b"PK\x03\x04").map(|(i, _)| i).collect();
+    assert_eq!(headers.len(), 4, "four entries");
+    for at in headers {
+        let date = u16::from_le_bytes([bytes[at + 12], bytes[at + 13]]);
+        assert!((date >> 9) + 1980 >= 2026, "entry at {at} dated {}", (date >> 9) + 1980);
+    }
     let notes = Command::new("unzip").arg("-p").arg(&zip).arg("Bijlagen/2026/notes").output()?;
     assert!(notes.stdout == big_text(), "a file inside reads back byte for byte");
     let whole = std::fs::read(&zip)?;
@@ -231,7 +311,7 @@ fn ten_thousand_guesses_lock_the_link_and_alert_the_sender() -> TestResult {
     for guess in (0..10_000u32).map(|i| format!("{:06}", (i * 7919 + 1) % 1_000_000)).filter(|g| *g != code) {
         config.push_str(&format!(
             "url = \"{}/code\"\ndata = \"csrf={csrf}&code={guess}\"\noutput = \"/dev/null\"\n\
-             insecure\ncookie = \"{jar}\"\nwrite-out = \"%{{http_code}}\\n\"\nnext\n",
+             insecure\ncookie = \"{jar}\"\nwrite-out = \"%{{http_code}} %{{redirect_url}}\\n\"\nnext\n",
             sent.link
         ));
     }
@@ -241,15 +321,20 @@ fn ten_thousand_guesses_lock_the_link_and_alert_the_sender() -> TestResult {
     let out = s.curl(&["-K", &list.to_string_lossy()])?;
     let codes = String::from_utf8(out.stdout)?;
     assert!(codes.lines().count() >= 9_999, "every guess answered: {}", codes.lines().count());
-    assert_eq!(codes.lines().filter(|c| *c == "303").count(), 0, "no guess succeeds");
+    // Every answer sends the browser back to the link (to the code form, or,
+    // once locked, to the page that says so), and no guess opened a session.
+    let other = codes.lines().find(|c| !c.starts_with("303 "));
+    assert_eq!(other, None, "every guess is answered with a redirect");
+    assert_eq!(s.number("SELECT count(*) FROM web_sessions")?, 0, "no guess succeeds");
     assert!(started.elapsed() < Duration::from_secs(120));
     assert_eq!(s.number("SELECT count(*) FROM audit_events WHERE kind = 'code-failed'")?, 15, "at most 15 evaluated");
     assert_eq!(s.number("SELECT max(failures_total) FROM links")?, 15);
     assert_eq!(s.number("SELECT count(*) FROM links WHERE locked_at IS NOT NULL")?, 1, "the link locked");
     // Even the right code does not open a locked link.
-    let (status, _, page) = b.request(&["-d", &format!("csrf={csrf}&code={code}"), &format!("{}/code", sent.link)])?;
-    assert_eq!(status, 403);
-    assert!(String::from_utf8_lossy(&page).contains("This link is locked"));
+    let (status, head, _) = b.request(&["-d", &format!("csrf={csrf}&code={code}"), &format!("{}/code", sent.link)])?;
+    assert_eq!(status, 303);
+    assert!(header(&head, "location").is_some_and(|l| !l.contains('#')), "back to the link, which says why: {head}");
+    assert!(header(&head, "set-cookie").is_none_or(|c| !c.contains("koerier-session")), "no session: {head}");
     let (status, _, page) = b.request(&[&sent.link])?;
     assert_eq!(status, 403);
     assert!(String::from_utf8_lossy(&page).contains("The sender has been told"));
@@ -339,7 +424,19 @@ fn a_colleague_signs_in_instead_of_a_code_and_nobody_else_does() -> TestResult {
         assert!(create.wait()?.success(), "account {email}");
     }
     std::fs::write(s.path().join("report.pdf"), PDF)?;
-    s.ok(&["send", "--from", "jan@minvws.nl", "--to", "Kees <kees@minvws.nl>", "--language", "en", "report.pdf"])?;
+    // Given a mobile number too: a colleague still signs in, and no code is sent.
+    s.ok(&[
+        "send",
+        "--from",
+        "jan@minvws.nl",
+        "--to",
+        "Kees <kees@minvws.nl>",
+        "--phone",
+        "06 12345678",
+        "--language",
+        "en",
+        "report.pdf",
+    ])?;
     let prefix = s.url("/l/");
     let mails = s.mails()?;
     let notice = mails.iter().find(|m| m.contains("kees@minvws.nl") && m.contains(&prefix)).ok_or("no link mail")?;
@@ -360,15 +457,19 @@ fn a_colleague_signs_in_instead_of_a_code_and_nobody_else_does() -> TestResult {
 
     // A wrong password, and another colleague with the right one, are refused alike.
     let wrong = format!("csrf={csrf}&email=kees%40minvws.nl&password=not+it");
-    let (status, _, page) = b.request(&["-d", &wrong, &sign_in])?;
-    assert_eq!(status, 400);
+    let (status, head, _) = b.request(&["-d", &wrong, &sign_in])?;
+    assert_eq!((status, header(&head, "location")), (303, Some(format!("/l/{secret}#email").as_str())));
+    let (status, _, page) = b.request(&[&link])?;
+    assert_eq!(status, 200);
     assert!(String::from_utf8_lossy(&page).contains("The email address or password is not right"));
+    let (_, _, page) = b.request(&[&link])?;
+    assert!(!String::from_utf8_lossy(&page).contains("is not right"), "shown once, not on a reload");
     let m = Browser::new(s.path(), "marie");
     let (_, _, page) = m.request(&[&link])?;
     let marie_csrf = Browser::csrf(&page)?;
     let other = format!("csrf={marie_csrf}&email=marie%40minvws.nl&password=the+password+of+Marie");
-    let (status, _, page) = m.request(&["-d", &other, &sign_in])?;
-    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&page));
+    let (status, head, _) = m.request(&["-d", &other, &sign_in])?;
+    assert!(status == 303 && header(&head, "location").is_some_and(|l| l.ends_with("#email")), "{head}");
     assert_eq!(m.request(&[&format!("{link}/d/report.pdf")])?.0, 303, "marie has no session for this link");
 
     // The recipient's own password opens the download page; the download is theirs.

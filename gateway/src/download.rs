@@ -240,6 +240,7 @@ struct ReadRow {
     inline_blob: Option<Vec<u8>>,
     crc32: Option<i64>,
     completed_at: Option<i64>,
+    created_at: i64,
 }
 
 impl ReadRow {
@@ -260,7 +261,7 @@ impl ReadRow {
 
     fn entry(&self, name: &str) -> ZipEntry {
         let crc = self.crc32.and_then(|c| u32::try_from(c).ok());
-        let modified = Timestamp::from_millis(self.completed_at.unwrap_or_default());
+        let modified = Timestamp::from_millis(self.completed_at.unwrap_or(self.created_at));
         ZipEntry::file(name, u64::try_from(self.size).unwrap_or(0), crc, modified)
     }
 }
@@ -389,7 +390,10 @@ fn zip_of(mut rows: Vec<ReadRow>, within: Within) -> Result<(ZipLayout, Vec<Opti
         }
         match crate::upload::kind_of(&row.kind)? {
             NameKind::Folder => {
-                entries.push(ZipEntry::folder(&row.name, Timestamp::from_millis(row.completed_at.unwrap_or_default())));
+                entries.push(ZipEntry::folder(
+                    &row.name,
+                    Timestamp::from_millis(row.completed_at.unwrap_or(row.created_at)),
+                ));
                 blobs.push(None);
             }
             NameKind::Member => {

@@ -458,6 +458,10 @@ impl Gateway {
                 transfers::sent_at.eq(now.as_millis()),
                 transfers::expires_at.eq(expires_at.as_millis()),
                 transfers::recipient_id.eq(&recipient.account_id),
+                // How the recipient proves who they are is decided here, once:
+                // a code to this number, or (none) a sign-in. A colleague
+                // given a number signs in and gets no code.
+                transfers::recipient_phone.eq(recipient.phone.as_ref().map(|p| p.as_e164().to_owned())),
                 transfers::send_problem.eq(None::<String>),
             ))
             .execute(conn)?;

@@ -64,6 +64,19 @@ pub enum LinkStatus {
     Gone,
 }
 
+/// What the recipient's page shows of a message.
+#[derive(Debug, Clone)]
+pub struct RecipientView {
+    /// Subject, reference, language and the accompanying text.
+    pub envelope: Envelope,
+    /// Who sent it: `Name <address>`.
+    pub sender: String,
+    /// Until when its documents can be downloaded.
+    pub expires_at: Option<Timestamp>,
+    /// What it delivers (a folder as its zip).
+    pub documents: Vec<DocumentInfo>,
+}
+
 /// The right to read one transfer as its recipient, given by redeeming its
 /// link. Holds the link secret, which the documents' keys depend on.
 #[derive(Clone)]
@@ -381,14 +394,22 @@ impl Gateway {
     }
 
     /// The envelope and documents a recipient sees on the download page.
-    pub async fn recipient_view(&self, grant: &RecipientGrant) -> Result<(Envelope, Vec<DocumentInfo>)> {
+    pub async fn recipient_view(&self, grant: &RecipientGrant) -> Result<RecipientView> {
         let (t, this) = (grant.transfer_id.as_str().to_owned(), self.clone());
         let now = self.now();
         self.db
             .read(move |conn| {
                 let row = load(conn, &t)?;
                 check_readable(&row, now)?;
-                Ok((this.envelope_of(&row)?, delivered_of(conn, &t)?))
+                Ok(RecipientView {
+                    envelope: this.envelope_of(&row)?,
+                    sender: match row.sender_name.trim() {
+                        "" => row.sender_email.clone(),
+                        name => format!("{name} <{}>", row.sender_email),
+                    },
+                    expires_at: row.expires_at.map(Timestamp::from_millis),
+                    documents: delivered_of(conn, &t)?,
+                })
             })
             .await
     }

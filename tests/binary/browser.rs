@@ -84,7 +84,8 @@ impl Browser {
         }
         let form = format!("csrf={}&code={code}", Browser::csrf(&page)?);
         let (status, head, page) = self.request(&["-d", &form, &format!("{link}/code")])?;
-        if status != 303 {
+        // A refused code is sent back to the code form (`#code`).
+        if status != 303 || header(&head, "location").is_none_or(|l| l.contains('#')) {
             return Err(format!("the code was not taken ({status}): {head}{}", String::from_utf8_lossy(&page)).into());
         }
         Ok(())

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::ops::Range;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use bytes::Bytes;
@@ -141,7 +141,9 @@ async fn granted_documents(
 
 async fn listed(app: &App, secret: &str, grant: &RecipientGrant) -> Result<Vec<DocumentInfo>, Response> {
     match app.gateway.recipient_view(grant).await {
-        Ok((_, docs)) => Ok(docs.into_iter().filter(|d| d.state == gateway::upload::DocumentState::Complete).collect()),
+        Ok(view) => {
+            Ok(view.documents.into_iter().filter(|d| d.state == gateway::upload::DocumentState::Complete).collect())
+        }
         Err(e) => Err(app.refusal(secret, None, &e).await),
     }
 }
@@ -227,16 +229,19 @@ pub async fn all(
     State(app): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(secret): Path<String>,
+    Query(q): Query<crate::link::LangQuery>,
     method: Method,
     headers: HeaderMap,
 ) -> Response {
+    // Named in the reader's language: the page links it with `?lang=`.
+    let language = crate::i18n::chosen(q.lang.as_deref()).unwrap_or_else(|| crate::i18n::accepted(&headers));
     let (grant, docs) = match granted_documents(&app, &secret, &headers).await {
         Ok(found) => found,
         Err(r) => return r,
     };
     let mut h = HeaderMap::new();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
-    if let Ok(v) = HeaderValue::from_str(&content_disposition("documents.zip")) {
+    if let Ok(v) = HeaderValue::from_str(&content_disposition(crate::i18n::texts(language).all_zip)) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     if docs.is_empty() {

@@ -121,6 +121,8 @@ pub struct Texts {
     pub landing_deliver_heading: &'static str,
     pub landing_deliver_text: &'static str,
     pub landing_deliver_button: &'static str,
+    pub from_label: &'static str,
+    pub all_zip: &'static str,
 }
 
 const NL: Texts = Texts {
@@ -154,7 +156,7 @@ const NL: Texts = Texts {
     col_size: "Grootte",
     col_sha256: "SHA-256",
     col_action: "Actie",
-    download: "Download",
+    download: "Downloaden",
     download_all: "Alles downloaden (zip)",
     expires: "Beschikbaar tot",
     gone_title: "Deze link werkt niet (meer)",
@@ -238,6 +240,8 @@ const NL: Texts = Texts {
     landing_deliver_heading: "Documenten versturen aan de organisatie",
     landing_deliver_text: "Wilt u documenten sturen aan een medewerker of aan het meldpunt? U bevestigt eerst uw e-mailadres; daarna uploadt u de documenten.",
     landing_deliver_button: "Documenten versturen",
+    from_label: "Van",
+    all_zip: "documenten.zip",
 };
 
 const EN: Texts = Texts {
@@ -355,6 +359,8 @@ const EN: Texts = Texts {
     landing_deliver_heading: "Send documents to the organisation",
     landing_deliver_text: "Do you want to send documents to a member of staff or to the contact point? You first confirm your e-mail address, then you upload the documents.",
     landing_deliver_button: "Send documents",
+    from_label: "From",
+    all_zip: "documents.zip",
 };
 
 /// The texts in `language`.

@@ -43,6 +43,8 @@ pub struct WebSettings {
     /// in on the delivery form.
     pub contact_name: String,
     pub contact_email: String,
+    /// The bearer token `/metrics` asks for; none: only this machine may read it.
+    pub metrics_token: Option<String>,
 }
 
 /// The shared state of every handler.

@@ -107,15 +107,15 @@ impl App {
         let Some(csrf) = existing.clone().or_else(new_token) else {
             return page_for(self, &f, &Error::Internal("no randomness".into()));
         };
-        let (status, error, notice) = match note {
-            Note::None => (StatusCode::OK, None, None),
-            Note::WrongCode => (StatusCode::BAD_REQUEST, Some(f.t.wrong_code), None),
-            Note::BadSignIn => (StatusCode::BAD_REQUEST, Some(f.t.bad_signin), None),
-            Note::RateLimited => (StatusCode::TOO_MANY_REQUESTS, Some(f.t.rate_limited), None),
-            Note::CodeSent => (StatusCode::OK, None, Some(f.t.new_code_sent)),
+        let (error, notice) = match note {
+            Note::None => (None, None),
+            Note::WrongCode => (Some(f.t.wrong_code), None),
+            Note::BadSignIn => (Some(f.t.bad_signin), None),
+            Note::RateLimited => (Some(f.t.rate_limited), None),
+            Note::CodeSent => (None, Some(f.t.new_code_sent)),
         };
         let page = minijinja::context! { base, csrf => csrf.clone(), masked_phone, error, notice };
-        let mut response = self.pages.render(status, template, &f, page);
+        let mut response = self.pages.render(StatusCode::OK, template, &f, page);
         if existing.is_none()
             && let Some(value) = set_cookie(CSRF_COOKIE, &csrf)
         {
@@ -131,10 +131,11 @@ impl App {
         grant: &gateway::link::RecipientGrant,
         lang: Option<Language>,
     ) -> Response {
-        let (envelope, documents) = match self.gateway.recipient_view(grant).await {
+        let view = match self.gateway.recipient_view(grant).await {
             Ok(view) => view,
             Err(e) => return self.refusal(secret, lang, &e).await,
         };
+        let (envelope, documents) = (view.envelope, view.documents);
         let language = lang.unwrap_or(envelope.language);
         let f = self.frame(language);
         let base = format!("/l/{secret}");
@@ -152,6 +153,8 @@ impl App {
             .collect();
         let page = minijinja::context! {
             base,
+            sender => view.sender,
+            expires => view.expires_at.map(|t| crate::i18n::moment(t, language)),
             subject => envelope.subject,
             reference => envelope.reference,
             text => envelope.text,
@@ -233,14 +236,63 @@ impl App {
     }
 }
 
-/// What to say above the form.
-#[derive(Debug, Clone, Copy)]
+/// What to say above the form: what the POST before it came to. The POST
+/// redirects to the link (redirect after every POST: a reload sends no
+/// second code and counts no second wrong try) and leaves this in a note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Note {
     None,
     WrongCode,
     BadSignIn,
     RateLimited,
     CodeSent,
+}
+
+impl Note {
+    const ALL: [(Note, &'static str); 4] = [
+        (Note::WrongCode, "wrong-code"),
+        (Note::BadSignIn, "bad-sign-in"),
+        (Note::RateLimited, "rate-limited"),
+        (Note::CodeSent, "code-sent"),
+    ];
+
+    fn name(self) -> &'static str {
+        Note::ALL.iter().find(|(n, _)| *n == self).map_or("", |(_, name)| name)
+    }
+
+    fn from_cookie(headers: &HeaderMap) -> Note {
+        let what = crate::session::note(headers).and_then(|n| n.field("what").map(str::to_owned));
+        Note::ALL.iter().find(|(_, name)| Some(*name) == what.as_deref()).map_or(Note::None, |(n, _)| *n)
+    }
+}
+
+impl App {
+    /// Back to the link's page with a note, at the form it is about (the
+    /// fragment): a redirect that is not a redeemed link.
+    fn back_to_link(&self, secret: &str, lang: Option<Language>, note: Note) -> Response {
+        let query = lang.map(|l| format!("?lang={}", l.as_str())).unwrap_or_default();
+        let anchor = match note {
+            Note::BadSignIn => "#email",
+            _ => "#code",
+        };
+        let mut response = Redirect::to(&format!("/l/{secret}{query}{anchor}")).into_response();
+        if let Some(cookie) = crate::session::set_note("link", "", &[("what", note.name())]) {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+        response
+    }
+
+    /// Back to the link's page, which shows why not (locked, gone), or the
+    /// page of a failure that is not the link's.
+    async fn after_refusal(&self, secret: &str, lang: Option<Language>, err: &Error) -> Response {
+        match err {
+            Error::Locked | Error::NotFound | Error::Expired | Error::Aborted(_) => {
+                let query = lang.map(|l| format!("?lang={}", l.as_str())).unwrap_or_default();
+                Redirect::to(&format!("/l/{secret}{query}")).into_response()
+            }
+            other => self.refusal(secret, lang, other).await,
+        }
+    }
 }
 
 async fn open(
@@ -253,7 +305,14 @@ async fn open(
     match app.session_grant(&secret, &headers).await {
         Some(Ok(grant)) => app.download_page(&secret, &grant, lang).await,
         Some(Err(e)) => app.refusal(&secret, lang, &e).await,
-        None => app.link_page(&secret, lang, &headers, Note::None).await,
+        None => {
+            let note = Note::from_cookie(&headers);
+            let mut response = app.link_page(&secret, lang, &headers, note).await;
+            if crate::session::note(&headers).is_some() {
+                response.headers_mut().append(header::SET_COOKIE, crate::session::clear_note());
+            }
+            response
+        }
     }
 }
 
@@ -270,8 +329,8 @@ async fn code(
     }
     match app.gateway.redeem_with_code(&secret, &form.code, origin(peer)).await {
         Ok(grant) => app.start_session(&secret, &grant, lang).await,
-        Err(Error::BadCredentials) => app.link_page(&secret, lang, &headers, Note::WrongCode).await,
-        Err(e) => app.refusal(&secret, lang, &e).await,
+        Err(Error::BadCredentials) => app.back_to_link(&secret, lang, Note::WrongCode),
+        Err(e) => app.after_refusal(&secret, lang, &e).await,
     }
 }
 
@@ -287,9 +346,9 @@ async fn new_code(
         return refusal;
     }
     match app.gateway.request_new_code(&secret, origin(peer)).await {
-        Ok(_) => app.link_page(&secret, lang, &headers, Note::CodeSent).await,
-        Err(Error::RateLimited) => app.link_page(&secret, lang, &headers, Note::RateLimited).await,
-        Err(e) => app.refusal(&secret, lang, &e).await,
+        Ok(_) => app.back_to_link(&secret, lang, Note::CodeSent),
+        Err(Error::RateLimited) => app.back_to_link(&secret, lang, Note::RateLimited),
+        Err(e) => app.after_refusal(&secret, lang, &e).await,
     }
 }
 
@@ -307,14 +366,14 @@ async fn sign_in(
     let session = match app.gateway.authenticate_password(&form.email, &form.password, origin(peer)).await {
         Ok(session) => session,
         Err(Error::BadCredentials | Error::Forbidden(_)) => {
-            return app.link_page(&secret, lang, &headers, Note::BadSignIn).await;
+            return app.back_to_link(&secret, lang, Note::BadSignIn);
         }
-        Err(e) => return app.refusal(&secret, lang, &e).await,
+        Err(e) => return app.after_refusal(&secret, lang, &e).await,
     };
     match app.gateway.redeem_signed_in(&secret, &session).await {
         Ok(grant) => app.start_session(&secret, &grant, lang).await,
-        Err(Error::Forbidden(_)) => app.link_page(&secret, lang, &headers, Note::BadSignIn).await,
-        Err(e) => app.refusal(&secret, lang, &e).await,
+        Err(Error::Forbidden(_)) => app.back_to_link(&secret, lang, Note::BadSignIn),
+        Err(e) => app.after_refusal(&secret, lang, &e).await,
     }
 }
 

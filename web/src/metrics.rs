@@ -3,10 +3,11 @@
 //! written by hand: four counters and a few gauges need no metrics library.
 
 use std::fmt::Write;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::App;
@@ -59,7 +60,28 @@ pub async fn readyz(State(app): State<App>) -> Response {
     }
 }
 
-pub async fn exposition(State(app): State<App>) -> Response {
+/// Whether this request may read the metrics: with the configured bearer
+/// token, or without one from this machine only. Anyone else is told the
+/// page does not exist.
+fn may_read(app: &App, peer: SocketAddr, headers: &HeaderMap) -> bool {
+    match &app.settings.metrics_token {
+        Some(token) => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|given| crate::session::constant_time_eq(given.trim().as_bytes(), token.as_bytes())),
+        None => peer.ip().to_canonical().is_loopback(),
+    }
+}
+
+pub async fn exposition(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if !may_read(&app, peer, &headers) {
+        return crate::error::not_found(State(app)).await;
+    }
     let m = &app.metrics;
     let mut out = String::new();
     let mut counter = |name: &str, help: &str, value: u64| {

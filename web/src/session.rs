@@ -119,7 +119,7 @@ pub fn csrf_ok(headers: &HeaderMap, form_token: &str) -> bool {
     !cross_site && cookie.len() == 64 && constant_time_eq(cookie.as_bytes(), form_token.as_bytes())
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -58,8 +58,10 @@ async fn the_code_redeems_and_the_download_is_recorded() -> TestResult {
     assert_eq!(code.len(), 6);
     let ip = Some("198.51.100.7".parse()?);
     let grant = bed.gw.redeem_with_code(&secret, &code, Origin::new(gateway::Door::Web, ip)).await?;
-    let (env, docs) = bed.gw.recipient_view(&grant).await?;
+    let view = bed.gw.recipient_view(&grant).await?;
+    let (env, docs) = (view.envelope, view.documents);
     assert_eq!(env.text, "the accompanying text");
+    assert!(view.sender.ends_with("<jan@minvws.nl>") && view.expires_at.is_some(), "{}", view.sender);
     assert_eq!(docs.len(), 1);
     let bytes =
         bed.gw.read_as_recipient(&grant, "a.pdf", None, Origin::new(gateway::Door::Web, ip)).await?.read_all().await?;
@@ -189,7 +191,7 @@ async fn a_web_session_is_bound_to_its_link_and_ends_after_thirty_idle_minutes()
     assert!(!format!("{token:?}").contains(token.expose()), "the token never prints");
     let resumed = bed.gw.resume_web_session(&secret, token.expose()).await?;
     assert_eq!(resumed.transfer_id(), grant.transfer_id());
-    let (_, docs) = bed.gw.recipient_view(&resumed).await?;
+    let docs = bed.gw.recipient_view(&resumed).await?.documents;
     let read = bed.gw.read_as_recipient(&resumed, &docs[0].name, None, Origin::cli()).await?.read_all().await?;
     assert_eq!(read, pdf("for piet"), "the rebuilt grant opens the documents");
     let other = "b".repeat(43);
