@@ -474,3 +474,214 @@ fn the_public_delivers_to_the_contact_point_and_follows_the_report() -> TestResu
     assert!(pdf.starts_with(b"%PDF"), "a PDF");
     k.stop()
 }
+
+/// Run a plan of steps in Chromium (`tests/browser/flows.mjs`): what it saw.
+fn browse(plan: &serde_json::Value, dir: &Path) -> Result<serde_json::Value, Error> {
+    need("node")?;
+    need("chromium")?;
+    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    for module in ["playwright-core", "axe-core"] {
+        if !browser_dir.join("node_modules").join(module).is_dir() {
+            return Err(format!("{module} is not installed in tests/browser: run scripts/setup").into());
+        }
+    }
+    static PLANS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let file = dir.join(format!("plan-{}.json", PLANS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
+    std::fs::write(&file, serde_json::to_vec(plan)?)?;
+    let run = Command::new("node").arg(browser_dir.join("flows.mjs")).arg(&file).current_dir(&browser_dir).output()?;
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let seen: serde_json::Value = serde_json::from_slice(&run.stdout)?;
+    assert!(seen.get("error").is_none(), "the browser stopped: {}", seen["error"]);
+    // Every state checked has no WCAG 2.1 A or AA violation.
+    for (state, violations) in seen["axe"].as_object().into_iter().flatten() {
+        assert_eq!(violations, &json!([]), "axe-core in {state}");
+    }
+    assert_eq!(seen["console"], json!([]), "no script errors");
+    Ok(seen)
+}
+
+/// The words a page uses in a language.
+struct Words {
+    lang: &'static str,
+    deliver: &'static str,
+    name: &'static str,
+    email: &'static str,
+    send_link: &'static str,
+    choose: &'static str,
+    subject: &'static str,
+    send: &'static str,
+    sent: &'static str,
+    not_downloaded: &'static str,
+    downloaded: &'static str,
+}
+
+const NL: Words = Words {
+    lang: "nl",
+    deliver: "Documenten versturen",
+    name: "Uw naam",
+    email: "E-mailadres",
+    send_link: "Stuur mij de link",
+    choose: "kies bestanden",
+    subject: "Onderwerp",
+    send: "Verstuur document(en)",
+    sent: "Uw documenten zijn verstuurd aan",
+    not_downloaded: "Nog niet gedownload",
+    downloaded: "Gedownload op",
+};
+
+const EN: Words = Words {
+    lang: "en",
+    deliver: "Send documents",
+    name: "Your name",
+    email: "Email address",
+    send_link: "Send me the link",
+    choose: "choose files",
+    subject: "Subject",
+    send: "Send document(s)",
+    sent: "Your documents were sent to",
+    not_downloaded: "Not downloaded yet",
+    downloaded: "Downloaded on",
+};
+
+/// Flow C in Chromium by keyboard alone, from the landing page to the
+/// report, with axe-core on every page state: in Dutch on a desktop and in
+/// English on a phone.
+#[test]
+fn in_chromium_a_newcomer_delivers_by_keyboard_and_sees_the_report() -> TestResult {
+    let mut k = Koerier::new()?;
+    k.set("KOERIER_BRANDING__CONTACT_NAME", "Meldpunt");
+    k.set("KOERIER_BRANDING__CONTACT_EMAIL", "meldpunt@minvws.nl");
+    k.set("KOERIER_BRANDING__HELPDESK_PHONE", "070 340 50 60");
+    let meldpunt = k.user("meldpunt@minvws.nl", "Meldpunt", "staff")?;
+    k.start()?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let mails = k.path().join("data/mail");
+    for (words, viewport, who) in [(&NL, "desktop", "piet"), (&EN, "phone", "pat")] {
+        let shots = w.join(format!("{}-{viewport}", words.lang));
+        std::fs::create_dir_all(&shots)?;
+        let email = format!("{who}@example.org");
+        let start = browse(
+            &json!({"viewport": viewport, "out": shots, "locale": words.lang, "steps": [
+                {"goto": k.url(&format!("/?lang={}", words.lang))}, {"axe": "landing"}, {"shot": "landing"},
+                {"walk": 30, "name": "landing"},
+                {"tabTo": words.deliver}, {"key": "Enter"}, {"waitUrl": "/deliver"}, {"axe": "start"},
+                {"tabTo": words.name}, {"type": who}, {"tabTo": words.email}, {"type": email},
+                {"tabTo": words.send_link}, {"key": "Enter"}, {"waitUrl": "/deliver/check"},
+                {"axe": "check"}, {"text": "check"}, {"shot": "check"},
+            ]}),
+            w,
+        )?;
+        assert!(start["texts"]["check"].as_str().unwrap_or_default().contains(&email), "{start}");
+        let walk = start["walks"]["landing"].as_array().cloned().unwrap_or_default();
+        assert!(walk.iter().all(|r| r["outlined"] == true), "every control shows its focus: {walk:?}");
+        assert!(walk.iter().any(|r| r["name"].as_str().unwrap_or_default().contains("070 340 50 60")), "{walk:?}");
+
+        let prefix = k.url("/d/");
+        let mut link = None;
+        assert!(wait_until(Duration::from_secs(30), || {
+            link = mail::mails(&mails)
+                .unwrap_or_default()
+                .iter()
+                .filter(|m| mail::header(m, "To") == Some(email.as_str()))
+                .find_map(|m| mail::secret_after(m, &prefix));
+            link.is_some()
+        }));
+        let page = k.url(&format!("/d/{}", link.unwrap_or_default()));
+        let (a, b) = (w.join(format!("{who}-brief.pdf")), w.join(format!("{who}-bijlage.pdf")));
+        std::fs::write(&a, pdf_of("brief", 300_000))?;
+        std::fs::write(&b, pdf_of("bijlage", 5_000_000))?;
+        let sent = browse(
+            &json!({"viewport": viewport, "out": shots, "locale": words.lang, "steps": [
+                {"goto": page}, {"axe": "upload"}, {"shot": "upload"},
+                {"chooseFiles": {"control": words.choose, "paths": [a, b]}},
+                {"waitSelector": format!("ul.documents li:has-text('{who}-bijlage.pdf')")},
+                {"axe": "uploaded"}, {"shot": "uploaded"},
+                {"tabTo": words.subject}, {"type": "Melding"},
+                {"tabTo": words.send}, {"key": "Enter"}, {"waitText": words.sent},
+                {"axe": "sent"}, {"text": "sent"}, {"shot": "sent"},
+            ]}),
+            w,
+        )?;
+        assert!(sent["texts"]["sent"].as_str().unwrap_or_default().contains("meldpunt@minvws.nl"), "{sent}");
+
+        let report_prefix = k.url("/report/");
+        let mut report = None;
+        assert!(wait_until(Duration::from_secs(30), || {
+            report = mail::mails(&mails)
+                .unwrap_or_default()
+                .iter()
+                .filter(|m| mail::header(m, "To") == Some(email.as_str()))
+                .find_map(|m| mail::secret_after(m, &report_prefix));
+            report.is_some()
+        }));
+        let report = k.url(&format!("/report/{}?lang={}", report.unwrap_or_default(), words.lang));
+        let before = browse(
+            &json!({"viewport": viewport, "out": shots, "steps": [
+            {"goto": report}, {"axe": "report"}, {"text": "report"}, {"shot": "report"}]}),
+            w,
+        )?;
+        assert!(before["texts"]["report"].as_str().unwrap_or_default().contains(words.not_downloaded), "{before}");
+        let got = k.sftp_batch(&meldpunt, w, &format!("get inbox/*/{who}-bijlage.pdf {who}-got.pdf\n"))?;
+        assert!(got.status.success(), "{}", text(&got));
+        assert!(std::fs::read(w.join(format!("{who}-got.pdf")))? == std::fs::read(&b)?, "byte for byte");
+        let after = browse(
+            &json!({"viewport": viewport, "out": shots, "steps": [
+            {"goto": report}, {"text": "report"}]}),
+            w,
+        )?;
+        assert!(after["texts"]["report"].as_str().unwrap_or_default().contains(words.downloaded), "{after}");
+        for shot in
+            start["shots"].as_array().into_iter().flatten().chain(sent["shots"].as_array().into_iter().flatten())
+        {
+            let bytes = std::fs::read(shot.as_str().unwrap_or_default())?;
+            assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 5_000, "a real screenshot: {shot}");
+        }
+    }
+    k.stop()
+}
+
+/// Flow B in Chromium: the requested outsider answers on the page, once
+/// with the upload script and once without JavaScript (the plain form), in
+/// both languages; Jan receives every document whole.
+#[test]
+fn in_chromium_a_requested_outsider_answers_with_and_without_javascript() -> TestResult {
+    let mut k = Koerier::new()?;
+    let (jan, asked) = asked(&mut k, "nl")?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let page = k.url(&format!("/r/{}", asked.secret));
+    let doc = pdf_of("zonder script", 3_000_000);
+    std::fs::write(w.join("plain.pdf"), &doc)?;
+    let plain = browse(
+        &json!({"javascript": false, "out": w, "steps": [
+            {"goto": format!("{page}?lang=en")}, {"axe": "request-no-js"}, {"walk": 40, "name": "request"},
+            {"setFiles": {"selector": "#files", "paths": [w.join("plain.pdf")]}},
+            {"click": {"role": "button", "name": "Upload"}},
+            {"waitSelector": "ul.documents li:has-text('plain.pdf')"}, {"axe": "request-no-js-added"},
+            {"shot": "request-no-js"},
+        ]}),
+        w,
+    )?;
+    let walk = plain["walks"]["request"].as_array().cloned().unwrap_or_default();
+    assert!(
+        walk.iter().any(|r| r["name"].as_str().unwrap_or_default().starts_with("input:Choose documents")),
+        "{walk:?}"
+    );
+    let scripted = pdf_of("met script", 12_000_000);
+    std::fs::write(w.join("scripted.pdf"), &scripted)?;
+    let answered = browse(
+        &json!({"viewport": "phone", "out": w, "steps": [
+            {"goto": page}, {"axe": "request"}, {"shot": "request-phone"},
+            {"chooseFiles": {"control": "kies bestanden", "paths": [w.join("scripted.pdf")]}},
+            {"waitSelector": "ul.documents li:has-text('scripted.pdf')"}, {"axe": "request-added"},
+            {"tabTo": "Verstuur document(en)"}, {"key": "Enter"}, {"waitText": "Uw documenten zijn verstuurd aan"},
+            {"axe": "answered"}, {"text": "answered"},
+        ]}),
+        w,
+    )?;
+    assert!(answered["texts"]["answered"].as_str().unwrap_or_default().contains("jan@minvws.nl"), "{answered}");
+    jan_receives(&k, &jan, w, "plain.pdf", &doc)?;
+    jan_receives(&k, &jan, w, "scripted.pdf", &scripted)?;
+    k.stop()
+}

@@ -355,6 +355,12 @@ pub(crate) fn own_draft_named(conn: &mut AnyConnection, session: &Session, name:
 
 /// The transfers of one folder of the caller's tree (only those named `name`,
 /// when given), sorted by name. Who sees what is still decided by [`access`].
+///
+/// Names are the senders' and need not differ within a folder: an inbox
+/// holds many an `answer` and a `delivery`, and two senders may both call a
+/// message `dossier`. The first one sent keeps the name and each later one
+/// is numbered, `dossier (2)`, so that every message has a path of its own
+/// that does not change when another arrives.
 fn in_folder(
     conn: &mut AnyConnection,
     session: &Session,
@@ -362,13 +368,41 @@ fn in_folder(
     name: Option<&str>,
     window: std::time::Duration,
 ) -> Result<Vec<TransferSummary>> {
-    let mut out = rows_in_folder(conn, session, folder, name)?
-        .iter()
-        .map(|row| summarize(row, folder, window))
-        .collect::<Result<Vec<_>>>()?;
+    let mut rows = rows_in_folder(conn, session, folder, name)?;
+    if let Some(base) = name.and_then(unnumbered).filter(|base| Some(*base) != name) {
+        rows.extend(rows_in_folder(conn, session, folder, Some(base))?);
+    }
+    let mut out = rows.iter().map(|row| summarize(row, folder, window)).collect::<Result<Vec<_>>>()?;
+    number_alike(&mut out);
+    if let Some(name) = name {
+        out.retain(|t| t.name == name);
+    }
     // Byte order, whatever the database's collation.
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
+}
+
+/// `dossier` of `dossier (2)`; `None` for a name without a number.
+fn unnumbered(name: &str) -> Option<&str> {
+    let (base, number) = name.strip_suffix(')')?.rsplit_once(" (")?;
+    (!number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) && !number.starts_with('0')).then_some(base)
+}
+
+/// Number the later of messages with one name: in the order they were sent
+/// (made, for drafts), the first keeps its name.
+fn number_alike(all: &mut [TransferSummary]) {
+    all.sort_by(|a, b| {
+        (&a.name, a.sent_at.unwrap_or(a.created_at), a.id.as_str()).cmp(&(
+            &b.name,
+            b.sent_at.unwrap_or(b.created_at),
+            b.id.as_str(),
+        ))
+    });
+    for alike in all.chunk_by_mut(|a, b| a.name == b.name) {
+        for (n, t) in alike.iter_mut().enumerate().skip(1) {
+            t.name = format!("{} ({})", t.name, n + 1);
+        }
+    }
 }
 
 /// The transfer named `name` in one folder of the caller's tree.

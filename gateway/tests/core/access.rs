@@ -93,6 +93,33 @@ async fn a_received_message_is_read_only_and_its_reads_are_downloads() -> TestRe
     Ok(())
 }
 
+/// Two senders call their messages the same: in the inbox the one sent
+/// first keeps the name and the later one is numbered, so each has a path of
+/// its own, and a third arriving changes neither.
+#[tokio::test]
+async fn messages_of_one_name_in_an_inbox_each_have_a_path_of_their_own() -> TestResult {
+    let bed = Bed::new().await?;
+    let kees = bed.staff("kees@minvws.nl").await?;
+    let mut sent = Vec::new();
+    for sender in ["jan@minvws.nl", "marie@minvws.nl", "piet@minvws.nl"] {
+        let s = bed.staff(sender).await?;
+        let id = bed.draft(&s, "dossier", "Kees <kees@minvws.nl>", None, &[("a.pdf", &pdf(sender))]).await?;
+        bed.gw.send(&s, &id).await?;
+        sent.push(id);
+        bed.advance(std::time::Duration::from_secs(1));
+        let names: Vec<String> = bed.gw.list(&kees, Folder::Inbox).await?.into_iter().map(|t| t.name).collect();
+        let expected: Vec<String> =
+            ["dossier", "dossier (2)", "dossier (3)"].iter().take(sent.len()).map(|n| (*n).to_owned()).collect();
+        assert_eq!(names, expected);
+    }
+    for (name, id) in ["dossier", "dossier (2)", "dossier (3)"].iter().zip(&sent) {
+        assert_eq!(&bed.gw.find(&kees, Folder::Inbox, name).await?.id, id, "{name}");
+    }
+    assert!(matches!(bed.gw.find(&kees, Folder::Inbox, "dossier (4)").await, Err(Error::NotFound)));
+    assert!(matches!(bed.gw.find(&kees, Folder::Inbox, "dossier (02)").await, Err(Error::NotFound)));
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_disabled_account_is_refused_at_its_next_request() -> TestResult {
     let bed = Bed::new().await?;
