@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use browser::{Browser, header};
+use browser::{Browser, browse, header};
 use door::{Error, Koerier, TestResult, User, need, pdf, text, wait_until};
 use serde_json::json;
 
@@ -475,31 +475,6 @@ fn the_public_delivers_to_the_contact_point_and_follows_the_report() -> TestResu
     k.stop()
 }
 
-/// Run a plan of steps in Chromium (`tests/browser/flows.mjs`): what it saw.
-fn browse(plan: &serde_json::Value, dir: &Path) -> Result<serde_json::Value, Error> {
-    need("node")?;
-    need("chromium")?;
-    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    for module in ["playwright-core", "axe-core"] {
-        if !browser_dir.join("node_modules").join(module).is_dir() {
-            return Err(format!("{module} is not installed in tests/browser: run scripts/setup").into());
-        }
-    }
-    static PLANS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let file = dir.join(format!("plan-{}.json", PLANS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
-    std::fs::write(&file, serde_json::to_vec(plan)?)?;
-    let run = Command::new("node").arg(browser_dir.join("flows.mjs")).arg(&file).current_dir(&browser_dir).output()?;
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let seen: serde_json::Value = serde_json::from_slice(&run.stdout)?;
-    assert!(seen.get("error").is_none(), "the browser stopped: {}", seen["error"]);
-    // Every state checked has no WCAG 2.1 A or AA violation.
-    for (state, violations) in seen["axe"].as_object().into_iter().flatten() {
-        assert_eq!(violations, &json!([]), "axe-core in {state}");
-    }
-    assert_eq!(seen["console"], json!([]), "no script errors");
-    Ok(seen)
-}
-
 /// The words a page uses in a language.
 struct Words {
     lang: &'static str,
@@ -683,5 +658,164 @@ fn in_chromium_a_requested_outsider_answers_with_and_without_javascript() -> Tes
     assert!(answered["texts"]["answered"].as_str().unwrap_or_default().contains("jan@minvws.nl"), "{answered}");
     jan_receives(&k, &jan, w, "plain.pdf", &doc)?;
     jan_receives(&k, &jan, w, "scripted.pdf", &scripted)?;
+    k.stop()
+}
+
+/// A proxy between the browser and the server (`tests/browser/cutting_proxy.py`):
+/// at `rate` bytes a second, cutting the connection that carries byte `cut`
+/// once (0: none). Killed when dropped.
+struct Proxy {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Proxy {
+    fn start(target: u16, cut: u64, rate: u64) -> Result<Proxy, Error> {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/cutting_proxy.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args([target.to_string(), cut.to_string(), rate.to_string()])
+            .stdout(std::process::Stdio::piped())
+            .spawn()?;
+        let mut line = String::new();
+        let stdout = child.stdout.take().ok_or("the proxy has no output")?;
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)?;
+        Ok(Proxy { port: line.trim().parse()?, child })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// tus-js-client, in Node, as a second and independent client of the
+/// endpoint: PATCHes of 5,000,000 bytes, which the server acknowledges in
+/// whole 64 KiB chunks, so the client goes on from the offsets it is given.
+#[test]
+fn tus_js_client_uploads_what_the_page_sends() -> TestResult {
+    need("node")?;
+    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    if !browser_dir.join("node_modules/tus-js-client").is_dir() {
+        return Err("tus-js-client is not installed in tests/browser: run scripts/setup".into());
+    }
+    let mut k = Koerier::new()?;
+    let (jan, asked) = asked(&mut k, "en")?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let doc = pdf_of("tus-js-client", 23_000_000);
+    std::fs::write(w.join("client.pdf"), &doc)?;
+    let run = Command::new("node")
+        .arg(browser_dir.join("tus-client.mjs"))
+        .args([k.url("/tus"), asked.secret.clone(), w.join("client.pdf").to_string_lossy().into_owned()])
+        .args(["client.pdf", "5000000"])
+        .env("NODE_TLS_REJECT_UNAUTHORIZED", "0")
+        .env("NODE_NO_WARNINGS", "1")
+        .current_dir(&browser_dir)
+        .output()?;
+    let said: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap_or(json!(null));
+    assert!(run.status.success() && said["url"].is_string(), "{said} {}", String::from_utf8_lossy(&run.stderr));
+    let b = Browser::new(w, "piet");
+    let (status, _, _) = b.request(&["-d", "subject=Via tus", &k.url(&format!("/r/{}/send", asked.secret))])?;
+    assert_eq!(status, 303);
+    jan_receives(&k, &jan, w, "client.pdf", &doc)?;
+    k.stop()
+}
+
+/// The page's upload over a network that drops and over a slow one: a
+/// connection cut mid-upload is resumed by the script by itself; a pause
+/// holds the upload and a resume finishes it; after a reload, choosing the
+/// same file again continues at the server's offset. Every document reaches
+/// Jan whole.
+#[test]
+fn in_chromium_an_upload_survives_a_cut_a_pause_and_a_reload() -> TestResult {
+    let mut k = Koerier::new()?;
+    let (jan, asked) = asked(&mut k, "nl")?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let path = format!("/r/{}", asked.secret);
+    let (cut, paused, reloaded) =
+        (pdf_of("afgebroken", 20_000_000), pdf_of("gepauzeerd", 16_000_000), pdf_of("herladen", 16_000_000));
+    std::fs::write(w.join("cut.pdf"), &cut)?;
+    std::fs::write(w.join("paused.pdf"), &paused)?;
+    std::fs::write(w.join("reloaded.pdf"), &reloaded)?;
+
+    // Cut once after 8 MB have gone up.
+    let dropping = Proxy::start(k.https, 8_000_000, 0)?;
+    browse(
+        &json!({"out": w, "steps": [
+            {"goto": dropping.url(&path)},
+            {"chooseFiles": {"control": "kies bestanden", "paths": [w.join("cut.pdf")]}},
+            {"waitSelector": "ul.documents li:has-text('cut.pdf')"},
+        ]}),
+        w,
+    )?;
+    drop(dropping);
+
+    // 3 MB a second: time to pause, and to reload halfway.
+    let slow = Proxy::start(k.https, 0, 3_000_000)?;
+    let seen = browse(
+        &json!({"out": w, "steps": [
+            {"goto": slow.url(&path)},
+            {"chooseFiles": {"control": "kies bestanden", "paths": [w.join("paused.pdf")]}},
+            {"sleep": 1500}, {"click": {"role": "button", "name": "Pauzeren"}},
+            {"waitText": "Gepauzeerd"}, {"sleep": 1500}, {"text": "paused"}, {"axe": "paused"},
+            {"click": {"role": "button", "name": "Hervatten"}},
+            {"waitSelector": "ul.documents li:has-text('paused.pdf')"},
+            {"chooseFiles": {"control": "kies bestanden", "paths": [w.join("reloaded.pdf")]}},
+            {"sleep": 2500}, {"goto": slow.url(&path)},
+            {"waitText": "Onvoltooide uploads"}, {"axe": "unfinished"},
+            {"chooseFiles": {"control": "kies bestanden", "paths": [w.join("reloaded.pdf")]}},
+            {"waitText": "gaat verder vanaf"},
+            {"waitSelector": "ul.documents li:has-text('reloaded.pdf')"},
+        ]}),
+        w,
+    )?;
+    assert!(seen["texts"]["paused"].as_str().unwrap_or_default().contains("Gepauzeerd"), "{seen}");
+    drop(slow);
+    let (status, _, _) = Browser::new(w, "piet").request(&["-d", "subject=x", &k.url(&format!("{path}/send"))])?;
+    assert_eq!(status, 303);
+    jan_receives(&k, &jan, w, "cut.pdf", &cut)?;
+    jan_receives(&k, &jan, w, "paused.pdf", &paused)?;
+    jan_receives(&k, &jan, w, "reloaded.pdf", &reloaded)?;
+    k.stop()
+}
+
+/// Past 2 GB in a browser: a 3 GiB (sparse) document chosen in Chromium goes
+/// up through tus in 64 MiB PATCHes, and what Jan receives has its SHA-256.
+#[test]
+fn in_chromium_a_document_past_2_gb_uploads_whole() -> TestResult {
+    need("sha256sum")?;
+    let mut k = Koerier::new()?;
+    let (jan, asked) = asked(&mut k, "en")?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let big = w.join("drie.pdf");
+    {
+        let mut f = std::fs::File::create(&big)?;
+        std::io::Write::write_all(&mut f, &pdf("three gibibytes"))?;
+        f.set_len(3 << 30)?;
+    }
+    browse(
+        &json!({"out": w, "steps": [
+            {"goto": k.url(&format!("/r/{}?lang=en", asked.secret))},
+            {"chooseFiles": {"control": "choose files", "paths": [big]}},
+            {"waitSelector": "ul.documents li:has-text('drie.pdf')", "timeout": 900_000},
+        ]}),
+        w,
+    )?;
+    let (status, _, _) =
+        Browser::new(w, "piet").request(&["-d", "subject=big", &k.url(&format!("/r/{}/send", asked.secret))])?;
+    assert_eq!(status, 303);
+    let out = k.sftp_batch(&jan, w, "get inbox/*/drie.pdf received.pdf\n")?;
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(std::fs::metadata(w.join("received.pdf"))?.len(), 3 << 30);
+    assert_eq!(browser::sha256(&w.join("received.pdf"))?, browser::sha256(&big)?, "SHA-256 at the recipient");
     k.stop()
 }

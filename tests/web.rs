@@ -409,6 +409,48 @@ fn in_chromium_the_recipient_types_the_code_and_downloads() -> TestResult {
     Ok(())
 }
 
+/// The recipient's pages by keyboard alone in Chromium, on a phone and on a
+/// desktop, with axe-core on each state (WCAG 2.1 A and AA): the code form,
+/// a wrong code, the download page; every control shows its focus.
+#[test]
+fn in_chromium_the_recipient_pages_pass_axe_and_work_by_keyboard() -> TestResult {
+    let mut s = Server::new(&[])?;
+    std::fs::write(s.path().join("report.pdf"), PDF)?;
+    // A message of its own each round: a code opens one session.
+    let mut rounds = Vec::new();
+    for lang in ["nl", "en"] {
+        let sent = s.send(lang, &["report.pdf"], &[])?;
+        rounds.push((sent, s.latest_code()?));
+    }
+    s.start()?;
+    let out = s.path().join("axe");
+    std::fs::create_dir_all(&out)?;
+    for ((sent, code), (viewport, lang, label, continue_, heading)) in rounds.into_iter().zip([
+        ("phone", "nl", "Code uit de sms", "Doorgaan", "Uw bestanden"),
+        ("desktop", "en", "Code from the text message", "Continue", "Your files"),
+    ]) {
+        let seen = browser::browse(
+            &serde_json::json!({"viewport": viewport, "out": out, "steps": [
+                {"goto": format!("{}?lang={lang}", sent.link)}, {"axe": "code"}, {"walk": 20, "name": "code"},
+                {"tabTo": label}, {"type": "000000"}, {"tabTo": continue_}, {"key": "Enter"},
+                {"waitSelector": "p.error"}, {"axe": "wrong-code"}, {"shot": format!("wrong-code-{viewport}")},
+                {"tabTo": label}, {"type": code}, {"tabTo": continue_}, {"key": "Enter"},
+                {"waitText": heading}, {"axe": "download"}, {"walk": 30, "name": "download"},
+                {"text": "download"}, {"shot": format!("download-{viewport}")},
+            ]}),
+            s.path(),
+        )?;
+        for walk in ["code", "download"] {
+            let reached = seen["walks"][walk].as_array().cloned().unwrap_or_default();
+            assert!(reached.len() > 3 && reached.iter().all(|r| r["outlined"] == true), "{walk}: {reached:?}");
+        }
+        let download = seen["walks"]["download"].as_array().cloned().unwrap_or_default();
+        assert!(download.iter().any(|r| r["name"].as_str().unwrap_or_default().contains("report.pdf")), "{download:?}");
+        assert!(seen["texts"]["download"].as_str().unwrap_or_default().contains("Jan Jansen"), "{seen}");
+    }
+    Ok(())
+}
+
 #[test]
 fn a_colleague_signs_in_instead_of_a_code_and_nobody_else_does() -> TestResult {
     let mut s = Server::new(&[])?;

@@ -97,3 +97,33 @@ impl Browser {
         Ok(self.request(&["-o", &to.to_string_lossy(), &url])?.0)
     }
 }
+
+/// Run a plan of steps in Chromium (`tests/browser/flows.mjs`): what it saw.
+pub fn browse(plan: &serde_json::Value, dir: &Path) -> Result<serde_json::Value, Error> {
+    for program in ["node", "chromium"] {
+        if Command::new("sh").args(["-c", &format!("command -v {program}")]).output()?.stdout.is_empty() {
+            return Err(
+                format!("{program} is needed by the browser tests and is not installed: run scripts/setup").into()
+            );
+        }
+    }
+    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    for module in ["playwright-core", "axe-core"] {
+        if !browser_dir.join("node_modules").join(module).is_dir() {
+            return Err(format!("{module} is not installed in tests/browser: run scripts/setup").into());
+        }
+    }
+    static PLANS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let file = dir.join(format!("plan-{}.json", PLANS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
+    std::fs::write(&file, serde_json::to_vec(plan)?)?;
+    let run = Command::new("node").arg(browser_dir.join("flows.mjs")).arg(&file).current_dir(&browser_dir).output()?;
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let seen: serde_json::Value = serde_json::from_slice(&run.stdout)?;
+    assert!(seen.get("error").is_none(), "the browser stopped: {}", seen["error"]);
+    // Every state checked has no WCAG 2.1 A or AA violation.
+    for (state, violations) in seen["axe"].as_object().into_iter().flatten() {
+        assert_eq!(violations, &serde_json::json!([]), "axe-core in {state}");
+    }
+    assert_eq!(seen["console"], serde_json::json!([]), "no script errors");
+    Ok(seen)
+}

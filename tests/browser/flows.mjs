@@ -35,8 +35,10 @@ try {
   if (plan.javascript === false) await context.route('**/*.js', (route) => route.abort());
   const page = await context.newPage();
   const blocked = (text) => plan.javascript === false && text.startsWith('Failed to load resource');
-  // A missing file is named by the response below; the console says only that one failed.
-  const said = (text) => blocked(text) || text.includes('status of 404');
+  // A missing file is named by the response below; the console says only
+  // that one failed. Other refusals (409, 422…) are the upload protocol's
+  // answers, which the page's script acts on; a server error is an error.
+  const said = (text) => blocked(text) || /status of 4\d\d/.test(text);
   page.on('console', (m) => { if (m.type() === 'error' && !said(m.text())) seen.console.push(m.text()); });
   page.on('pageerror', (e) => seen.console.push(String(e)));
   page.on('response', (r) => {
@@ -115,7 +117,13 @@ async function run(page, step) {
   } else if (step.walk) {
     // Tab from the top through the whole page: what is reached, in order,
     // and whether each shows a focus indicator.
-    await page.evaluate(() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); });
+    // Tab order starts where focus was: put a starting point before everything.
+    await page.evaluate(() => {
+      const start = document.createElement('span');
+      start.tabIndex = -1;
+      document.body.prepend(start);
+      start.focus();
+    });
     const reached = [];
     for (let i = 0; i < step.walk; i += 1) {
       await page.keyboard.press('Tab');
