@@ -87,6 +87,37 @@ fn tus_patch(b: &Browser, secret: &str, url: &str, file: &Path, from: u64, extra
     Ok(header(&head, "upload-offset").ok_or("no Upload-Offset")?.parse()?)
 }
 
+/// The secret of the link after `path` (`/d/`, `/report/`) in the first
+/// mail to `to` that has one, once it has been written.
+fn mailed_secret(k: &Koerier, to: &str, path: &str) -> Result<String, Error> {
+    let (dir, prefix) = (k.path().join("data/mail"), k.url(path));
+    let mut secret = None;
+    wait_until(Duration::from_secs(30), || {
+        secret = mail::mails(&dir)
+            .unwrap_or_default()
+            .iter()
+            .filter(|m| mail::header(m, "To") == Some(to))
+            .find_map(|m| mail::secret_after(m, &prefix));
+        secret.is_some()
+    });
+    Ok(secret.ok_or(format!("no mail to {to} with a link under {path}"))?)
+}
+
+/// The first unfinished upload of the request (`GET /tus`), once one with a
+/// stored byte is listed.
+fn first_unfinished(k: &Koerier, b: &Browser, secret: &str) -> Result<serde_json::Value, Error> {
+    let mut listed = json!(null);
+    let settled = wait_until(Duration::from_secs(10), || {
+        listed = tus(b, secret, &[&k.url("/tus")])
+            .ok()
+            .and_then(|(_, _, body)| serde_json::from_slice(&body).ok())
+            .unwrap_or(json!(null));
+        listed["uploads"][0]["offset"].as_u64().unwrap_or(0) > 0
+    });
+    assert!(settled, "an unfinished upload is listed with what was stored: {listed}");
+    Ok(listed["uploads"][0].clone())
+}
+
 fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
@@ -181,18 +212,10 @@ fn a_requested_outsider_answers_on_the_page_without_javascript() -> TestResult {
     std::fs::write(w.join("afgebroken.pdf"), &cut)?;
     let part = format!("documents=@{}", w.join("afgebroken.pdf").display());
     let _ = b.request(&["--limit-rate", "4M", "--max-time", "3", "-F", &part, &form]);
-    let mut listed = json!(null);
-    let settled = wait_until(Duration::from_secs(10), || {
-        listed = tus(&b, &asked.secret, &[&k.url("/tus")])
-            .ok()
-            .and_then(|(_, _, body)| serde_json::from_slice(&body).ok())
-            .unwrap_or(json!(null));
-        listed["uploads"][0]["offset"].as_u64().unwrap_or(0) > 0
-    });
-    assert!(settled, "the cut upload is listed with what was stored: {listed}");
-    assert_eq!(listed["uploads"][0]["name"], "afgebroken.pdf");
-    let held = listed["uploads"][0]["offset"].as_u64().unwrap_or(0);
-    let url = k.url(listed["uploads"][0]["url"].as_str().unwrap_or_default());
+    let listed = first_unfinished(&k, &b, &asked.secret)?;
+    assert_eq!(listed["name"], "afgebroken.pdf");
+    let held = listed["offset"].as_u64().unwrap_or(0);
+    let url = k.url(listed["url"].as_str().unwrap_or_default());
     let length = format!("Upload-Length: {}", cut.len());
     let done = tus_patch(&b, &asked.secret, &url, &w.join("afgebroken.pdf"), held, &["-H", &length])?;
     assert_eq!(done, cut.len() as u64, "continued from {held} to the end");
@@ -279,22 +302,11 @@ fn an_upload_begun_in_the_browser_is_finished_with_sftp_and_the_other_way_round(
                "path": "/outbox/answer/tweede.pdf", "file": w.join("tweede.pdf"), "bytes": 1_500_000}),
     )?;
     assert_eq!(cut["written"], 1_500_000);
-    let mut listed = json!(null);
-    let settled = wait_until(Duration::from_secs(10), || {
-        listed = tus(&b, &asked.secret, &[&k.url("/tus")])
-            .ok()
-            .and_then(|(_, _, body)| serde_json::from_slice(&body).ok())
-            .unwrap_or(json!(null));
-        listed["uploads"][0]["offset"].as_u64().unwrap_or(0) > 0
-    });
-    assert!(settled, "{listed}");
-    assert_eq!(
-        (listed["uploads"][0]["name"].as_str(), listed["uploads"][0]["length"].as_u64()),
-        (Some("tweede.pdf"), None)
-    );
-    let held = listed["uploads"][0]["offset"].as_u64().unwrap_or(0);
+    let listed = first_unfinished(&k, &b, &asked.secret)?;
+    assert_eq!((listed["name"].as_str(), listed["length"].as_u64()), (Some("tweede.pdf"), None));
+    let held = listed["offset"].as_u64().unwrap_or(0);
     assert!(held <= 1_500_000);
-    let url = k.url(listed["uploads"][0]["url"].as_str().unwrap_or_default());
+    let url = k.url(listed["url"].as_str().unwrap_or_default());
     let length = format!("Upload-Length: {}", second.len());
     assert_eq!(tus_patch(&b, &asked.secret, &url, &w.join("tweede.pdf"), held, &["-H", &length])?, 2_500_000);
 
@@ -420,13 +432,7 @@ fn the_public_delivers_to_the_contact_point_and_follows_the_report() -> TestResu
         String::from_utf8_lossy(&page).contains("Kijk in uw e-mail")
             && String::from_utf8_lossy(&page).contains("piet@example.org")
     );
-    let prefix = k.url("/d/");
-    let mut secret = None;
-    assert!(wait_until(Duration::from_secs(30), || {
-        secret = mail::mails(&mails).unwrap_or_default().iter().find_map(|m| mail::secret_after(m, &prefix));
-        secret.is_some()
-    }));
-    let secret = secret.unwrap_or_default();
+    let secret = mailed_secret(&k, "piet@example.org", "/d/")?;
 
     // The link opens the upload page, addressed to the contact.
     let page_url = k.url(&format!("/d/{secret}"));
@@ -450,13 +456,7 @@ fn the_public_delivers_to_the_contact_point_and_follows_the_report() -> TestResu
     assert!(html.contains("Uw documenten zijn verstuurd aan") && html.contains("link naar de rapportage"), "{html}");
 
     // The confirmation mail links to the report: not downloaded yet...
-    let report_prefix = k.url("/report/");
-    let mut report = None;
-    assert!(wait_until(Duration::from_secs(30), || {
-        report = mail::mails(&mails).unwrap_or_default().iter().find_map(|m| mail::secret_after(m, &report_prefix));
-        report.is_some()
-    }));
-    let report_url = k.url(&format!("/report/{}", report.unwrap_or_default()));
+    let report_url = k.url(&format!("/report/{}", mailed_secret(&k, "piet@example.org", "/report/")?));
     let (status, _, page) = b.request(&[&report_url])?;
     let html = String::from_utf8_lossy(&page);
     assert_eq!(status, 200);
@@ -531,7 +531,6 @@ fn in_chromium_a_newcomer_delivers_by_keyboard_and_sees_the_report() -> TestResu
     k.start()?;
     let work = tempfile::tempdir()?;
     let w = work.path();
-    let mails = k.path().join("data/mail");
     for (words, viewport, who) in [(&NL, "desktop", "piet"), (&EN, "phone", "pat")] {
         let shots = w.join(format!("{}-{viewport}", words.lang));
         std::fs::create_dir_all(&shots)?;
@@ -552,17 +551,7 @@ fn in_chromium_a_newcomer_delivers_by_keyboard_and_sees_the_report() -> TestResu
         assert!(walk.iter().all(|r| r["outlined"] == true), "every control shows its focus: {walk:?}");
         assert!(walk.iter().any(|r| r["name"].as_str().unwrap_or_default().contains("070 340 50 60")), "{walk:?}");
 
-        let prefix = k.url("/d/");
-        let mut link = None;
-        assert!(wait_until(Duration::from_secs(30), || {
-            link = mail::mails(&mails)
-                .unwrap_or_default()
-                .iter()
-                .filter(|m| mail::header(m, "To") == Some(email.as_str()))
-                .find_map(|m| mail::secret_after(m, &prefix));
-            link.is_some()
-        }));
-        let page = k.url(&format!("/d/{}", link.unwrap_or_default()));
+        let page = k.url(&format!("/d/{}", mailed_secret(&k, &email, "/d/")?));
         let (a, b) = (w.join(format!("{who}-brief.pdf")), w.join(format!("{who}-bijlage.pdf")));
         std::fs::write(&a, pdf_of("brief", 300_000))?;
         std::fs::write(&b, pdf_of("bijlage", 5_000_000))?;
@@ -580,17 +569,8 @@ fn in_chromium_a_newcomer_delivers_by_keyboard_and_sees_the_report() -> TestResu
         )?;
         assert!(sent["texts"]["sent"].as_str().unwrap_or_default().contains("meldpunt@minvws.nl"), "{sent}");
 
-        let report_prefix = k.url("/report/");
-        let mut report = None;
-        assert!(wait_until(Duration::from_secs(30), || {
-            report = mail::mails(&mails)
-                .unwrap_or_default()
-                .iter()
-                .filter(|m| mail::header(m, "To") == Some(email.as_str()))
-                .find_map(|m| mail::secret_after(m, &report_prefix));
-            report.is_some()
-        }));
-        let report = k.url(&format!("/report/{}?lang={}", report.unwrap_or_default(), words.lang));
+        let report = mailed_secret(&k, &email, "/report/")?;
+        let report = k.url(&format!("/report/{report}?lang={}", words.lang));
         let before = browse(
             &json!({"viewport": viewport, "out": shots, "steps": [
             {"goto": report}, {"axe": "report"}, {"text": "report"}, {"shot": "report"}]}),

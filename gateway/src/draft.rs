@@ -84,32 +84,13 @@ impl Gateway {
                     false => Some(this.keys.seal_text(&body, &format!("transfer-body:{id}"), this.random.as_ref())?),
                 };
                 let row = TransferRow {
-                    id: id.clone(),
-                    kind: kind.as_str().into(),
-                    state: "draft".into(),
                     owner_id: Some(owner),
-                    upload_request_id: None,
-                    name,
                     sender_name,
                     sender_email: email,
-                    recipient_name: None,
-                    recipient_email: None,
-                    recipient_phone: None,
-                    recipient_id: None,
                     subject,
                     reference,
-                    language,
                     body_sealed,
-                    send_problem: None,
-                    created_at: now,
-                    window_started_at: None,
-                    sent_at: None,
-                    expires_at: None,
-                    aborted_at: None,
-                    abort_reason: None,
-                    purged_at: None,
-                    message_txt_sealed: None,
-                    delivery_id: None,
+                    ..TransferRow::draft(id.clone(), kind, &name, language, now)
                 };
                 diesel::insert_into(transfers::table).values(&row).execute(conn)?;
                 event.record(conn)?;

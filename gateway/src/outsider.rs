@@ -219,31 +219,13 @@ fn outsider_draft(conn: &mut AnyConnection, actor: &Actor, id: String, now: i64)
     };
     let (from_name, from_email) = (actor.name().to_owned(), actor.email().to_owned());
     Ok(Some(TransferRow {
-        id,
-        kind: kind.as_str().into(),
-        state: "draft".into(),
-        owner_id: None,
         upload_request_id: request,
-        name: name.into(),
+        delivery_id: delivery,
         sender_name: if from_name.is_empty() { from_email.clone() } else { from_name },
         sender_email: from_email,
         recipient_name: Some(to_name),
         recipient_email: Some(to_email),
-        recipient_phone: None,
         recipient_id: to_id,
-        subject: String::new(),
-        reference: String::new(),
-        language,
-        body_sealed: None,
-        send_problem: None,
-        created_at: now,
-        window_started_at: None,
-        sent_at: None,
-        expires_at: None,
-        aborted_at: None,
-        abort_reason: None,
-        purged_at: None,
-        message_txt_sealed: None,
-        delivery_id: delivery,
+        ..TransferRow::draft(id, kind, name, language, now)
     }))
 }

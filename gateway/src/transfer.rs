@@ -171,6 +171,39 @@ pub(crate) struct TransferRow {
 }
 
 impl TransferRow {
+    /// A new draft of `kind` with nothing in it yet: the callers fill in
+    /// who sends it and to whom.
+    pub(crate) fn draft(id: String, kind: TransferKind, name: &str, language: String, created_at: i64) -> TransferRow {
+        TransferRow {
+            id,
+            kind: kind.as_str().into(),
+            state: "draft".into(),
+            owner_id: None,
+            upload_request_id: None,
+            name: name.into(),
+            sender_name: String::new(),
+            sender_email: String::new(),
+            recipient_name: None,
+            recipient_email: None,
+            recipient_phone: None,
+            recipient_id: None,
+            subject: String::new(),
+            reference: String::new(),
+            language,
+            body_sealed: None,
+            send_problem: None,
+            created_at,
+            window_started_at: None,
+            sent_at: None,
+            expires_at: None,
+            aborted_at: None,
+            abort_reason: None,
+            purged_at: None,
+            message_txt_sealed: None,
+            delivery_id: None,
+        }
+    }
+
     /// When the upload window closes: `window` after the message's first byte.
     pub fn window_closes_at(&self, window: std::time::Duration) -> Option<Timestamp> {
         self.window_started_at.map(|t| Timestamp::from_millis(t).plus(window))

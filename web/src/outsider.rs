@@ -107,6 +107,29 @@ impl App {
     }
 }
 
+impl App {
+    /// What every POST of the page does first: refuse a form from another
+    /// site, open the link, find the draft (none: back to the page, which
+    /// says what became of it).
+    async fn posted(
+        &self,
+        secret: &str,
+        peer: SocketAddr,
+        headers: &HeaderMap,
+        lang: Option<Language>,
+    ) -> Result<(Opened, TransferId, Language), Response> {
+        let language = lang.unwrap_or_else(|| accepted(headers));
+        if cross_site(headers) {
+            return Err(page_for(self, &self.frame(language), &Error::Forbidden("a form from another site")));
+        }
+        let opened = self.open_outsider(secret, peer).await.map_err(|e| page_for(self, &self.frame(language), &e))?;
+        match opened.draft.clone() {
+            Some(draft) => Ok((opened, draft, language)),
+            None => Err(self.back(&opened, secret, lang, "notice", "")),
+        }
+    }
+}
+
 /// `Name <address>`, or the address alone.
 fn mailbox(name: &str, email: &str) -> String {
     match name.trim() {
@@ -222,16 +245,9 @@ async fn documents(
     mut multipart: Multipart,
 ) -> Response {
     let lang = chosen(q.lang.as_deref());
-    let language = lang.unwrap_or_else(|| accepted(&headers));
-    if cross_site(&headers) {
-        return page_for(&app, &app.frame(language), &Error::Forbidden("a form from another site"));
-    }
-    let opened = match app.open_outsider(&secret, peer).await {
-        Ok(o) => o,
-        Err(e) => return page_for(&app, &app.frame(language), &e),
-    };
-    let Some(draft) = opened.draft.clone() else {
-        return app.back(&opened, &secret, lang, "notice", "");
+    let (opened, draft, language) = match app.posted(&secret, peer, &headers, lang).await {
+        Ok(posted) => posted,
+        Err(r) => return r,
     };
     let t = crate::i18n::texts(language);
     let mut added = Vec::new();
@@ -299,15 +315,10 @@ async fn remove(
     Form(form): Form<RemoveForm>,
 ) -> Response {
     let lang = chosen(form.lang.as_deref());
-    let language = lang.unwrap_or_else(|| accepted(&headers));
-    if cross_site(&headers) {
-        return page_for(&app, &app.frame(language), &Error::Forbidden("a form from another site"));
-    }
-    let opened = match app.open_outsider(&secret, peer).await {
-        Ok(o) => o,
-        Err(e) => return page_for(&app, &app.frame(language), &e),
+    let (opened, draft, language) = match app.posted(&secret, peer, &headers, lang).await {
+        Ok(posted) => posted,
+        Err(r) => return r,
     };
-    let Some(draft) = opened.draft.clone() else { return app.back(&opened, &secret, lang, "notice", "") };
     let t = crate::i18n::texts(language);
     match app.gateway.remove_document(&opened.session, &draft, &form.name).await {
         Ok(()) => app.back(&opened, &secret, lang, "notice", &format!("{} {}", t.removed, form.name)),
@@ -323,15 +334,10 @@ async fn send(
     Form(form): Form<SendForm>,
 ) -> Response {
     let lang = chosen(form.lang.as_deref());
-    let language = lang.unwrap_or_else(|| accepted(&headers));
-    if cross_site(&headers) {
-        return page_for(&app, &app.frame(language), &Error::Forbidden("a form from another site"));
-    }
-    let opened = match app.open_outsider(&secret, peer).await {
-        Ok(o) => o,
-        Err(e) => return page_for(&app, &app.frame(language), &e),
+    let (opened, draft, language) = match app.posted(&secret, peer, &headers, lang).await {
+        Ok(posted) => posted,
+        Err(r) => return r,
     };
-    let Some(draft) = opened.draft.clone() else { return app.back(&opened, &secret, lang, "notice", "") };
     let outcome = async {
         let current = app.gateway.envelope(&opened.session, &draft).await?;
         let envelope = Envelope {

@@ -165,6 +165,25 @@ fn described(mut r: Response, u: &Resumable) -> Response {
     r
 }
 
+/// The caller of a request on one upload, whose id must be one.
+async fn upload_caller(app: &App, headers: &HeaderMap, peer: SocketAddr, id: &str) -> Result<Caller, Response> {
+    let c = caller(app, headers, peer).await.map_err(IntoResponse::into_response)?;
+    match plausible_id(id) {
+        true => Ok(c),
+        false => Err(Refusal(Error::NotFound, c.language).into_response()),
+    }
+}
+
+/// `204 No Content` in tus, with the offset now held when there is one.
+fn acknowledged(offset: Option<u64>) -> Response {
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut().insert(TUS_RESUMABLE, HeaderValue::from_static(VERSION));
+    if let Some(offset) = offset {
+        r.headers_mut().insert(UPLOAD_OFFSET, HeaderValue::from(offset));
+    }
+    r
+}
+
 /// An upload's id as it appears in its address (a document id).
 fn plausible_id(id: &str) -> bool {
     id.len() == 26 && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
@@ -218,13 +237,10 @@ async fn offset(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let c = match caller(&app, &headers, peer).await {
+    let c = match upload_caller(&app, &headers, peer, &id).await {
         Ok(c) => c,
-        Err(r) => return r.into_response(),
+        Err(r) => return r,
     };
-    if !plausible_id(&id) {
-        return Refusal(Error::NotFound, c.language).into_response();
-    }
     match app.gateway.resumable(&c.session, &c.draft, &id).await {
         Ok(u) => described(StatusCode::OK.into_response(), &u),
         Err(e) => Refusal(e, c.language).into_response(),
@@ -244,9 +260,9 @@ async fn append(
     if let Some(r) = wrong_version(&headers) {
         return r;
     }
-    let c = match caller(&app, &headers, peer).await {
+    let c = match upload_caller(&app, &headers, peer, &id).await {
         Ok(c) => c,
-        Err(r) => return r.into_response(),
+        Err(r) => return r,
     };
     let refuse = |e: Error| Refusal(e, c.language).into_response();
     if headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) != Some(OFFSET_STREAM) {
@@ -255,9 +271,6 @@ async fn append(
     let Some(mut at) = number(&headers, &UPLOAD_OFFSET) else {
         return refuse(Error::Invalid("Upload-Offset is required".into()));
     };
-    if !plausible_id(&id) {
-        return refuse(Error::NotFound);
-    }
     let length = number(&headers, &UPLOAD_LENGTH);
     let mut upload = match app.gateway.continue_resumable(&c.session, &c.draft, &id, length).await {
         Ok(upload) => upload,
@@ -285,24 +298,14 @@ async fn append(
     }
     if failed.is_none() && upload.has_all_declared() {
         return match upload.finish().await {
-            Ok(doc) => {
-                let mut r = StatusCode::NO_CONTENT.into_response();
-                r.headers_mut().insert(TUS_RESUMABLE, HeaderValue::from_static(VERSION));
-                r.headers_mut().insert(UPLOAD_OFFSET, HeaderValue::from(doc.size));
-                r
-            }
+            Ok(doc) => acknowledged(Some(doc.size)),
             Err(e) => refuse(e),
         };
     }
     let held = upload.suspend().await;
     match (failed, held) {
         (Some(e), _) | (None, Err(e)) => refuse(e),
-        (None, Ok(held)) => {
-            let mut r = StatusCode::NO_CONTENT.into_response();
-            r.headers_mut().insert(TUS_RESUMABLE, HeaderValue::from_static(VERSION));
-            r.headers_mut().insert(UPLOAD_OFFSET, HeaderValue::from(held));
-            r
-        }
+        (None, Ok(held)) => acknowledged(Some(held)),
     }
 }
 
@@ -316,19 +319,12 @@ async fn cancel(
     if let Some(r) = wrong_version(&headers) {
         return r;
     }
-    let c = match caller(&app, &headers, peer).await {
+    let c = match upload_caller(&app, &headers, peer, &id).await {
         Ok(c) => c,
-        Err(r) => return r.into_response(),
+        Err(r) => return r,
     };
-    if !plausible_id(&id) {
-        return Refusal(Error::NotFound, c.language).into_response();
-    }
     match app.gateway.cancel_resumable(&c.session, &c.draft, &id).await {
-        Ok(()) => {
-            let mut r = StatusCode::NO_CONTENT.into_response();
-            r.headers_mut().insert(TUS_RESUMABLE, HeaderValue::from_static(VERSION));
-            r
-        }
+        Ok(()) => acknowledged(None),
         Err(e) => Refusal(e, c.language).into_response(),
     }
 }
