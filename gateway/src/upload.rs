@@ -145,6 +145,8 @@ struct Existing {
     state: String,
     key_sealed: Option<Vec<u8>>,
     size: i64,
+    /// Where its upload was last suspended, for a resume.
+    checkpoint: Option<Vec<u8>>,
 }
 
 /// What `begin_upload` found under the name: a document, or nothing, in
@@ -267,16 +269,18 @@ impl Gateway {
                         documents::state,
                         documents::key_sealed,
                         documents::size,
+                        documents::staged_checkpoint,
                     ))
-                    .get_result::<(String, String, String, String, Option<Vec<u8>>, i64)>(conn)
+                    .get_result::<(String, String, String, String, Option<Vec<u8>>, i64, Option<Vec<u8>>)>(conn)
                     .optional()?
-                    .map(|(id, name, kind, state, key_sealed, size)| Existing {
+                    .map(|(id, name, kind, state, key_sealed, size, checkpoint)| Existing {
                         id,
                         name,
                         kind,
                         state,
                         key_sealed,
                         size,
+                        checkpoint,
                     });
                 if existing.as_ref().is_some_and(|e| e.kind == NameKind::Folder.as_str()) {
                     return Err(Error::Conflict(format!("{} is a folder; a folder is not written to", name_text)));
@@ -299,13 +303,13 @@ impl Gateway {
         let transfer_id = row.id.as_str();
         let closes_at = row.window_closes_at(window);
         // Only a resumed upload can have a staging file already.
-        let mut resumed = false;
+        let mut resumed = None;
         let ((doc_id, key), replaces) = match (found, mode) {
             (Found::Inserted(fresh), _) => (fresh, None),
             (Found::Existing(e), UploadMode::Resume | UploadMode::Continue) if e.state == "uploading" => {
                 let sealed = e.key_sealed.ok_or_else(|| Error::Internal("unfinished document without key".into()))?;
                 let key = self.keys.unwrap_document_key(&sealed, &e.id, None)?;
-                resumed = true;
+                resumed = Some(e.checkpoint.as_deref().and_then(crate::store::Checkpoint::from_bytes));
                 ((e.id, key), None)
             }
             // Another spelling of a name taken (`A.PDF` beside `a.pdf`) is a
@@ -329,8 +333,8 @@ impl Gateway {
         };
         let blob = BlobId::parse(&doc_id)?;
         let writer = match resumed {
-            true => self.store.stage(&blob, &key).await?,
-            false => self.store.stage_new(&blob, &key)?,
+            Some(checkpoint) => self.store.resume(&blob, &key, checkpoint).await?,
+            None => self.store.stage_new(&blob, &key)?,
         };
         let position = writer.offset();
         let limit = self.settings.rules.max_message_bytes.saturating_sub(used);
@@ -734,13 +738,13 @@ impl Upload {
     /// Stop for now, keeping what was stored; returns the offset to resume at.
     pub async fn suspend(self) -> Result<u64> {
         let (gateway, doc_id) = (self.gateway.clone(), self.doc_id.clone());
-        let offset = self.writer.suspend().await?;
+        let (offset, checkpoint) = self.writer.suspend_at_checkpoint().await?;
         let size = i64::try_from(offset).unwrap_or(i64::MAX);
         gateway
             .db
             .write(move |conn| {
                 diesel::update(documents::table.find(&doc_id).filter(documents::state.eq("uploading")))
-                    .set(documents::size.eq(size))
+                    .set((documents::size.eq(size), documents::staged_checkpoint.eq(checkpoint.to_bytes())))
                     .execute(conn)?;
                 Ok(())
             })

@@ -127,6 +127,7 @@ diesel::table! {
         kind -> Text,
         crc32 -> Nullable<BigInt>,
         upload_length -> Nullable<BigInt>,
+        staged_checkpoint -> Nullable<Binary>,
     }
 }
 

@@ -32,7 +32,7 @@ use tokio::task::JoinError;
 pub use chunk::{CHUNK_LEN, DocumentKey};
 pub use id::{BlobId, InvalidBlobId};
 pub use reader::BlobReader;
-pub use staging::{Committed, INLINE_MAX, StagedWriter};
+pub use staging::{Checkpoint, Committed, INLINE_MAX, StagedWriter};
 
 use chunk::{ChunkCipher, HEADER_LEN};
 use local::{BlobFile, LocalBackend, StagingFile};
@@ -111,8 +111,21 @@ impl Store {
     /// Begins the upload of `id`, or resumes it if a staging file exists;
     /// [`StagedWriter::offset`] says where the client must continue.
     pub async fn stage(&self, id: &BlobId, key: &DocumentKey) -> Result<StagedWriter, StoreError> {
+        self.resume(id, key, None).await
+    }
+
+    /// [`Store::stage`] from the checkpoint its last suspend gave
+    /// ([`StagedWriter::suspend_at_checkpoint`]): only what the staging file
+    /// holds past it is read back. Without one, or one the file does not
+    /// hold, everything staged is.
+    pub async fn resume(
+        &self,
+        id: &BlobId,
+        key: &DocumentKey,
+        checkpoint: Option<Checkpoint>,
+    ) -> Result<StagedWriter, StoreError> {
         let cipher = ChunkCipher::new(key, id)?;
-        StagedWriter::begin(Arc::clone(&self.backend), id.clone(), cipher).await
+        StagedWriter::begin(Arc::clone(&self.backend), id.clone(), cipher, checkpoint).await
     }
 
     /// Begins the upload of an `id` never staged before (a new document):

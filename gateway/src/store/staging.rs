@@ -12,7 +12,8 @@ use std::io;
 use std::mem;
 use std::sync::Arc;
 
-use aws_lc_rs::digest::{Context, SHA256};
+use sha2::digest::common::hazmat::{SerializableState, SerializedState};
+use sha2::{Digest, Sha256};
 use tokio::task::{JoinHandle, spawn_blocking};
 
 use super::chunk::{CHUNK_LEN, ChunkCipher, HEADER_LEN, RECORD_LEN, TAG_LEN, record_offset};
@@ -72,10 +73,10 @@ pub struct StagedWriter {
     /// Running hash of the plaintext of all sealed chunks. Each step takes
     /// it and puts it back only on success, so after a failed or cancelled
     /// step the writer refuses to continue from an unknown file state.
-    hasher: Option<Context>,
+    hasher: Option<Sha256>,
     /// The hash of the last batch, still being computed while the next batch
     /// arrives; it hands back the hasher and the batch's buffer.
-    hashing: Option<JoinHandle<(Context, Arc<Vec<u8>>)>>,
+    hashing: Option<JoinHandle<(Sha256, Arc<Vec<u8>>)>>,
     /// The sealing and append of the last batch, likewise still running
     /// while the next batch arrives; it hands back the records buffer. The
     /// next step awaits it first, so records reach the file in order and a
@@ -97,11 +98,16 @@ pub struct StagedWriter {
 }
 
 impl StagedWriter {
-    pub(super) async fn begin(backend: Arc<Backend>, id: BlobId, cipher: ChunkCipher) -> Result<Self, StoreError> {
+    pub(super) async fn begin(
+        backend: Arc<Backend>,
+        id: BlobId,
+        cipher: ChunkCipher,
+        checkpoint: Option<Checkpoint>,
+    ) -> Result<Self, StoreError> {
         let cipher = Arc::new(cipher);
         let (file, chunks, hasher) = blocking({
             let (backend, id, cipher) = (Arc::clone(&backend), id.clone(), Arc::clone(&cipher));
-            move || open_and_recover(&backend, &id, &cipher)
+            move || open_and_recover(&backend, &id, &cipher, checkpoint)
         })
         .await?;
         Ok(Self::with(backend, id, cipher, Some(file), chunks, hasher))
@@ -110,7 +116,7 @@ impl StagedWriter {
     /// A writer for an id that has never been staged: nothing to recover,
     /// and no file until one is needed.
     pub(super) fn fresh(backend: Arc<Backend>, id: BlobId, cipher: ChunkCipher) -> Self {
-        Self::with(backend, id, Arc::new(cipher), None, 0, Context::new(&SHA256))
+        Self::with(backend, id, Arc::new(cipher), None, 0, Sha256::new())
     }
 
     fn with(
@@ -119,7 +125,7 @@ impl StagedWriter {
         cipher: Arc<ChunkCipher>,
         file: Option<StagingFile>,
         chunks: u64,
-        hasher: Context,
+        hasher: Sha256,
     ) -> Self {
         Self {
             backend,
@@ -146,7 +152,7 @@ impl StagedWriter {
             return Ok(file.clone());
         }
         let (backend, id, cipher) = (Arc::clone(&self.backend), self.id.clone(), Arc::clone(&self.cipher));
-        let (file, chunks, _) = blocking(move || open_and_recover(&backend, &id, &cipher)).await?;
+        let (file, chunks, _) = blocking(move || open_and_recover(&backend, &id, &cipher, None)).await?;
         if chunks != 0 {
             return Err(StoreError::Busy);
         }
@@ -185,14 +191,24 @@ impl StagedWriter {
     /// Seals every full chunk received so far, makes the staging file
     /// durable and returns the offset the client must resume from. The
     /// bytes of an incomplete chunk are dropped; the client resends them.
-    pub async fn suspend(mut self) -> Result<u64, StoreError> {
+    pub async fn suspend(self) -> Result<u64, StoreError> {
+        Ok(self.suspend_at_checkpoint().await?.0)
+    }
+
+    /// [`suspend`](Self::suspend), and the [`Checkpoint`] of what is staged:
+    /// kept by the caller and handed to [`Store::resume`](super::Store::resume),
+    /// the upload goes on without reading back what was staged before.
+    pub async fn suspend_at_checkpoint(mut self) -> Result<(u64, Checkpoint), StoreError> {
         self.ensure_usable()?;
         self.seal_pending().await?;
         self.settle().await?;
         self.finish_flush().await?;
+        let hasher = self.take_hasher().await?;
+        let checkpoint = Checkpoint::of(self.chunks, &hasher);
+        self.hasher = Some(hasher);
         let (file, backend) = (self.file().await?, Arc::clone(&self.backend));
         blocking(move || Ok(backend.keep_staging(&file)?)).await?;
-        Ok(self.offset())
+        Ok((self.offset(), checkpoint))
     }
 
     /// Seals the final chunk, makes the blob durable and moves it into the
@@ -215,6 +231,7 @@ impl StagedWriter {
             let (cipher, file, backend, id) = (self.cipher, self.file, self.backend, self.id);
             let (digest, sealed) = blocking(move || {
                 hasher.update(&tail);
+                let digest: [u8; 32] = hasher.finalize().into();
                 let mut sealed = cipher.header().to_vec();
                 sealed.resize(HEADER_LEN + tail.len() + TAG_LEN, 0);
                 cipher.seal_into(0, true, &tail, &mut sealed[HEADER_LEN..])?;
@@ -222,11 +239,10 @@ impl StagedWriter {
                     backend.remove_staging(&id)?;
                     drop(file);
                 }
-                Ok((hasher.finish(), sealed))
+                Ok((digest, sealed))
             })
             .await?;
-            let sha256 = digest.as_ref().try_into().map_err(|_| StoreError::Crypto)?;
-            return Ok(Committed { size, sha256, inline: Some(sealed) });
+            return Ok(Committed { size, sha256: digest, inline: Some(sealed) });
         }
         let file = self.file().await?;
         let (cipher, backend, id) = (self.cipher, self.backend, self.id);
@@ -239,7 +255,7 @@ impl StagedWriter {
                 backend.ensure_room(record.len())?;
                 file.append(&record)?;
                 backend.move_to_committed(&id)?;
-                Ok(hasher.finish())
+                Ok(<[u8; 32]>::from(hasher.finalize()))
             }
         })
         .await?;
@@ -249,8 +265,7 @@ impl StagedWriter {
         let folder = blocking(move || Ok(backend.sync_committed_folder(&id)?));
         let (data, folder) = tokio::join!(data, folder);
         data.and(folder)?;
-        let sha256 = digest.as_ref().try_into().map_err(|_| StoreError::Crypto)?;
-        Ok(Committed { size, sha256, inline: None })
+        Ok(Committed { size, sha256: digest, inline: None })
     }
 
     fn ensure_usable(&self) -> Result<(), StoreError> {
@@ -283,7 +298,7 @@ impl StagedWriter {
     }
 
     /// The running hash, once the last batch is in it.
-    async fn take_hasher(&mut self) -> Result<Context, StoreError> {
+    async fn take_hasher(&mut self) -> Result<Sha256, StoreError> {
         match self.hashing.take() {
             Some(hashing) => {
                 let (hasher, batch) = joined(hashing.await)?;
@@ -298,7 +313,7 @@ impl StagedWriter {
     /// Hashes `batch` on one blocking thread while sealing and appending it
     /// on another, and returns at once: both go on while the next batch
     /// arrives, so receiving, hashing and sealing overlap.
-    async fn seal_batch(&mut self, batch: Vec<u8>, mut hasher: Context) -> Result<(), StoreError> {
+    async fn seal_batch(&mut self, batch: Vec<u8>, mut hasher: Sha256) -> Result<(), StoreError> {
         let batch = Arc::new(batch);
         let chunks = (batch.len() / CHUNK_LEN) as u64;
         let file = self.file().await?;
@@ -306,7 +321,7 @@ impl StagedWriter {
         let hashing = spawn_blocking({
             let batch = Arc::clone(&batch);
             move || {
-                hasher.update(&batch);
+                hasher.update(batch.as_slice());
                 (hasher, batch)
             }
         });
@@ -361,29 +376,80 @@ impl fmt::Debug for StagedWriter {
     }
 }
 
-/// Opens (or makes) the staging file of `id`, taking its lock, and recovers it.
+/// Where a suspended upload stood: how many chunks were staged and the
+/// SHA-256 state of their plaintext. It says nothing of the plaintext that a
+/// digest would not; the records it stands for are authenticated when read.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    chunks: u64,
+    state: Vec<u8>,
+}
+
+impl Checkpoint {
+    fn of(chunks: u64, hasher: &Sha256) -> Checkpoint {
+        Checkpoint { chunks, state: hasher.serialize().to_vec() }
+    }
+
+    /// As the caller keeps it.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = self.chunks.to_le_bytes().to_vec();
+        out.extend_from_slice(&self.state);
+        out
+    }
+
+    /// From what the caller kept; `None` for anything else (another
+    /// version's state, a damaged value): the upload is then read back.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Checkpoint> {
+        let (chunks, state) = bytes.split_at_checked(8)?;
+        let checkpoint = Checkpoint { chunks: u64::from_le_bytes(chunks.try_into().ok()?), state: state.to_vec() };
+        checkpoint.hasher().map(|_| checkpoint)
+    }
+
+    fn hasher(&self) -> Option<Sha256> {
+        let state = SerializedState::<Sha256>::try_from(self.state.as_slice()).ok()?;
+        Sha256::deserialize(&state).ok()
+    }
+}
+
+impl fmt::Debug for Checkpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Checkpoint").field("chunks", &self.chunks).finish_non_exhaustive()
+    }
+}
+
+/// Opens (or makes) the staging file of `id`, taking its lock, and recovers
+/// it: from `checkpoint` on when one is given and the file holds it.
 fn open_and_recover(
     backend: &Backend,
     id: &BlobId,
     cipher: &ChunkCipher,
-) -> Result<(StagingFile, u64, Context), StoreError> {
+    checkpoint: Option<Checkpoint>,
+) -> Result<(StagingFile, u64, Sha256), StoreError> {
     let file = backend.open_staging(id).map_err(|err| match err.kind() {
         io::ErrorKind::ResourceBusy => StoreError::Busy,
         _ => err.into(),
     })?;
-    let (chunks, hasher) = recover(&file, cipher, id)?;
+    let (chunks, hasher) = recover(&file, cipher, id, checkpoint)?;
     Ok((file, chunks, hasher))
 }
 
-/// Verifies a staging file from the start, rebuilding the plaintext hash,
-/// and cuts it back to the last record that authenticates. Returns the
-/// number of chunks kept and their hash.
+/// Verifies a staging file, rebuilding the plaintext hash, and cuts it back
+/// to the last record that authenticates. Returns the number of chunks kept
+/// and their hash. From the start; or, with a checkpoint the file holds,
+/// from the checkpoint on (the records before it were verified when it was
+/// taken, and are authenticated again when read): a resumed upload reads
+/// back only what came after its last suspend, not all it staged.
 ///
 /// Whatever is cut (a record torn by a crash, bytes that never reached the
 /// disk, a file sealed under another key) is simply resent by the client,
 /// so a damaged staging file costs a retransmission, never a wrong document.
-fn recover(file: &StagingFile, cipher: &ChunkCipher, id: &BlobId) -> Result<(u64, Context), StoreError> {
-    let mut hasher = Context::new(&SHA256);
+fn recover(
+    file: &StagingFile,
+    cipher: &ChunkCipher,
+    id: &BlobId,
+    checkpoint: Option<Checkpoint>,
+) -> Result<(u64, Sha256), StoreError> {
+    let mut hasher = Sha256::new();
     let len = file.len()?;
     let mut header = [0; HEADER_LEN];
     let header_ok = len >= HEADER_LEN as u64 && {
@@ -403,6 +469,9 @@ fn recover(file: &StagingFile, cipher: &ChunkCipher, id: &BlobId) -> Result<(u64
 
     let complete = (len - HEADER_LEN as u64) / RECORD_LEN as u64;
     let mut chunks = 0;
+    if let Some((at, state)) = checkpoint.filter(|c| c.chunks <= complete).and_then(|c| Some((c.chunks, c.hasher()?))) {
+        (chunks, hasher) = (at, state);
+    }
     let mut buf = vec![0; BATCH_LEN + BATCH_CHUNKS * TAG_LEN];
     'verify: while chunks < complete {
         let count = (complete - chunks).min(BATCH_CHUNKS as u64) as usize;

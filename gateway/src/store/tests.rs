@@ -373,6 +373,69 @@ async fn suspended_upload_resumes_at_the_last_whole_chunk() {
     assert!(read.unwrap() == data);
 }
 
+/// A resume from the checkpoint of the last suspend reads back only what
+/// came after it: a record before it that no longer authenticates is not
+/// even seen (a resume without the checkpoint cuts the file back to it),
+/// and the document's SHA-256 is still that of all its bytes. A checkpoint
+/// the file does not hold (cut back since), or one that does not parse, is
+/// not used.
+#[tokio::test]
+async fn a_resume_from_its_checkpoint_reads_back_only_what_came_after() {
+    let f = fixture();
+    let data = random_bytes(40 * C);
+    let (id, key) = new_doc();
+    let mut writer = f.store.stage_new(&id, &key).unwrap();
+    writer.write(&data[..20 * C]).await.unwrap();
+    let (offset, checkpoint) = writer.suspend_at_checkpoint().await.unwrap();
+    assert_eq!(offset, 20 * C as u64);
+    assert_eq!(Checkpoint::from_bytes(&checkpoint.to_bytes()), Some(checkpoint.clone()));
+    assert_eq!(Checkpoint::from_bytes(b"short"), None);
+    assert_eq!(Checkpoint::from_bytes(&[0; 40]), None, "not a SHA-256 state");
+
+    // Resumed from the checkpoint, then suspended again at 30 chunks.
+    let mut writer = f.store.resume(&id, &key, Some(checkpoint)).await.unwrap();
+    assert_eq!(writer.offset(), 20 * C as u64);
+    writer.write(&data[20 * C..30 * C]).await.unwrap();
+    let (offset, checkpoint) = writer.suspend_at_checkpoint().await.unwrap();
+    assert_eq!(offset, 30 * C as u64);
+
+    // Chunk 5 damaged on disk: the checkpoint's resume never reads it...
+    let path = staging_path(&f.root, &id);
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[record_offset(5) as usize + 10] ^= 1;
+    fs::write(&path, &bytes).unwrap();
+    let writer = f.store.resume(&id, &key, Some(checkpoint.clone())).await.unwrap();
+    assert_eq!(writer.offset(), 30 * C as u64, "the records before the checkpoint are not read back");
+    drop(writer);
+    // ...one without it reads everything and cuts back to chunk 5.
+    let writer = f.store.stage(&id, &key).await.unwrap();
+    assert_eq!(writer.offset(), 5 * C as u64);
+    drop(writer);
+    // The file now holds less than the checkpoint: it is not used.
+    let mut writer = f.store.resume(&id, &key, Some(checkpoint)).await.unwrap();
+    assert_eq!(writer.offset(), 5 * C as u64);
+    writer.write(&data[5 * C..]).await.unwrap();
+    let committed = writer.commit().await.unwrap();
+    assert_eq!(committed.sha256, sha256(&data), "the hash of every byte, across resumes");
+
+    // And a document resumed from checkpoints only hashes to all its bytes.
+    let (id, key) = new_doc();
+    let mut writer = f.store.stage_new(&id, &key).unwrap();
+    let mut at = 0;
+    for end in [7 * C + 100, 19 * C, 33 * C + 5] {
+        writer.write(&data[at..end]).await.unwrap();
+        let (offset, checkpoint) = writer.suspend_at_checkpoint().await.unwrap();
+        at = usize::try_from(offset).unwrap();
+        writer = f.store.resume(&id, &key, Some(checkpoint)).await.unwrap();
+        assert_eq!(writer.offset(), offset);
+    }
+    writer.write(&data[at..]).await.unwrap();
+    let committed = writer.commit().await.unwrap();
+    assert_eq!(committed.sha256, sha256(&data));
+    let read = read_range(&f.store, &id, &key, committed.size, 0..committed.size).await;
+    assert!(read.unwrap() == data);
+}
+
 /// Resumes `id`, checks the offset, finishes the upload with the rest of
 /// `data` and checks the committed document.
 async fn resume_and_finish(f: &Fixture, id: &BlobId, key: &DocumentKey, data: &[u8], offset: usize) {

@@ -1,1 +1,2 @@
+ALTER TABLE documents DROP COLUMN staged_checkpoint;
 ALTER TABLE documents DROP COLUMN upload_length;
