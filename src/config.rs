@@ -332,6 +332,7 @@ impl Config {
             contact_name: self.branding.contact_name.clone(),
             contact_email: self.branding.contact_email.clone(),
             metrics_token: self.metrics_token.as_ref().map(|t| t.expose().to_owned()),
+            sftp_listen: self.sftp_listen,
         }
     }
 

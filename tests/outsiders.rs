@@ -179,6 +179,8 @@ fn a_requested_outsider_answers_on_the_page_without_javascript() -> TestResult {
     assert_eq!(status, 200);
     assert!(html.contains("Documenten insturen") && html.contains("Jan Jansen &lt;jan@minvws.nl&gt;"), "{html}");
     assert!(html.contains("Stuur de stukken van dossier 12.") && html.contains(&asked.user), "{html}");
+    let door = format!("<code>127.0.0.1</code>, poort <code>{}</code>", asked.port);
+    assert!(html.contains(&door), "where the SFTP door is, as the mail says: {html}");
     assert!(html.contains(r#"enctype="multipart/form-data""#) && html.contains(r#"type="file""#), "{html}");
     let (_, _, english) = b.request(&[&format!("{page_url}?lang=en")])?;
     assert!(String::from_utf8_lossy(&english).contains("Send documents"));

@@ -123,6 +123,7 @@ pub struct Texts {
     pub landing_deliver_button: &'static str,
     pub from_label: &'static str,
     pub all_zip: &'static str,
+    pub port_label: &'static str,
 }
 
 const NL: Texts = Texts {
@@ -242,6 +243,7 @@ const NL: Texts = Texts {
     landing_deliver_button: "Documenten versturen",
     from_label: "Van",
     all_zip: "documenten.zip",
+    port_label: "poort",
 };
 
 const EN: Texts = Texts {
@@ -361,6 +363,7 @@ const EN: Texts = Texts {
     landing_deliver_button: "Send documents",
     from_label: "From",
     all_zip: "documents.zip",
+    port_label: "port",
 };
 
 /// The texts in `language`.

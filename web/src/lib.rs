@@ -45,6 +45,8 @@ pub struct WebSettings {
     pub contact_email: String,
     /// The bearer token `/metrics` asks for; none: only this machine may read it.
     pub metrics_token: Option<String>,
+    /// Where the SFTP door listens, for the pages that say how to use it.
+    pub sftp_listen: std::net::SocketAddr,
 }
 
 /// The shared state of every handler.

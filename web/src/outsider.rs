@@ -29,7 +29,7 @@ use crate::error::page_for;
 use crate::i18n::{accepted, chosen, size};
 use crate::link::{LangQuery, origin, plausible};
 use crate::reasons::reason;
-use crate::session::{clear_note, note, set_note};
+use crate::session::{clear_note, cross_site, note, set_note};
 
 /// What a refused upload may still send before the connection is cut: a
 /// browser shows the answer only once it has sent its body.
@@ -138,11 +138,6 @@ fn mailbox(name: &str, email: &str) -> String {
     }
 }
 
-/// A form posted from another site (the browser says so): refused.
-fn cross_site(headers: &HeaderMap) -> bool {
-    headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| !matches!(v, "same-origin" | "none"))
-}
-
 async fn page(
     State(app): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -201,8 +196,16 @@ async fn page(
             .filter(|d| d.state == DocumentState::Uploading)
             .map(|d| minijinja::context! { name => d.name.clone(), size => size(d.size, language) })
             .collect();
-        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let host = host.rsplit_once(':').map_or(host, |(h, _)| h).to_owned();
+        // The SFTP door, as the request mail names it: its address, or the
+        // host this page was asked for when it listens on every address.
+        let sftp = app.settings.sftp_listen;
+        let host = match sftp.ip().is_unspecified() {
+            true => {
+                let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+                host.rsplit_once(':').map_or(host, |(h, _)| h).to_owned()
+            }
+            false => sftp.ip().to_string(),
+        };
         let page = minijinja::context! {
             base,
             secret,
@@ -220,6 +223,7 @@ async fn page(
             text => envelope.text,
             user_name => view.user_name,
             host,
+            port => sftp.port(),
             notice,
             error,
             texts_json => crate::i18n::upload_texts(language),

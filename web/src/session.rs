@@ -111,12 +111,13 @@ pub fn new_token() -> Option<String> {
 /// The form's token matches the cookie's, compared in constant time, and the
 /// browser does not say the form came from another site.
 pub fn csrf_ok(headers: &HeaderMap, form_token: &str) -> bool {
-    let cross_site = headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| !matches!(v, "same-origin" | "none"));
     let Some(cookie) = cookie(headers, CSRF_COOKIE) else { return false };
-    !cross_site && cookie.len() == 64 && constant_time_eq(cookie.as_bytes(), form_token.as_bytes())
+    !cross_site(headers) && cookie.len() == 64 && constant_time_eq(cookie.as_bytes(), form_token.as_bytes())
+}
+
+/// The browser says the request comes from another site (`Sec-Fetch-Site`).
+pub fn cross_site(headers: &HeaderMap) -> bool {
+    headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| !matches!(v, "same-origin" | "none"))
 }
 
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
