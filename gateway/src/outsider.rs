@@ -43,6 +43,19 @@ pub struct OutsiderView {
     pub sent: Option<TransferSummary>,
 }
 
+impl Session {
+    /// For someone from outside with a link, what their draft becomes: an
+    /// answer to a request, or a delivery; `None` for an account. (Here, not
+    /// in `session`, which knows nothing of transfers.)
+    pub fn link_kind(&self) -> Option<TransferKind> {
+        match &self.actor {
+            Actor::Account { .. } => None,
+            Actor::RequestLink { .. } => Some(TransferKind::RequestAnswer),
+            Actor::Delivery { .. } => Some(TransferKind::PublicDelivery),
+        }
+    }
+}
+
 impl Gateway {
     /// Open an outsider's link by its secret alone (a request's or a
     /// delivery's): the session of its holder, whose draft is made ready. A

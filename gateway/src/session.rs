@@ -123,16 +123,6 @@ impl Session {
         }
     }
 
-    /// For someone from outside with a link, what their draft becomes: an
-    /// answer to a request, or a delivery; `None` for an account.
-    pub fn link_kind(&self) -> Option<crate::TransferKind> {
-        match &self.actor {
-            Actor::Account { .. } => None,
-            Actor::RequestLink { .. } => Some(crate::TransferKind::RequestAnswer),
-            Actor::Delivery { .. } => Some(crate::TransferKind::PublicDelivery),
-        }
-    }
-
     /// Where this session came from.
     pub fn origin(&self) -> Origin {
         self.origin
