@@ -649,6 +649,7 @@ fn in_chromium_a_requested_outsider_answers_with_and_without_javascript() -> Tes
 struct Proxy {
     child: std::process::Child,
     port: u16,
+    said: std::io::BufReader<std::process::ChildStdout>,
 }
 
 impl Proxy {
@@ -660,9 +661,16 @@ impl Proxy {
             .stdout(std::process::Stdio::piped())
             .spawn()?;
         let mut line = String::new();
-        let stdout = child.stdout.take().ok_or("the proxy has no output")?;
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)?;
-        Ok(Proxy { port: line.trim().parse()?, child })
+        let mut said = std::io::BufReader::new(child.stdout.take().ok_or("the proxy has no output")?);
+        std::io::BufRead::read_line(&mut said, &mut line)?;
+        Ok(Proxy { port: line.trim().parse()?, child, said })
+    }
+
+    /// The next line the proxy printed (`cut at <n>` once it cut).
+    fn said(&mut self) -> Result<String, Error> {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut self.said, &mut line)?;
+        Ok(line.trim().to_owned())
     }
 
     fn url(&self, path: &str) -> String {
@@ -729,7 +737,7 @@ fn in_chromium_an_upload_survives_a_cut_a_pause_and_a_reload() -> TestResult {
     std::fs::write(w.join("reloaded.pdf"), &reloaded)?;
 
     // Cut once after 8 MB have gone up.
-    let dropping = Proxy::start(k.https, 8_000_000, 0)?;
+    let mut dropping = Proxy::start(k.https, 8_000_000, 0)?;
     browse(
         &json!({"out": w, "steps": [
             {"goto": dropping.url(&path)},
@@ -738,6 +746,7 @@ fn in_chromium_an_upload_survives_a_cut_a_pause_and_a_reload() -> TestResult {
         ]}),
         w,
     )?;
+    assert!(dropping.said()?.starts_with("cut at "), "the connection was cut mid-upload");
     drop(dropping);
 
     // 3 MB a second: time to pause, and to reload halfway.

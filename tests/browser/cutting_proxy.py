@@ -1,7 +1,8 @@
 """A TCP proxy for the browser tests: forwards 127.0.0.1:<listen> to
 127.0.0.1:<target> (TLS passes through untouched), optionally at a limited
 rate, and cuts the connection that carries the client's <cut>th byte, once,
-as a network that drops would. Prints its port, then serves until killed.
+as a network that drops would. Prints its port, then "cut at <n>" when it
+cuts, and serves until killed.
 Usage: python3 cutting_proxy.py <target-port> <cut-after-bytes|0> <bytes-per-second|0>"""
 
 import asyncio
@@ -25,6 +26,7 @@ async def pipe(reader, writer, back, upstream):
                     cut_done = True
                     writer.transport.abort()
                     back.transport.abort()
+                    print(f"cut at {sent}", flush=True)
                     return
                 if RATE:
                     await asyncio.sleep(len(data) / RATE)

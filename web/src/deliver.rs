@@ -48,9 +48,6 @@ pub struct StartForm {
     lang: Option<String>,
 }
 
-/// What a refused start keeps of the form, for the page it is sent back to.
-const KEPT: [&str; 4] = ["name", "email", "contact_name", "contact_email"];
-
 async fn form(State(app): State<App>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let language = chosen(q.lang.as_deref()).unwrap_or_else(|| accepted(&headers));
     let f = app.frame(language);
@@ -96,7 +93,6 @@ async fn start(
             ("contact_email", form.contact_email.as_str()),
             ("field", field),
         ];
-        debug_assert!(KEPT.iter().all(|k| kept.iter().any(|(n, _)| n == k)));
         redirect_with(&format!("/deliver?lang={}", language.as_str()), "error", text, &kept)
     };
     let mailbox =
@@ -108,7 +104,7 @@ async fn start(
     let shown = sender.email.normalized();
     match app.gateway.start_delivery(DeliveryStart { sender, contact, language }, origin(peer)).await {
         Ok(expires_at) => {
-            let until = moment(expires_at, language);
+            let until = moment(expires_at);
             let pairs = [("email", shown.as_str()), ("until", until.as_str())];
             redirect_with(&format!("/deliver/check?lang={}", language.as_str()), "notice", "", &pairs)
         }
@@ -161,7 +157,6 @@ async fn report(
     };
     let language = asked.unwrap_or(fallback);
     let f = app.frame(language);
-    let t = f.t;
     let documents: Vec<_> = data
         .documents
         .iter()
@@ -177,8 +172,8 @@ async fn report(
                 name => d.name.clone(),
                 size => size(d.size, language),
                 sha256 => d.sha256.clone().unwrap_or_default(),
-                downloaded => first.map(|at| moment(at, language)),
-                deleted => d.deleted_at.map(|at| moment(at, language)),
+                downloaded => first.map(moment),
+                deleted => d.deleted_at.map(moment),
             }
         })
         .collect();
@@ -189,11 +184,10 @@ async fn report(
         from => tr.sender.clone(),
         subject => tr.subject.clone(),
         reference => tr.reference.clone(),
-        sent_at => tr.sent_at.map(|at| moment(at, language)),
-        expires_at => tr.expires_at.map(|at| moment(at, language)),
+        sent_at => tr.sent_at.map(moment),
+        expires_at => tr.expires_at.map(moment),
         documents,
         none_downloaded => data.downloads.is_empty(),
-        downloaded_label => t.report_downloaded,
     };
     app.pages.render(StatusCode::OK, "report.html", &f, page)
 }

@@ -375,7 +375,7 @@ pub fn texts(language: Language) -> &'static Texts {
 }
 
 /// A moment as pages show it, as the mails do: `2026-12-06 17:05 UTC`.
-pub fn moment(t: gateway::Timestamp, _language: Language) -> String {
+pub fn moment(t: gateway::Timestamp) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
     time::OffsetDateTime::from_unix_timestamp(t.as_millis().div_euclid(1000))
         .ok()

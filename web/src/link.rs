@@ -154,7 +154,7 @@ impl App {
         let page = minijinja::context! {
             base,
             sender => view.sender,
-            expires => view.expires_at.map(|t| crate::i18n::moment(t, language)),
+            expires => view.expires_at.map(crate::i18n::moment),
             subject => envelope.subject,
             reference => envelope.reference,
             text => envelope.text,
