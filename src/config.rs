@@ -124,6 +124,15 @@ impl Default for SmsConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct BrandingConfig {
     pub service_name: String,
+    /// The organisation that runs the service, beside its name on every page
+    /// and in every mail's footer.
+    pub organisation: String,
+    /// A PNG, JPEG, WebP or SVG file (at most 512 KiB), read at start: in
+    /// every page's header, served at `/static/logo`, and the mails' image
+    /// when `logo_url` is not set.
+    pub logo_file: Option<PathBuf>,
+    /// The IANA time zone that pages and mails give moments in.
+    pub time_zone: String,
     pub helpdesk_phone: String,
     /// The default contact of public deliveries (the reporting desk).
     pub contact_name: String,
@@ -137,6 +146,9 @@ impl Default for BrandingConfig {
         let d = notify::Branding::default();
         BrandingConfig {
             service_name: d.service_name,
+            organisation: d.organisation,
+            logo_file: None,
+            time_zone: "Europe/Amsterdam".into(),
             helpdesk_phone: d.helpdesk_phone,
             contact_name: d.contact_name,
             contact_email: d.contact_email,
@@ -215,6 +227,8 @@ impl Config {
         {
             bail!("configuration: branding.logo_url must start with https:// (got {logo:?})");
         }
+        self.zone()?;
+        self.logo()?;
         self.rules.validate().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
         self.limits.validate().map_err(|e| anyhow::anyhow!("configuration: limits: {e}"))?;
         if let Some(url) = &self.public_url
@@ -299,11 +313,16 @@ impl Config {
             },
             branding: notify::Branding {
                 service_name: b.service_name.clone(),
+                organisation: b.organisation.clone(),
                 helpdesk_phone: b.helpdesk_phone.clone(),
                 contact_name: b.contact_name.clone(),
                 contact_email: b.contact_email.clone(),
-                logo_url: b.logo_url.clone(),
+                logo_url: b.logo_url.clone().or_else(|| {
+                    let public = self.public_url();
+                    b.logo_file.as_ref().map(|_| format!("{}/static/logo", public.trim_end_matches('/')))
+                }),
             },
+            zone: self.zone()?,
             templates_dir: self.templates_dir.clone(),
         })
     }
@@ -324,16 +343,31 @@ impl Config {
         }
     }
 
+    /// The zone of `branding.time_zone`.
+    fn zone(&self) -> Result<gateway::LocalZone> {
+        gateway::LocalZone::named(&self.branding.time_zone)
+            .map_err(|e| anyhow::anyhow!("configuration: branding.time_zone: {e}"))
+    }
+
+    /// The logo of `branding.logo_file`, read.
+    fn logo(&self) -> Result<Option<web::Logo>> {
+        let Some(path) = &self.branding.logo_file else { return Ok(None) };
+        web::Logo::read(path).map(Some).map_err(|e| anyhow::anyhow!("configuration: branding.logo_file: {e}"))
+    }
+
     /// What the web front needs.
-    pub fn web_settings(&self) -> web::WebSettings {
-        web::WebSettings {
+    pub fn web_settings(&self) -> Result<web::WebSettings> {
+        Ok(web::WebSettings {
             service_name: self.branding.service_name.clone(),
+            organisation: self.branding.organisation.clone(),
+            logo: self.logo()?,
+            zone: self.zone()?,
             helpdesk_phone: self.branding.helpdesk_phone.clone(),
             contact_name: self.branding.contact_name.clone(),
             contact_email: self.branding.contact_email.clone(),
             metrics_token: self.metrics_token.as_ref().map(|t| t.expose().to_owned()),
             sftp_listen: self.sftp_listen,
-        }
+        })
     }
 
     /// Where the master key file lives.
@@ -436,6 +470,45 @@ mod tests {
         assert!(err("[branding]\nlogo_url = \"http://x/logo.png\"").contains("logo_url"));
         assert!(err("[branding]\nservise_name = \"x\"").contains("servise_name"));
         assert!(err("templates_dir = \"/no/such/folder\"").contains("templates folder"));
+        assert!(err("[branding]\ntime_zone = \"Europe/Amsterdamm\"").contains("branding.time_zone"));
+        let epoch = gateway::Timestamp::from_millis(0);
+        let at = |c: &Config| -> Result<(String, String)> {
+            let (web, notify) = (c.web_settings()?.zone, c.notify_settings()?.zone);
+            Ok((web.show(epoch, gateway::Language::En), notify.show(epoch, gateway::Language::En)))
+        };
+        let amsterdam = "1 January 1970 at 01:00".to_owned();
+        assert_eq!(at(&load_toml("")?)?, (amsterdam.clone(), amsterdam), "the embedded default");
+        let utc = "1 January 1970 at 00:00".to_owned();
+        assert_eq!(at(&load_toml("[branding]\ntime_zone = \"UTC\"")?)?, (utc.clone(), utc), "pages and mails alike");
+        Ok(())
+    }
+
+    #[test]
+    fn the_logo_file_is_read_once_and_checked() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let svg = dir.path().join("logo.svg");
+        std::fs::write(&svg, "<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"/>")?;
+        let c = load_toml(&format!(
+            "public_url = \"https://koerier.example.org/\"\n[branding]\norganisation = \"IGJ\"\nlogo_file = {:?}\n",
+            svg.display().to_string()
+        ))?;
+        assert!(c.web_settings()?.logo.is_some());
+        assert_eq!(c.web_settings()?.organisation, "IGJ");
+        let n = c.notify_settings()?;
+        assert_eq!(n.branding.logo_url.as_deref(), Some("https://koerier.example.org/static/logo"), "the mails' image");
+        let err = |file: &std::path::Path| {
+            let toml = format!("[branding]\nlogo_file = {:?}\n", file.display().to_string());
+            load_toml(&toml).err().map(|e| e.to_string()).unwrap_or_default()
+        };
+        let text = dir.path().join("logo.txt");
+        std::fs::write(&text, "not a picture")?;
+        assert!(err(&text).contains("not a PNG, JPEG, WebP or SVG"), "{}", err(&text));
+        let big = dir.path().join("big.png");
+        let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+        bytes.resize(web::MAX_LOGO_BYTES + 1, 0);
+        std::fs::write(&big, bytes)?;
+        assert!(err(&big).contains("at most"), "{}", err(&big));
+        assert!(err(&dir.path().join("none.png")).contains("branding.logo_file"));
         Ok(())
     }
 }

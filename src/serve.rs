@@ -86,7 +86,7 @@ async fn start_https(
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>> {
     let tls = web::tls::server_config(&config.cert_source())?;
-    let app = web::router(gateway.clone(), config.web_settings()).merge(webdav::router(gateway.clone()));
+    let app = web::router(gateway.clone(), config.web_settings()?).merge(webdav::router(gateway.clone()));
     let listener = tokio::net::TcpListener::bind(config.https_listen)
         .await
         .with_context(|| format!("cannot listen on {} (https_listen)", config.https_listen))?;

@@ -375,14 +375,29 @@ fn the_landing_page_speaks_the_browser_language_and_names_no_empty_setting() -> 
     assert!(!html.contains("helpdesk"), "no helpdesk sentence without a number: {html}");
     let (_, _, page) = b.request(&["-H", "Accept-Language: de,nl;q=0.5", &k.url("/")])?;
     assert!(String::from_utf8_lossy(&page).contains("Veilig documenten uitwisselen"));
+    assert_eq!(b.request(&[&k.url("/static/logo")])?.0, 404, "no logo set, none served");
     k.stop()?;
+    let logo = work.path().join("logo.svg");
+    let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><rect width="40" height="40"/></svg>"#;
+    std::fs::write(&logo, svg)?;
     k.set("KOERIER_BRANDING__HELPDESK_PHONE", "070 340 50 60");
     k.set("KOERIER_BRANDING__SERVICE_NAME", "Veilig Verzenden");
+    k.set("KOERIER_BRANDING__ORGANISATION", "Inspectie Gezondheidszorg en Jeugd");
+    k.set("KOERIER_BRANDING__LOGO_FILE", &logo.display().to_string());
     k.start()?;
-    let (_, _, page) = b.request(&[&k.url("/?lang=nl")])?;
-    let html = String::from_utf8_lossy(&page);
-    assert!(html.contains("Bel de helpdesk:") && html.contains("070 340 50 60"), "{html}");
-    assert!(html.contains("Veilig Verzenden"), "{html}");
+    for path in ["/?lang=nl", "/deliver?lang=nl", "/r/not-a-link", "/no/such/page"] {
+        let (_, _, page) = b.request(&[&k.url(path)])?;
+        let html = String::from_utf8_lossy(&page);
+        assert!(html.contains("Bel de helpdesk:") && html.contains("070 340 50 60"), "{path}: {html}");
+        assert!(html.contains("Veilig Verzenden"), "{path}: {html}");
+        assert!(html.contains("Inspectie Gezondheidszorg en Jeugd"), "{path}: the organisation: {html}");
+        assert!(html.contains(r#"<img src="/static/logo" alt="">"#), "{path}: the logo: {html}");
+    }
+    let (status, head, body) = b.request(&[&k.url("/static/logo")])?;
+    assert_eq!((status, body.as_slice()), (200, svg.as_bytes()), "the operator's file, as it is");
+    assert_eq!(header(&head, "content-type"), Some("image/svg+xml"));
+    assert_eq!(header(&head, "cross-origin-resource-policy"), Some("cross-origin"), "mail readers may show it");
+    assert!(header(&head, "content-security-policy").is_some_and(|csp| csp.contains("default-src 'none'")));
     k.stop()
 }
 
@@ -430,10 +445,9 @@ fn the_public_delivers_to_the_contact_point_and_follows_the_report() -> TestResu
     let (status, head, _) = b.request(&["-d", start, &k.url("/deliver")])?;
     assert_eq!((status, header(&head, "location")), (303, Some("/deliver/check?lang=nl")));
     let (_, _, page) = b.request(&[&k.url("/deliver/check?lang=nl")])?;
-    assert!(
-        String::from_utf8_lossy(&page).contains("Kijk in uw e-mail")
-            && String::from_utf8_lossy(&page).contains("piet@example.org")
-    );
+    let html = String::from_utf8_lossy(&page);
+    assert!(html.contains("Kijk in uw e-mail") && html.contains("piet@example.org"), "{html}");
+    assert!(dutch_moment(&html), "until when, in the words and time of the Netherlands: {html}");
     let secret = mailed_secret(&k, "piet@example.org", "/d/")?;
 
     // The link opens the upload page, addressed to the contact.
@@ -470,11 +484,39 @@ fn the_public_delivers_to_the_contact_point_and_follows_the_report() -> TestResu
     let (_, _, page) = b.request(&[&report_url])?;
     let html = String::from_utf8_lossy(&page);
     assert!(html.contains("Gedownload op") && !html.contains("Nog niet gedownload"), "{html}");
+    assert!(dutch_moment(&html), "when, in the words and time of the Netherlands: {html}");
     let (status, head, pdf) = b.request(&[&format!("{report_url}/pdf?lang=nl")])?;
     assert_eq!(status, 200);
     assert_eq!(header(&head, "content-type"), Some("application/pdf"));
     assert!(pdf.starts_with(b"%PDF"), "a PDF");
     k.stop()
+}
+
+/// Whether a text gives a moment as `6 december 2026 om 21:05` (the
+/// operator's zone, in words), not as UTC.
+fn dutch_moment(text: &str) -> bool {
+    const MONTHS: [&str; 12] = [
+        "januari",
+        "februari",
+        "maart",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "augustus",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ];
+    !text.contains("UTC")
+        && text.split(" om ").skip(1).any(|after| {
+            let hm = after.get(..5).unwrap_or_default();
+            hm.len() == 5
+                && hm.as_bytes()[2] == b':'
+                && hm.bytes().enumerate().all(|(i, c)| i == 2 || c.is_ascii_digit())
+        })
+        && MONTHS.iter().any(|m| text.contains(&format!(" {m} 20")))
 }
 
 /// The words a page uses in a language.
@@ -529,10 +571,18 @@ fn in_chromium_a_newcomer_delivers_by_keyboard_and_sees_the_report() -> TestResu
     k.set("KOERIER_BRANDING__CONTACT_NAME", "Meldpunt");
     k.set("KOERIER_BRANDING__CONTACT_EMAIL", "meldpunt@minvws.nl");
     k.set("KOERIER_BRANDING__HELPDESK_PHONE", "070 340 50 60");
-    let meldpunt = k.user("meldpunt@minvws.nl", "Meldpunt", "staff")?;
-    k.start()?;
     let work = tempfile::tempdir()?;
     let w = work.path();
+    // The operator's organisation and logo in every page's header, for axe too.
+    let logo = w.join("logo.svg");
+    std::fs::write(
+        &logo,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><rect width="120" height="40" fill="#154273"/></svg>"##,
+    )?;
+    k.set("KOERIER_BRANDING__ORGANISATION", "Inspectie Gezondheidszorg en Jeugd");
+    k.set("KOERIER_BRANDING__LOGO_FILE", &logo.display().to_string());
+    let meldpunt = k.user("meldpunt@minvws.nl", "Meldpunt", "staff")?;
+    k.start()?;
     for (words, viewport, who) in [(&NL, "desktop", "piet"), (&EN, "phone", "pat")] {
         let shots = w.join(format!("{}-{viewport}", words.lang));
         std::fs::create_dir_all(&shots)?;

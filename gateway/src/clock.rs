@@ -51,6 +51,73 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// The operator's time zone: where the people who read the pages and the
+/// mails live, so that "valid until" is their own evening, not UTC's.
+#[derive(Clone, Debug)]
+pub struct LocalZone(jiff::tz::TimeZone);
+
+impl LocalZone {
+    /// An IANA zone such as `Europe/Amsterdam`.
+    pub fn named(name: &str) -> Result<LocalZone, String> {
+        jiff::tz::TimeZone::get(name)
+            .map(LocalZone)
+            .map_err(|_| format!("{name:?} is not a time zone of the IANA database (such as Europe/Amsterdam)"))
+    }
+
+    /// A moment as a sentence shows it: `6 december 2026 om 21:05`,
+    /// `6 December 2026 at 21:05`, in this zone.
+    pub fn show(&self, t: Timestamp, language: crate::Language) -> String {
+        let Ok(utc) = jiff::Timestamp::from_millisecond(t.as_millis()) else {
+            return t.rfc3339();
+        };
+        let local = utc.to_zoned(self.0.clone());
+        let month = usize::try_from(local.month() - 1).unwrap_or_default();
+        let (names, at) = match language {
+            crate::Language::Nl => (MONTHS_NL, "om"),
+            crate::Language::En => (MONTHS_EN, "at"),
+        };
+        format!("{} {} {} {at} {:02}:{:02}", local.day(), names[month % 12], local.year(), local.hour(), local.minute())
+    }
+}
+
+impl Default for LocalZone {
+    /// Europe/Amsterdam, the embedded default; UTC if even the built-in
+    /// database lacks it.
+    fn default() -> Self {
+        LocalZone::named("Europe/Amsterdam").unwrap_or(LocalZone(jiff::tz::TimeZone::UTC))
+    }
+}
+
+const MONTHS_NL: [&str; 12] = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+
+const MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
 /// The source of the current time.
 pub trait Clock: Send + Sync + 'static {
     /// Now.
@@ -93,5 +160,32 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
         Timestamp(self.0.load(Ordering::SeqCst))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Language;
+
+    fn at(rfc3339: &str) -> Timestamp {
+        let t = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339).expect("a moment");
+        Timestamp::from_millis(i64::try_from(t.unix_timestamp_nanos() / 1_000_000).expect("in range"))
+    }
+
+    #[test]
+    fn moments_are_shown_in_the_operators_zone_with_summer_time() {
+        let zone = LocalZone::default();
+        assert_eq!(zone.show(at("2026-12-06T20:05:00Z"), Language::Nl), "6 december 2026 om 21:05");
+        assert_eq!(zone.show(at("2026-12-06T20:05:00Z"), Language::En), "6 December 2026 at 21:05");
+        // Summer time: two hours ahead; the day turns over in the zone, not in UTC.
+        assert_eq!(zone.show(at("2026-07-01T22:30:00Z"), Language::Nl), "2 juli 2026 om 00:30");
+        // The night the clocks go back: 01:00 UTC is 02:00 CET, 00:59 UTC still 02:59 CEST.
+        assert_eq!(zone.show(at("2026-10-25T00:59:00Z"), Language::En), "25 October 2026 at 02:59");
+        assert_eq!(zone.show(at("2026-10-25T01:00:00Z"), Language::En), "25 October 2026 at 02:00");
+        let utc = LocalZone::named("UTC").expect("UTC is a zone");
+        assert_eq!(utc.show(at("2026-12-06T20:05:00Z"), Language::En), "6 December 2026 at 20:05");
+        let err = LocalZone::named("Europe/Amsterdamm").err().unwrap_or_default();
+        assert!(err.contains("Europe/Amsterdamm") && err.contains("IANA"), "{err}");
     }
 }

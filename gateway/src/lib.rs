@@ -50,7 +50,7 @@ use std::sync::Arc;
 
 pub use account::{AccountInfo, Admin, NewAccount, Role};
 pub use admission::{Admission, Crowded, Limits};
-pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use clock::{Clock, LocalZone, ManualClock, SystemClock, Timestamp};
 pub use crypto::{KeyOrigin, MasterKey};
 pub use envelope::Envelope;
 pub use error::{Error, Result};

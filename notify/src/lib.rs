@@ -29,6 +29,6 @@ pub fn check_settings(settings: &NotifySettings) -> Result<()> {
     mail::sender(settings, &host)?;
     mail::check(settings)?;
     sms::from_settings(settings)?;
-    Templates::load(settings.templates_dir.as_deref())?;
+    Templates::load(settings.templates_dir.as_deref(), &settings.zone)?;
     Ok(())
 }

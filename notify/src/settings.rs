@@ -23,6 +23,8 @@ pub struct NotifySettings {
     pub sms: SmsSettings,
     /// The operator's names and numbers, shown in every message.
     pub branding: Branding,
+    /// The zone moments are written in.
+    pub zone: gateway::LocalZone,
     /// A folder whose `<lang>/<name>.txt|.html` files replace the built-in templates.
     pub templates_dir: Option<PathBuf>,
 }
@@ -99,6 +101,8 @@ impl Default for SmsSettings {
 pub struct Branding {
     /// The service's name, such as "Veilig verzenden".
     pub service_name: String,
+    /// The organisation that runs it; empty: not named.
+    pub organisation: String,
     /// The helpdesk's phone number.
     pub helpdesk_phone: String,
     /// The default contact of public deliveries (the reporting desk).
@@ -113,6 +117,7 @@ impl Default for Branding {
     fn default() -> Self {
         Branding {
             service_name: "koerier".into(),
+            organisation: String::new(),
             helpdesk_phone: String::new(),
             contact_name: String::new(),
             contact_email: String::new(),
@@ -221,6 +226,7 @@ mod tests {
             mail: MailSettings { smtp_url: None, from: None },
             sms: SmsSettings::default(),
             branding: Branding::default(),
+            zone: gateway::LocalZone::default(),
             templates_dir: None,
         }
     }

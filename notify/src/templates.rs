@@ -11,8 +11,9 @@
 
 use std::path::Path;
 
+use gateway::{Language, LocalZone, Timestamp};
 use minijinja::value::Serde;
-use minijinja::{Environment, UndefinedBehavior};
+use minijinja::{Environment, State, UndefinedBehavior};
 use serde_json::{Map, Value};
 
 use crate::error::{NotifyError, Result};
@@ -100,7 +101,7 @@ impl Templates {
     /// The built-in templates, with the files of `overrides` in their place
     /// where it has them. A file there that replaces nothing is an error, so a
     /// misspelt name does not go unnoticed.
-    pub fn load(overrides: Option<&Path>) -> Result<Templates> {
+    pub fn load(overrides: Option<&Path>, zone: &LocalZone) -> Result<Templates> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Lenient);
         let syntax = minijinja::syntax::SyntaxConfig::builder()
@@ -109,7 +110,8 @@ impl Templates {
             .build()
             .map_err(|e| NotifyError::template("syntax", e))?;
         env.set_syntax(syntax);
-        env.add_filter("when", when);
+        let zone = zone.clone();
+        env.add_filter("when", move |state: &State<'_, '_>, value: String| when(&zone, state, value));
         env.set_formatter(formatter);
         if let Some(dir) = overrides {
             check_overrides(dir)?;
@@ -229,13 +231,15 @@ fn formatter(
     }
 }
 
-/// `{{ expires_at | when }}`: an RFC 3339 moment as `2026-11-28 09:00 UTC`.
-fn when(value: String) -> String {
+/// `{{ expires_at | when }}`: an RFC 3339 moment as the template's language
+/// says it in the operator's zone, `28 november 2026 om 10:00`.
+fn when(zone: &LocalZone, state: &State<'_, '_>, value: String) -> String {
     use time::format_description::well_known::Rfc3339;
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    let language = if state.name().starts_with("en/") { Language::En } else { Language::Nl };
     time::OffsetDateTime::parse(&value, &Rfc3339)
         .ok()
-        .and_then(|t| t.to_offset(time::UtcOffset::UTC).format(&format).ok())
+        .and_then(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
+        .map(|ms| zone.show(Timestamp::from_millis(ms), language))
         .unwrap_or(value)
 }
 
@@ -249,7 +253,7 @@ mod tests {
 
     #[test]
     fn every_message_exists_in_both_languages() -> Result<()> {
-        let t = Templates::load(None)?;
+        let t = Templates::load(None, &LocalZone::default())?;
         for lang in LANGUAGES {
             for name in MAIL_TEMPLATES {
                 let mail = t.render_mail(lang, name, &ctx(&[("service", "Koerier")]))?;
@@ -263,7 +267,7 @@ mod tests {
 
     #[test]
     fn html_escapes_and_text_does_not() -> Result<()> {
-        let t = Templates::load(None)?;
+        let t = Templates::load(None, &LocalZone::default())?;
         let c = ctx(&[("sender_name", "<b>Jan</b> & co"), ("link", "https://x/l/abc")]);
         let mail = t.render_mail("en", "transfer-notice", &c)?;
         assert!(mail.html.contains("&lt;b&gt;Jan&lt;/b&gt; &amp; co"), "{}", mail.html);
@@ -278,7 +282,7 @@ mod tests {
 
     #[test]
     fn a_subject_is_one_line_whatever_the_values() -> Result<()> {
-        let t = Templates::load(None)?;
+        let t = Templates::load(None, &LocalZone::default())?;
         let c = ctx(&[("sender_name", "Jan\r\nBcc: eve@example.org"), ("subject", "x")]);
         let mail = t.render_mail("en", "transfer-notice", &c)?;
         assert!(!mail.subject.contains('\n') && !mail.subject.contains('\r'), "{:?}", mail.subject);
@@ -286,10 +290,19 @@ mod tests {
     }
 
     #[test]
-    fn moments_read_well() {
-        assert_eq!(when("2026-11-28T09:00:00Z".into()), "2026-11-28 09:00 UTC");
-        assert_eq!(when("2026-11-28T10:00:00+01:00".into()), "2026-11-28 09:00 UTC");
-        assert_eq!(when("not a moment".into()), "not a moment");
+    fn moments_read_in_the_operators_zone_and_the_mails_language() -> Result<()> {
+        let t = Templates::load(None, &LocalZone::default())?;
+        let c = ctx(&[("expires_at", "2026-11-28T09:00:00Z"), ("link", "https://x/l/a")]);
+        let nl = t.render_mail("nl", "transfer-notice", &c)?;
+        assert!(nl.text.contains("28 november 2026 om 10:00"), "{}", nl.text);
+        let en = t.render_mail("en", "transfer-notice", &c)?;
+        assert!(en.html.contains("28 November 2026 at 10:00"), "{}", en.html);
+        let utc = Templates::load(None, &LocalZone::named("UTC").map_err(NotifyError::Setting)?)?;
+        let c = ctx(&[("expires_at", "2026-07-01T10:00:00+02:00")]);
+        assert!(utc.render_mail("en", "transfer-notice", &c)?.text.contains("1 July 2026 at 08:00"));
+        let c = ctx(&[("expires_at", "not a moment")]);
+        assert!(t.render_mail("en", "transfer-notice", &c)?.text.contains("not a moment"));
+        Ok(())
     }
 
     #[test]
@@ -298,16 +311,17 @@ mod tests {
         std::fs::create_dir(dir.path().join("nl")).map_err(|e| NotifyError::io("mkdir", e))?;
         std::fs::write(dir.path().join("nl/sms-code.txt"), "Code {{ code }} van {{ service }}")
             .map_err(|e| NotifyError::io("write", e))?;
-        let t = Templates::load(Some(dir.path()))?;
+        let t = Templates::load(Some(dir.path()), &LocalZone::default())?;
         assert_eq!(t.render_sms("nl", "sms-code", &ctx(&[("code", "1"), ("service", "K")]))?, "Code 1 van K");
         assert!(t.render_sms("en", "sms-code", &ctx(&[("code", "1")]))?.starts_with("Your code"));
         std::fs::write(dir.path().join("nl/transfer-notise.txt"), "x").map_err(|e| NotifyError::io("write", e))?;
-        let err = Templates::load(Some(dir.path())).err().map(|e| e.to_string()).unwrap_or_default();
+        let err =
+            Templates::load(Some(dir.path()), &LocalZone::default()).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("transfer-notise.txt"), "{err}");
         std::fs::remove_file(dir.path().join("nl/transfer-notise.txt")).map_err(|e| NotifyError::io("rm", e))?;
         std::fs::write(dir.path().join("nl/transfer-notice.txt"), "no subject line\n\nbody")
             .map_err(|e| NotifyError::io("write", e))?;
-        assert!(Templates::load(Some(dir.path())).is_err(), "a mail needs its subject line");
+        assert!(Templates::load(Some(dir.path()), &LocalZone::default()).is_err(), "a mail needs its subject line");
         Ok(())
     }
 }

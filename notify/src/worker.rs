@@ -64,7 +64,7 @@ impl Notifier {
         let from = mail::sender(&settings, &host)?;
         let mailer = Mailer::new(&settings)?;
         let sms = sms::from_settings(&settings)?;
-        let templates = Templates::load(settings.templates_dir.as_deref())?;
+        let templates = Templates::load(settings.templates_dir.as_deref(), &settings.zone)?;
         Ok(Notifier { gateway, settings, host, from, mailer, sms, templates })
     }
 
@@ -209,6 +209,7 @@ impl Notifier {
             ctx.entry(k.to_owned()).or_insert(v);
         };
         put("service", Value::from(b.service_name.as_str()));
+        put("organisation", Value::from(b.organisation.as_str()));
         put("helpdesk_phone", Value::from(b.helpdesk_phone.as_str()));
         put("contact_name", Value::from(b.contact_name.as_str()));
         put("contact_email", Value::from(b.contact_email.as_str()));

@@ -79,8 +79,10 @@ impl Bed {
             branding: Branding {
                 service_name: "Veilig Verzenden".into(),
                 helpdesk_phone: "070 123 45 67".into(),
+                organisation: "Inspectie Gezondheidszorg en Jeugd".into(),
                 ..Branding::default()
             },
+            zone: gateway::LocalZone::default(),
             templates_dir: None,
         }
     }
@@ -230,6 +232,10 @@ async fn every_template_in_both_languages_arrives_over_smtp_multipart_and_parses
         // HTML escapes every value, "/" included; an attribute reads the same.
         let html = html.replace("&#x2f;", "/");
         assert!(text.contains("Veilig Verzenden") && html.contains("070 123 45 67"), "{id}: branding");
+        assert!(
+            text.contains("Inspectie Gezondheidszorg en Jeugd") && html.contains("Inspectie Gezondheidszorg en Jeugd"),
+            "{id}: the organisation in the footer"
+        );
         if let Some(link) = expected_link(template) {
             assert!(
                 text.contains(&link) && html.contains(&format!("href=\"{link}\"")),

@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use crate::App;
 use crate::error::page_for;
-use crate::i18n::{accepted, chosen, moment, size};
+use crate::i18n::{accepted, chosen, size};
 use crate::link::{LangQuery, origin, plausible};
 use crate::reasons::reason;
 use crate::session::{clear_note, note, set_note};
@@ -104,7 +104,7 @@ async fn start(
     let shown = sender.email.normalized();
     match app.gateway.start_delivery(DeliveryStart { sender, contact, language }, origin(peer)).await {
         Ok(expires_at) => {
-            let until = moment(expires_at);
+            let until = app.moment(expires_at, language);
             let pairs = [("email", shown.as_str()), ("until", until.as_str())];
             redirect_with(&format!("/deliver/check?lang={}", language.as_str()), "notice", "", &pairs)
         }
@@ -172,8 +172,8 @@ async fn report(
                 name => d.name.clone(),
                 size => size(d.size, language),
                 sha256 => d.sha256.clone().unwrap_or_default(),
-                downloaded => first.map(moment),
-                deleted => d.deleted_at.map(moment),
+                downloaded => first.map(|t| app.moment(t, language)),
+                deleted => d.deleted_at.map(|t| app.moment(t, language)),
             }
         })
         .collect();
@@ -184,8 +184,8 @@ async fn report(
         from => tr.sender.clone(),
         subject => tr.subject.clone(),
         reference => tr.reference.clone(),
-        sent_at => tr.sent_at.map(moment),
-        expires_at => tr.expires_at.map(moment),
+        sent_at => tr.sent_at.map(|t| app.moment(t, language)),
+        expires_at => tr.expires_at.map(|t| app.moment(t, language)),
         documents,
         none_downloaded => data.downloads.is_empty(),
     };

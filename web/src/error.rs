@@ -36,6 +36,6 @@ pub fn page_for(app: &App, f: &Frame<'_>, err: &Error) -> Response {
 
 /// Any other path.
 pub async fn not_found(State(app): State<App>) -> Response {
-    let f = frame(Language::Nl, &app.settings.service_name, &app.settings.helpdesk_phone, None);
+    let f = frame(Language::Nl, &app.settings, None);
     app.pages.refusal(StatusCode::NOT_FOUND, &f, f.t.not_found_title, f.t.not_found_text)
 }

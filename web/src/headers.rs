@@ -28,7 +28,10 @@ pub async fn secure(State(app): State<App>, request: Request, next: Next) -> Res
     set(h, header::X_FRAME_OPTIONS, "DENY");
     set(h, header::REFERRER_POLICY, "no-referrer");
     set(h, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
-    set(h, HeaderName::from_static("cross-origin-resource-policy"), "same-origin");
+    let corp = HeaderName::from_static("cross-origin-resource-policy");
+    if !h.contains_key(&corp) {
+        set(h, corp, "same-origin");
+    }
     if !h.contains_key(header::CACHE_CONTROL) {
         set(h, header::CACHE_CONTROL, "no-store");
     }

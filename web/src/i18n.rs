@@ -374,15 +374,6 @@ pub fn texts(language: Language) -> &'static Texts {
     }
 }
 
-/// A moment as pages show it, as the mails do: `2026-12-06 17:05 UTC`.
-pub fn moment(t: gateway::Timestamp) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    time::OffsetDateTime::from_unix_timestamp(t.as_millis().div_euclid(1000))
-        .ok()
-        .and_then(|d| d.format(&format).ok())
-        .unwrap_or_default()
-}
-
 /// The words of the upload script (`/static/upload.js`), as the JSON it
 /// reads from the page; `<` is escaped so that nothing ends the script block.
 pub fn upload_texts(language: Language) -> String {

@@ -8,6 +8,7 @@
 pub mod tls;
 
 mod assets;
+pub use assets::{Logo, MAX_LOGO_BYTES};
 mod deliver;
 mod error;
 mod files;
@@ -37,6 +38,12 @@ pub use listener::{HSTS, serve_https};
 pub struct WebSettings {
     /// The service's name on every page.
     pub service_name: String,
+    /// The organisation's name beside it; empty: none shown.
+    pub organisation: String,
+    /// The organisation's logo in every page's header.
+    pub logo: Option<assets::Logo>,
+    /// Where moments are shown in (pages and mails alike).
+    pub zone: gateway::LocalZone,
     /// The helpdesk's number, shown where a recipient is stuck.
     pub helpdesk_phone: String,
     /// The default contact of a public delivery (the reporting desk), filled
@@ -47,6 +54,23 @@ pub struct WebSettings {
     pub metrics_token: Option<String>,
     /// Where the SFTP door listens, for the pages that say how to use it.
     pub sftp_listen: std::net::SocketAddr,
+}
+
+impl Default for WebSettings {
+    /// The embedded default's names, no logo, Europe/Amsterdam.
+    fn default() -> Self {
+        WebSettings {
+            service_name: "koerier".into(),
+            organisation: String::new(),
+            logo: None,
+            zone: gateway::LocalZone::default(),
+            helpdesk_phone: String::new(),
+            contact_name: String::new(),
+            contact_email: String::new(),
+            metrics_token: None,
+            sftp_listen: std::net::SocketAddr::from(([127, 0, 0, 1], 2222)),
+        }
+    }
 }
 
 /// The shared state of every handler.

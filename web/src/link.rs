@@ -78,12 +78,12 @@ impl App {
             Language::Nl => Language::En,
             Language::En => Language::Nl,
         };
-        frame(
-            language,
-            &self.settings.service_name,
-            &self.settings.helpdesk_phone,
-            Some(format!("?lang={}", other.as_str())),
-        )
+        frame(language, &self.settings, Some(format!("?lang={}", other.as_str())))
+    }
+
+    /// A moment as pages show it, in the operator's time zone.
+    pub fn moment(&self, t: gateway::Timestamp, language: Language) -> String {
+        self.settings.zone.show(t, language)
     }
 
     /// The page for `/l/<secret>` without a session: what `link_status` says.
@@ -154,7 +154,7 @@ impl App {
         let page = minijinja::context! {
             base,
             sender => view.sender,
-            expires => view.expires_at.map(crate::i18n::moment),
+            expires => view.expires_at.map(|t| self.moment(t, language)),
             subject => envelope.subject,
             reference => envelope.reference,
             text => envelope.text,

@@ -171,7 +171,7 @@ async fn page(
             delivery,
             subject => sent.subject,
             reference => sent.reference,
-            sent_at => sent.sent_at.map(crate::i18n::moment),
+            sent_at => sent.sent_at.map(|t| app.moment(t, language)),
             notice,
         };
         app.pages.render(StatusCode::OK, "answered.html", &f, page)
@@ -213,7 +213,7 @@ async fn page(
             to,
             from => mailbox(&view.from_name, &view.from_email),
             request_text => view.text,
-            expires => crate::i18n::moment(view.expires_at),
+            expires => app.moment(view.expires_at, language),
             complete,
             unfinished,
             accept => accept.join(","),

@@ -9,6 +9,7 @@ use minijinja::value::Serde;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
+use crate::WebSettings;
 use crate::i18n::{Texts, texts};
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -35,7 +36,10 @@ pub struct Pages {
 pub struct Frame<'a> {
     pub t: &'static Texts,
     pub service: &'a str,
+    pub organisation: &'a str,
     pub helpdesk: &'a str,
+    /// Whether `/static/logo` is there to show.
+    pub logo: bool,
     /// The same page in the other language (GET, changes nothing).
     pub switch_url: Option<String>,
 }
@@ -59,6 +63,8 @@ impl Pages {
             t.render(minijinja::context! {
                 t => minijinja::Value::from(Serde(frame.t)),
                 service => frame.service,
+                organisation => frame.organisation,
+                logo => frame.logo,
                 helpdesk => frame.helpdesk,
                 switch_url => frame.switch_url.clone(),
                 ..minijinja::Value::from(Serde(&page))
@@ -85,8 +91,15 @@ impl Default for Pages {
     }
 }
 
-pub fn frame<'a>(language: Language, service: &'a str, helpdesk: &'a str, switch_url: Option<String>) -> Frame<'a> {
-    Frame { t: texts(language), service, helpdesk, switch_url }
+pub fn frame(language: Language, settings: &WebSettings, switch_url: Option<String>) -> Frame<'_> {
+    Frame {
+        t: texts(language),
+        service: &settings.service_name,
+        organisation: &settings.organisation,
+        helpdesk: &settings.helpdesk_phone,
+        logo: settings.logo.is_some(),
+        switch_url,
+    }
 }
 
 #[cfg(test)]
@@ -102,7 +115,13 @@ mod tests {
     async fn every_page_renders_in_both_languages_and_escapes() {
         let pages = Pages::new();
         for language in [Language::Nl, Language::En] {
-            let f = frame(language, "Koerier", "070 123", Some("?lang=x".into()));
+            let settings = WebSettings {
+                service_name: "Koerier".into(),
+                organisation: "Inspectie <Zorg>".into(),
+                helpdesk_phone: "070 123".into(),
+                ..WebSettings::default()
+            };
+            let f = frame(language, &settings, Some("?lang=x".into()));
             let code = pages.render(
                 StatusCode::OK,
                 "code.html",
@@ -113,6 +132,8 @@ mod tests {
             assert!(html.contains(&format!("lang=\"{}\"", language.as_str())), "{html}");
             assert!(html.contains("&lt;tok&gt;") && !html.contains("<tok>"), "escaped: {html}");
             assert!(html.contains("<label for=\"code\">"));
+            assert!(html.contains("Inspectie &lt;Zorg&gt;"), "the organisation on every page: {html}");
+            assert!(!html.contains("/static/logo"), "no logo set, none shown: {html}");
             let sign_in = pages.render(StatusCode::OK, "signin.html", &f, minijinja::context! { base => "/l/s" });
             assert!(body(sign_in).await.contains("type=\"password\""));
             let docs = vec![minijinja::context! { name => "a.pdf", size => "1 B", sha256 => "ab", href => "/d" }; 2];
