@@ -185,6 +185,19 @@ fn a_requested_outsider_answers_on_the_page_without_javascript() -> TestResult {
     let (_, _, english) = b.request(&[&format!("{page_url}?lang=en")])?;
     assert!(String::from_utf8_lossy(&english).contains("Send documents"));
 
+    // Sending too soon, or with a subject past its limit: the core's
+    // reason, whole, in the page's language.
+    let send = format!("{page_url}/send");
+    assert_eq!(b.request(&["-d", "subject=Te vroeg", &send])?.0, 303);
+    let (_, _, page) = b.request(&[&page_url])?;
+    let html = String::from_utf8_lossy(&page);
+    assert!(html.contains("Het bericht bevat nog geen documenten; voeg er minstens één toe"), "{html}");
+    let long = format!("subject={}&lang=en", "x".repeat(501));
+    assert_eq!(b.request(&["-d", &long, &send])?.0, 303);
+    let (_, _, page) = b.request(&[&format!("{page_url}?lang=en")])?;
+    let html = String::from_utf8_lossy(&page);
+    assert!(html.contains("The subject may be at most 500 characters"), "{html}");
+
     // Two documents in one plain form; the second is refused with its
     // reason, the first is kept; the result shows once, after a redirect.
     std::fs::write(w.join("brief.pdf"), pdf("brief"))?;

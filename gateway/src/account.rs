@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::address::EmailAddress;
 use crate::credential::hash_password;
 use crate::db::schema::{accounts, domains, ssh_keys};
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, FieldRefusal, Result};
 use crate::random::RandomExt;
 pub use crate::session::Role;
 use crate::session::{Actor, Origin, Session};
@@ -160,8 +160,14 @@ impl Gateway {
     pub async fn create_account(&self, admin: &Admin, new: NewAccount) -> Result<AccountInfo> {
         let email = EmailAddress::parse(&new.email).map_err(|e| Error::Invalid(e.to_string()))?;
         let name = new.display_name.trim().to_owned();
-        if name.is_empty() || name.chars().any(char::is_control) || name.chars().count() > 200 {
-            return Err(Error::Invalid("a display name of 1 to 200 printable characters is required".into()));
+        if name.is_empty() {
+            return Err(Error::Field(FieldRefusal::TooShort { field: Field::DisplayName, min_chars: 1 }));
+        }
+        if name.chars().count() > 200 {
+            return Err(Error::Field(FieldRefusal::TooLong { field: Field::DisplayName, max_chars: 200 }));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(Error::Field(FieldRefusal::ControlCharacter { field: Field::DisplayName }));
         }
         self.check_password_rules(&new.password)?;
         let hash = hash_password(&self.hashing, new.password).await?;

@@ -13,7 +13,7 @@ use crate::account::{AccountRow, find_by_email};
 use crate::credential::verify_password;
 use crate::db::AnyConnection;
 use crate::db::schema::{accounts, auth_failures, ssh_keys, upload_requests};
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, FieldRefusal, Result};
 use crate::random::RandomExt;
 use crate::session::{Actor, Origin, Session};
 use crate::{Gateway, crypto};
@@ -270,10 +270,10 @@ impl Gateway {
         let n = password.chars().count();
         let min = self.settings.rules.min_password_chars;
         if n < min {
-            return Err(Error::Invalid(format!("a password needs at least {min} characters")));
+            return Err(Error::Field(FieldRefusal::TooShort { field: Field::Password, min_chars: min }));
         }
         if n > 256 {
-            return Err(Error::Invalid("a password may have at most 256 characters".into()));
+            return Err(Error::Field(FieldRefusal::TooLong { field: Field::Password, max_chars: 256 }));
         }
         Ok(())
     }

@@ -9,7 +9,7 @@ use crate::address::{EmailAddress, PhoneNumber};
 use crate::db::AnyConnection;
 use crate::db::schema::{documents, templates, transfers, upload_requests};
 use crate::envelope::{Envelope, MAX_MESSAGE_TXT};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Unready};
 use crate::link::LinkPurpose;
 use crate::outbox::Outgoing;
 use crate::policy::name::{FileName, NameKind, ZIP_SUFFIX};
@@ -171,8 +171,10 @@ impl Gateway {
     }
 
     /// Replace the envelope of a draft (a web form, the command line):
-    /// `message.txt` is its rendering from now on.
+    /// `message.txt` is its rendering from now on. Its fields are held to
+    /// the limits of `message.txt` ([`Envelope::check`]).
     pub async fn set_envelope(&self, session: &Session, transfer_id: &TransferId, env: Envelope) -> Result<()> {
+        env.check()?;
         self.store_envelope(session, transfer_id.as_str(), Ok(env), None).await
     }
 
@@ -296,7 +298,7 @@ impl Gateway {
                     Ok(recipient) => this.commit_send(conn, &session, row, recipient, &secret, &code).map(Ok),
                     Err(Error::NotReady(problem)) => {
                         diesel::update(transfers::table.find(&id))
-                            .set(transfers::send_problem.eq(&problem))
+                            .set(transfers::send_problem.eq(problem.to_string()))
                             .execute(conn)?;
                         Ok(Err(Error::NotReady(problem)))
                     }
@@ -314,7 +316,7 @@ impl Gateway {
         if let Some(text) = self.written_message_txt(row)? {
             Envelope::parse(&text)
                 .and_then(|env| recipient_of(row, &env))
-                .map_err(|e| Error::NotReady(e.to_string()))?;
+                .map_err(|e| Error::NotReady(Unready::Envelope(e.to_string())))?;
         }
         let files: Vec<(String, String, String, i64)> = documents::table
             .filter(documents::transfer_id.eq(&row.id))
@@ -326,7 +328,7 @@ impl Gateway {
             match (kind_of(kind)?, state.as_str()) {
                 (NameKind::Litter, _) => {}
                 (NameKind::Member, "uploading") => {
-                    return Err(Error::NotReady(format!("the file {name} has not been uploaded completely")));
+                    return Err(Error::NotReady(Unready::Unfinished { name: name.clone() }));
                 }
                 // Any file in a folder goes, even an empty one, as a zip would hold it.
                 (NameKind::Member, _) => {}
@@ -334,69 +336,56 @@ impl Gateway {
                 (NameKind::Folder, _) => {
                     let zip = format!("{name}{ZIP_SUFFIX}");
                     if files.iter().any(|(other, ..)| other.to_lowercase() == zip.to_lowercase()) {
-                        return Err(Error::NotReady(format!(
-                            "the folder {name} is sent as {zip}, and a document of that name is in the message too; rename one of them"
-                        )));
+                        return Err(Error::NotReady(Unready::FolderClash { folder: name.clone(), zip }));
                     }
                     let prefix = format!("{name}/");
                     if !files
                         .iter()
                         .any(|(other, kind, ..)| other.starts_with(&prefix) && kind == NameKind::Member.as_str())
                     {
-                        return Err(Error::NotReady(format!(
-                            "the folder {name} holds no files; put files in it or delete it"
-                        )));
+                        return Err(Error::NotReady(Unready::EmptyFolder { folder: name.clone() }));
                     }
                     documents += 1;
                 }
                 (NameKind::Temporary, _) => {
-                    return Err(Error::NotReady(format!(
-                        "the temporary file {name} is still in the message; rename it to its final name or delete it"
-                    )));
+                    return Err(Error::NotReady(Unready::Temporary { name: name.clone() }));
                 }
                 (NameKind::Document, "uploading") => {
-                    return Err(Error::NotReady(format!("the document {name} has not been uploaded completely")));
+                    return Err(Error::NotReady(Unready::Unfinished { name: name.clone() }));
                 }
                 (NameKind::Document, _) if *size == 0 => {
-                    return Err(Error::NotReady(format!("the document {name} is empty; upload its content")));
+                    return Err(Error::NotReady(Unready::Empty { name: name.clone() }));
                 }
                 (NameKind::Document, _) => {
                     // The allowlist is the operator's to change meanwhile.
                     if let Err(refusal) = FileName::parse(name, &self.names) {
-                        return Err(Error::NotReady(format!("{name}: {refusal}")));
+                        return Err(Error::NotReady(Unready::Refused { name: name.clone(), refusal }));
                     }
                     documents += 1;
                 }
             }
         }
         if documents == 0 {
-            return Err(Error::NotReady("the message has no documents; add at least one".into()));
+            return Err(Error::NotReady(Unready::NoDocuments));
         }
         let Some(email) = &row.recipient_email else {
-            return Err(Error::NotReady("the message has no recipient; fill in To in message.txt".into()));
+            return Err(Error::NotReady(Unready::NoRecipient));
         };
         let email = EmailAddress::parse(email).map_err(|e| Error::internal("stored recipient", e))?;
         let internal = is_affiliated(conn, &email)?;
         let kind = row.kind()?;
         if matches!(kind, TransferKind::PartnerPush | TransferKind::PublicDelivery) && !internal {
-            return Err(Error::NotReady(format!(
-                "{email} is not an address of the organisation; deliveries can only go to its staff"
-            )));
+            return Err(Error::NotReady(Unready::NotOurs { email: email.normalized() }));
         }
         let phone = match (&row.recipient_phone, internal) {
             (_, true) => None,
             (None, false) => {
-                return Err(Error::NotReady(format!(
-                    "{email} is outside the organisation: fill in Phone with their mobile number, the code goes there"
-                )));
+                return Err(Error::NotReady(Unready::NoPhone { email: email.normalized() }));
             }
             (Some(p), false) => {
                 let phone = PhoneNumber::parse(p).map_err(|e| Error::internal("stored phone", e))?;
                 if !phone.is_mobile() {
-                    return Err(Error::NotReady(format!(
-                        "{} is not a mobile number; the code is sent by SMS",
-                        phone.masked()
-                    )));
+                    return Err(Error::NotReady(Unready::NotMobile { masked: phone.masked() }));
                 }
                 Some(phone)
             }

@@ -16,7 +16,7 @@
 
 use crate::Language;
 use crate::address::{Mailbox, PhoneNumber};
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, FieldRefusal, Result};
 
 /// The envelope of a message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -126,6 +126,24 @@ impl Envelope {
         Ok(env)
     }
 
+    /// The fields a form typed, held to the limits `message.txt` has: a
+    /// subject and a reference of one line of at most 500 characters, a text
+    /// of at most 20,000.
+    pub fn check(&self) -> Result<()> {
+        for (field, value) in [(Field::Subject, &self.subject), (Field::Reference, &self.reference)] {
+            if value.chars().count() > MAX_FIELD_CHARS {
+                return Err(Error::Field(FieldRefusal::TooLong { field, max_chars: MAX_FIELD_CHARS }));
+            }
+            if value.chars().any(char::is_control) {
+                return Err(Error::Field(FieldRefusal::ControlCharacter { field }));
+            }
+        }
+        if self.text.chars().count() > MAX_TEXT_CHARS {
+            return Err(Error::Field(FieldRefusal::TooLong { field: Field::Text, max_chars: MAX_TEXT_CHARS }));
+        }
+        Ok(())
+    }
+
     /// Render as `message.txt`.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -170,6 +188,26 @@ mod tests {
             let rendered = parsed.render();
             assert_eq!(Envelope::parse(&rendered).expect("parses back").render(), rendered);
         }
+    }
+
+    /// What a form sets is held to what `message.txt` could say: a subject
+    /// with a line break would render as a second field.
+    #[test]
+    fn typed_fields_are_held_to_the_limits_of_message_txt() -> Result<()> {
+        let env = Envelope::parse(SAMPLE)?;
+        env.check()?;
+        let refused = |env: Envelope| match env.check() {
+            Err(Error::Field(refusal)) => refusal,
+            other => panic!("{other:?}"),
+        };
+        let long = Envelope { subject: "é".repeat(MAX_FIELD_CHARS + 1), ..env.clone() };
+        assert_eq!(refused(long), FieldRefusal::TooLong { field: Field::Subject, max_chars: MAX_FIELD_CHARS });
+        Envelope { subject: "é".repeat(MAX_FIELD_CHARS), ..env.clone() }.check()?;
+        let split = Envelope { reference: "A\nTo: eve@example.org".into(), ..env.clone() };
+        assert_eq!(refused(split), FieldRefusal::ControlCharacter { field: Field::Reference });
+        let text = Envelope { text: "x".repeat(MAX_TEXT_CHARS + 1), ..env };
+        assert_eq!(refused(text), FieldRefusal::TooLong { field: Field::Text, max_chars: MAX_TEXT_CHARS });
+        Ok(())
     }
 
     #[test]

@@ -58,9 +58,13 @@ pub enum Error {
     /// The request conflicts with the current state (e.g. a draft already sent).
     #[error("{0}")]
     Conflict(String),
+    /// A value typed into a field (a subject, a display name, a password)
+    /// that the rules refuse.
+    #[error("{0}")]
+    Field(FieldRefusal),
     /// The message cannot be sent yet; the reason is for the sender.
     #[error("cannot send: {0}")]
-    NotReady(String),
+    NotReady(Unready),
     /// The data folder has no room for more documents now (it is full, or
     /// an upload would eat into the reserve kept for the database).
     #[error("the server has no room for more documents now; try again later")]
@@ -71,6 +75,73 @@ pub enum Error {
     /// Something on the server side failed; details are in the log.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// A field of a form or of `message.txt`, as a refusal names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Subject,
+    Reference,
+    Text,
+    DisplayName,
+    Password,
+}
+
+impl Field {
+    /// The field's name in a sentence.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Subject => "the subject",
+            Field::Reference => "the reference",
+            Field::Text => "the text",
+            Field::DisplayName => "the name",
+            Field::Password => "a password",
+        }
+    }
+}
+
+/// Why a field's value was refused; each door words it in its own way.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FieldRefusal {
+    #[error("{} may be at most {max_chars} characters", field.as_str())]
+    TooLong { field: Field, max_chars: usize },
+    #[error("{} needs at least {min_chars} characters", field.as_str())]
+    TooShort { field: Field, min_chars: usize },
+    #[error("{} holds a line break or another control character; leave it out", field.as_str())]
+    ControlCharacter { field: Field },
+}
+
+/// Why a message cannot be sent yet: what the sender still has to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unready {
+    #[error("the document {name} has not been uploaded completely")]
+    Unfinished { name: String },
+    #[error(
+        "the folder {folder} is sent as {zip}, and a document of that name is in the message too; rename one of them"
+    )]
+    FolderClash { folder: String, zip: String },
+    #[error("the folder {folder} holds no files; put files in it or delete it")]
+    EmptyFolder { folder: String },
+    #[error("the temporary file {name} is still in the message; rename it to its final name or delete it")]
+    Temporary { name: String },
+    #[error("the document {name} is empty; upload its content")]
+    Empty { name: String },
+    #[error("{name}: {refusal}")]
+    Refused { name: String, refusal: NameRefusal },
+    #[error("the message has no documents; add at least one")]
+    NoDocuments,
+    #[error("the message has no recipient; fill in To in message.txt")]
+    NoRecipient,
+    #[error("{email} is not an address of the organisation; deliveries can only go to its staff")]
+    NotOurs { email: String },
+    #[error("{email} is outside the organisation: fill in Phone with their mobile number, the code goes there")]
+    NoPhone { email: String },
+    #[error("{masked} is not a mobile number; the code is sent by SMS")]
+    NotMobile { masked: String },
+    /// `message.txt` as written does not make an envelope (a drive's client
+    /// wrote it; the reason names the line).
+    #[error("{0}")]
+    Envelope(String),
 }
 
 /// The result type of the core.
@@ -93,6 +164,7 @@ impl Error {
             Error::Aborted(_) => "aborted",
             Error::Invalid(_) => "invalid",
             Error::Conflict(_) => "conflict",
+            Error::Field(_) => "invalid-field",
             Error::NotReady(_) => "not-ready",
             Error::NoSpace => "no-space",
             Error::Corrupt => "corrupt",

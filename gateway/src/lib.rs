@@ -53,7 +53,7 @@ pub use admission::{Admission, Crowded, Limits};
 pub use clock::{Clock, LocalZone, ManualClock, SystemClock, Timestamp};
 pub use crypto::{KeyOrigin, MasterKey};
 pub use envelope::Envelope;
-pub use error::{Error, Result};
+pub use error::{Error, Field, FieldRefusal, Result, Unready};
 pub use random::{Random, SystemRandom};
 pub use session::{Door, Origin, Session};
 pub use settings::{FolderRule, Rules, Settings};

@@ -45,6 +45,7 @@ pub(crate) fn status_of(err: &gateway::Error) -> Refusal {
         | E::Expired
         | E::Aborted(_)
         | E::Invalid(_)
+        | E::Field(_)
         | E::Conflict(_)
         | E::NotReady(_)
         | E::NoSpace => Refusal::failure(err.to_string()),
@@ -68,7 +69,15 @@ mod tests {
             (gateway::Error::Forbidden("this account is disabled"), StatusCode::PermissionDenied, "disabled"),
             (gateway::Error::BadCredentials, StatusCode::PermissionDenied, "credentials"),
             (gateway::Error::Expired, StatusCode::Failure, "expired"),
-            (gateway::Error::NotReady("the message has no recipient".into()), StatusCode::Failure, "no recipient"),
+            (gateway::Error::NotReady(gateway::Unready::NoRecipient), StatusCode::Failure, "no recipient"),
+            (
+                gateway::Error::Field(gateway::FieldRefusal::TooLong {
+                    field: gateway::Field::Subject,
+                    max_chars: 500,
+                }),
+                StatusCode::Failure,
+                "the subject may be at most 500 characters",
+            ),
             (gateway::Error::Conflict("already".into()), StatusCode::Failure, "already"),
             (gateway::Error::TooLarge { limit: 10 }, StatusCode::Failure, "10 bytes"),
             (gateway::Error::NoSpace, StatusCode::Failure, "no room"),

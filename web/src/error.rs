@@ -19,7 +19,7 @@ pub fn page_for(app: &App, f: &Frame<'_>, err: &Error) -> Response {
         Error::Locked => (StatusCode::FORBIDDEN, t.locked_title, t.locked_text),
         Error::RateLimited => (StatusCode::TOO_MANY_REQUESTS, t.refused_title, t.rate_limited),
         Error::BadCredentials | Error::Forbidden(_) => (StatusCode::FORBIDDEN, t.refused_title, t.refused_text),
-        Error::Invalid(_) | Error::Name(_) | Error::Conflict(_) => {
+        Error::Invalid(_) | Error::Field(_) | Error::Name(_) | Error::Conflict(_) => {
             (StatusCode::BAD_REQUEST, t.refused_title, t.refused_text)
         }
         Error::Corrupt | Error::Internal(_) => {

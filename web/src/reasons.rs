@@ -1,10 +1,11 @@
 //! Why the core refused, as a sentence for the person at the page, in the
 //! page's language. The core words its refusals in English; each kind is
-//! said here in Dutch too. A free-form reason the core gives (a conflict, a
-//! value it could not take) keeps its English words after a Dutch lead.
+//! said here in Dutch too. A free-form reason the core gives (a conflict of
+//! the drive, a setting it could not take) keeps its English words after a
+//! Dutch lead; what a page's own forms meet is structured, and said whole.
 
 use gateway::policy::name::NameRefusal;
-use gateway::{Error, Language};
+use gateway::{Error, Field, FieldRefusal, Language, Unready};
 
 /// The sentence for `err` in `language`, starting with a capital.
 pub fn reason(err: &Error, language: Language) -> String {
@@ -43,9 +44,58 @@ fn dutch(err: &Error) -> String {
         Error::Aborted(_) => "dit bericht is afgebroken; begin een nieuw bericht".into(),
         Error::NoSpace => "de server heeft nu geen ruimte voor meer documenten; probeer het later opnieuw".into(),
         Error::Corrupt | Error::Internal(_) => "er ging aan onze kant iets mis; probeer het later opnieuw".into(),
-        Error::Invalid(why) | Error::Conflict(why) | Error::NotReady(why) => {
-            format!("dit kan niet ({why})")
+        Error::Field(refusal) => dutch_field(refusal),
+        Error::NotReady(unready) => dutch_unready(unready),
+        Error::Invalid(why) | Error::Conflict(why) => format!("dit kan niet ({why})"),
+    }
+}
+
+fn dutch_field(refusal: &FieldRefusal) -> String {
+    let field = |f: &Field| match f {
+        Field::Subject => "het onderwerp",
+        Field::Reference => "het kenmerk",
+        Field::Text => "de tekst",
+        Field::DisplayName => "de naam",
+        Field::Password => "een wachtwoord",
+    };
+    match refusal {
+        FieldRefusal::TooLong { field: f, max_chars } => {
+            format!("{} mag hoogstens {max_chars} tekens lang zijn", field(f))
         }
+        FieldRefusal::TooShort { field: f, min_chars } => {
+            format!("{} moet minstens {min_chars} tekens lang zijn", field(f))
+        }
+        FieldRefusal::ControlCharacter { field: f } => {
+            format!("{} bevat een regeleinde of een ander stuurteken; laat dat weg", field(f))
+        }
+    }
+}
+
+fn dutch_unready(unready: &Unready) -> String {
+    match unready {
+        Unready::Unfinished { name } => format!("{name} is nog niet helemaal geüpload"),
+        Unready::FolderClash { folder, zip } => format!(
+            "de map {folder} wordt verstuurd als {zip}, en er staat al een document met die naam in het bericht; \
+             geef een van beide een andere naam"
+        ),
+        Unready::EmptyFolder { folder } => format!("de map {folder} is leeg; zet er bestanden in of verwijder hem"),
+        Unready::Temporary { name } => {
+            format!(
+                "het tijdelijke bestand {name} staat nog in het bericht; geef het zijn definitieve naam of verwijder het"
+            )
+        }
+        Unready::Empty { name } => format!("{name} is leeg; upload de inhoud"),
+        Unready::Refused { name, refusal } => format!("{name}: {}", dutch_name(refusal)),
+        Unready::NoDocuments => "het bericht bevat nog geen documenten; voeg er minstens één toe".into(),
+        Unready::NoRecipient => "het bericht heeft nog geen ontvanger".into(),
+        Unready::NotOurs { email } => {
+            format!("{email} is geen adres van de organisatie; een levering kan alleen naar een medewerker")
+        }
+        Unready::NoPhone { email } => {
+            format!("{email} is van buiten de organisatie: vul het mobiele nummer in, daar gaat de code heen")
+        }
+        Unready::NotMobile { masked } => format!("{masked} is geen mobiel nummer; de code gaat per sms"),
+        Unready::Envelope(why) => format!("message.txt klopt niet ({why})"),
     }
 }
 
@@ -111,5 +161,51 @@ mod tests {
         let internal = Error::Internal("database path /var/lib".into());
         assert!(!reason(&internal, Language::En).contains("/var/lib"), "no detail of the server leaks");
         assert!(reason(&Error::TooLarge { limit: 10 }, Language::Nl).contains("10 bytes"));
+        let none = Error::NotReady(Unready::NoDocuments);
+        assert_eq!(reason(&none, Language::Nl), "Het bericht bevat nog geen documenten; voeg er minstens één toe");
+        assert_eq!(reason(&none, Language::En), "Cannot send: the message has no documents; add at least one");
+        let long = Error::Field(FieldRefusal::TooLong { field: Field::Subject, max_chars: 500 });
+        assert_eq!(reason(&long, Language::Nl), "Het onderwerp mag hoogstens 500 tekens lang zijn");
+        assert_eq!(reason(&long, Language::En), "The subject may be at most 500 characters");
+        let refused = Error::NotReady(Unready::Refused {
+            name: "a.exe".into(),
+            refusal: NameRefusal::ExtensionNotAllowed { extension: "exe".into(), allowed: "pdf".into() },
+        });
+        assert!(
+            reason(&refused, Language::Nl).starts_with("A.exe: bestanden van het type .exe"),
+            "{}",
+            reason(&refused, Language::Nl)
+        );
+    }
+
+    #[test]
+    fn no_page_refusal_keeps_english_words_in_dutch() {
+        let unready = [
+            Unready::Unfinished { name: "a.pdf".into() },
+            Unready::FolderClash { folder: "d".into(), zip: "d.zip".into() },
+            Unready::EmptyFolder { folder: "d".into() },
+            Unready::Temporary { name: "a.pdf.part".into() },
+            Unready::Empty { name: "a.pdf".into() },
+            Unready::NoDocuments,
+            Unready::NoRecipient,
+            Unready::NotOurs { email: "x@example.org".into() },
+            Unready::NoPhone { email: "x@example.org".into() },
+            Unready::NotMobile { masked: "+31 ••78".into() },
+        ];
+        let fields = [Field::Subject, Field::Reference, Field::Text, Field::DisplayName, Field::Password].into_iter();
+        let fields = fields.flat_map(|field| {
+            [
+                FieldRefusal::TooLong { field, max_chars: 5 },
+                FieldRefusal::TooShort { field, min_chars: 5 },
+                FieldRefusal::ControlCharacter { field },
+            ]
+        });
+        let errors = unready.into_iter().map(Error::NotReady).chain(fields.map(Error::Field));
+        for err in errors {
+            let nl = reason(&err, Language::Nl);
+            for english in [" the ", " is not ", "cannot", " has ", " may ", " needs "] {
+                assert!(!nl.to_lowercase().contains(english), "{err:?} reads {nl:?} in Dutch");
+            }
+        }
     }
 }

@@ -96,6 +96,7 @@ impl IntoResponse for Refusal {
             Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Error::Name(_) | Error::ContentMismatch { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Invalid(_) => StatusCode::BAD_REQUEST,
+            Error::Field(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::WindowClosed { .. } | Error::Aborted(_) => StatusCode::GONE,
             Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Conflict(_) | Error::NotReady(_) => StatusCode::CONFLICT,

@@ -17,7 +17,7 @@ pub fn status_of(err: &gateway::Error) -> StatusCode {
         E::RateLimited | E::Locked => StatusCode::TOO_MANY_REQUESTS,
         E::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         E::Expired | E::Aborted(_) => StatusCode::GONE,
-        E::Invalid(_) => StatusCode::BAD_REQUEST,
+        E::Invalid(_) | E::Field(_) => StatusCode::BAD_REQUEST,
         E::Conflict(_) | E::NotReady(_) => StatusCode::CONFLICT,
         E::NoSpace => StatusCode::INSUFFICIENT_STORAGE,
         E::Corrupt | E::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -79,7 +79,7 @@ mod tests {
             (gateway::Error::Forbidden("x"), StatusCode::FORBIDDEN),
             (gateway::Error::TooLarge { limit: 1 }, StatusCode::PAYLOAD_TOO_LARGE),
             (gateway::Error::NoSpace, StatusCode::INSUFFICIENT_STORAGE),
-            (gateway::Error::NotReady("no recipient".into()), StatusCode::CONFLICT),
+            (gateway::Error::NotReady(gateway::Unready::NoRecipient), StatusCode::CONFLICT),
             (gateway::Error::Expired, StatusCode::GONE),
             (gateway::Error::RateLimited, StatusCode::TOO_MANY_REQUESTS),
             (gateway::Error::Internal("database password x".into()), StatusCode::INTERNAL_SERVER_ERROR),
@@ -88,7 +88,7 @@ mod tests {
             assert_eq!(status_of(&err), status, "{err:?}");
         }
         assert!(!body_of(&gateway::Error::Internal("secret detail".into())).contains("secret"));
-        assert!(body_of(&gateway::Error::NotReady("no recipient".into())).contains("no recipient"));
+        assert!(body_of(&gateway::Error::NotReady(gateway::Unready::NoRecipient)).contains("no recipient"));
     }
 
     #[test]

@@ -219,7 +219,10 @@ async fn a_request_link_sees_only_its_answer_addressed_to_the_requester() -> Tes
     bed.put(&piet, &outbox[0].id, "answer.pdf", &pdf("the answer")).await?;
     bed.gw.write_message_txt(&piet, &outbox[0].id, "To: eve@example.org\n").await?;
     let redirect = bed.gw.send(&piet, &outbox[0].id).await;
-    assert!(matches!(redirect, Err(Error::NotReady(ref m)) if m.contains("the person who asked")), "{redirect:?}");
+    assert!(
+        matches!(redirect, Err(Error::NotReady(ref m)) if m.to_string().contains("the person who asked")),
+        "{redirect:?}"
+    );
     bed.gw.write_message_txt(&piet, &outbox[0].id, "Subject: the answer\n").await?;
     bed.gw.send(&piet, &outbox[0].id).await?;
     assert_eq!(bed.gw.list(&piet, Folder::Sent).await?.len(), 1);
