@@ -27,7 +27,7 @@ pub const WEB_SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
 const TOUCH_EVERY_MS: i64 = 60_000;
 
 /// The token of a web session: for a cookie, never for a log line.
-pub struct WebSessionToken(zeroize::Zeroizing<String>);
+pub struct WebSessionToken(pub(crate) zeroize::Zeroizing<String>);
 
 impl WebSessionToken {
     /// The value to hand to the browser.
@@ -110,8 +110,10 @@ impl Gateway {
                 }
                 let at = now.as_millis();
                 if at - seen >= idle_ms() || locked {
+                    // Ended for good: the refusal is returned from a
+                    // transaction that commits, so the row is really gone.
                     diesel::delete(web_sessions::table.find(&hash)).execute(conn)?;
-                    return Err(if locked { Error::Locked } else { Error::NotFound });
+                    return Ok(Err(if locked { Error::Locked } else { Error::NotFound }));
                 }
                 check_readable(&load(conn, &transfer_id)?, now)?;
                 if at - seen >= TOUCH_EVERY_MS {
@@ -119,9 +121,9 @@ impl Gateway {
                         .set(web_sessions::last_seen_at.eq(at))
                         .execute(conn)?;
                 }
-                Ok((transfer_id, who, Proof::parse(&proof)?))
+                Ok(Ok((transfer_id, who, Proof::parse(&proof)?)))
             })
-            .await?;
+            .await??;
         Ok(RecipientGrant::new(transfer_id, secret, who, proof))
     }
 

@@ -255,6 +255,7 @@ diesel::joinable!(ssh_keys -> accounts (account_id));
 diesel::joinable!(downloads -> transfers (transfer_id));
 diesel::joinable!(downloads -> documents (document_id));
 diesel::joinable!(app_passwords -> accounts (account_id));
+diesel::joinable!(staff_sessions -> accounts (account_id));
 diesel::joinable!(dead_properties -> transfers (transfer_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -275,10 +276,20 @@ diesel::allow_tables_to_appear_in_same_query!(
     auth_failures,
     leases,
     web_sessions,
+    staff_sessions,
     app_passwords,
     dav_locks,
     dead_properties,
 );
+
+diesel::table! {
+    staff_sessions (token_hash) {
+        token_hash -> Binary,
+        account_id -> Text,
+        created_at -> BigInt,
+        last_seen_at -> BigInt,
+    }
+}
 
 diesel::table! {
     app_passwords (id) {

@@ -11,6 +11,7 @@ mod outbox;
 mod properties;
 mod reports;
 mod rules;
+mod staff;
 mod storage;
 mod tree;
 mod webdav;

@@ -1,0 +1,110 @@
+//! Staff on the web: sessions that any node can serve and that end when
+//! they should, and the overview of sent and received messages.
+
+use std::time::Duration;
+
+use gateway::home::{MessageQuery, PAGE_SIZE, Side};
+use gateway::{Door, Error, Origin, Role, TransferState};
+
+use crate::bed::{Bed, PASSWORD, TestResult, pdf};
+
+fn web() -> Origin {
+    Origin::new(Door::Web, Some("192.0.2.9".parse().expect("an address")))
+}
+
+#[tokio::test]
+async fn a_staff_session_ends_on_sign_out_idle_time_its_age_and_a_disabled_account() -> TestResult {
+    let bed = Bed::new().await?;
+    bed.staff("jan@minvws.nl").await?;
+    let wrong = bed.gw.sign_in_staff("jan@minvws.nl", "not the password", web()).await;
+    assert!(matches!(wrong, Err(Error::BadCredentials)), "{wrong:?}");
+
+    let signed = bed.gw.sign_in_staff("Jan@MinVWS.nl", PASSWORD, web()).await?;
+    assert_eq!(signed.token.expose().len(), 43, "256 random bits");
+    let session = bed.gw.staff_session(signed.token.expose(), web()).await?;
+    assert_eq!(session.email(), "jan@minvws.nl");
+    assert!(matches!(bed.gw.staff_session("not-a-token", web()).await, Err(Error::NotFound)));
+
+    // Busy for 12 hours, a request every 20 minutes: then it ends all the same.
+    for _ in 0..35 {
+        bed.advance(Duration::from_secs(20 * 60));
+        bed.gw.staff_session(signed.token.expose(), web()).await?;
+    }
+    bed.advance(Duration::from_secs(20 * 60));
+    assert!(matches!(bed.gw.staff_session(signed.token.expose(), web()).await, Err(Error::NotFound)), "12 hours");
+
+    // Idle for 30 minutes.
+    let idle = bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?;
+    bed.advance(Duration::from_secs(29 * 60));
+    bed.gw.staff_session(idle.token.expose(), web()).await?;
+    bed.advance(Duration::from_secs(30 * 60));
+    assert!(matches!(bed.gw.staff_session(idle.token.expose(), web()).await, Err(Error::NotFound)), "idle");
+
+    // Signing out ends that session only.
+    let one = bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?;
+    let other = bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?;
+    bed.gw.sign_out_staff(one.token.expose(), web()).await?;
+    assert!(matches!(bed.gw.staff_session(one.token.expose(), web()).await, Err(Error::NotFound)));
+    bed.gw.staff_session(other.token.expose(), web()).await?;
+    bed.gw.sign_out_staff("unknown", web()).await?;
+
+    // A disabled account's sessions end with it.
+    bed.gw.disable_account(&gateway::Admin::console(), "jan@minvws.nl").await?;
+    assert!(matches!(bed.gw.staff_session(other.token.expose(), web()).await, Err(Error::NotFound)));
+
+    // A partner works over SFTP only.
+    bed.account("partner@example.org", Role::Partner).await?;
+    let partner = bed.gw.sign_in_staff("partner@example.org", PASSWORD, web()).await;
+    assert!(matches!(partner, Err(Error::Forbidden(_))), "{partner:?}");
+    assert_eq!(bed.rows("staff_sessions")?, 0, "every ended session is gone");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_overview_pages_searches_and_tells_what_was_downloaded() -> TestResult {
+    let bed = Bed::new().await?;
+    let jan = bed.staff("jan@minvws.nl").await?;
+    let kees = bed.staff("kees@minvws.nl").await?;
+    let doc = pdf("x");
+    let mut sent = Vec::new();
+    for n in 0..(PAGE_SIZE + 2) {
+        let id = bed.draft(&jan, &format!("m{n}"), "Kees <kees@minvws.nl>", None, &[("a.pdf", &doc)]).await?;
+        let subject = if n == 3 { "Jaarverslag 100%" } else { "Dossier" };
+        let env = gateway::Envelope { subject: subject.into(), ..bed.gw.envelope(&jan, &id).await? };
+        bed.gw.set_envelope(&jan, &id, env).await?;
+        bed.gw.send(&jan, &id).await?;
+        sent.push(id);
+        bed.advance(Duration::from_secs(60));
+    }
+    let draft = bed.draft(&jan, "later", "piet@example.org", Some("0612345678"), &[]).await?;
+
+    let query = |side, search: &str, page| MessageQuery { side, search: search.into(), page };
+    let first = bed.gw.messages(&jan, query(Side::Sent, "", 1)).await?;
+    assert_eq!((first.total, first.pages, first.lines.len()), (u64::from(PAGE_SIZE) + 3, 2, PAGE_SIZE as usize));
+    assert_eq!(first.lines[0].id, draft, "newest first: the draft made last");
+    assert_eq!(first.lines[0].state, TransferState::Draft);
+    assert_eq!(first.lines[1].id, sent[sent.len() - 1]);
+    assert_eq!(first.lines[1].counterpart, "Kees <kees@minvws.nl>");
+    let second = bed.gw.messages(&jan, query(Side::Sent, "", 2)).await?;
+    assert_eq!(second.lines.len(), 3);
+    assert_eq!(second.lines[2].id, sent[0], "the oldest last");
+    let past = bed.gw.messages(&jan, query(Side::Sent, "", 99)).await?;
+    assert_eq!(past.page, 2, "a page past the end is the last one");
+
+    // Search: words anywhere in who, subject or reference; % is a character.
+    let found = bed.gw.messages(&jan, query(Side::Sent, "jaarverslag 100%", 1)).await?;
+    assert_eq!(found.lines.iter().map(|l| &l.id).collect::<Vec<_>>(), [&sent[3]]);
+    assert_eq!(bed.gw.messages(&jan, query(Side::Sent, "100_", 1)).await?.total, 0);
+    assert_eq!(bed.gw.messages(&jan, query(Side::Sent, "PIET", 1)).await?.total, 1, "case does not matter");
+
+    // Received: only what was sent, from whom; downloaded once read.
+    let inbox = bed.gw.messages(&kees, query(Side::Received, "jan@minvws", 1)).await?;
+    assert_eq!(inbox.total, u64::from(PAGE_SIZE) + 2);
+    assert!(inbox.lines.iter().all(|l| l.downloaded_at.is_none() && l.counterpart.ends_with("<jan@minvws.nl>")));
+    bed.gw.read_document(&kees, &sent[3], "a.pdf", None).await?.read_all().await?;
+    let read = bed.gw.messages(&jan, query(Side::Sent, "jaarverslag", 1)).await?;
+    assert!(read.lines[0].downloaded_at.is_some(), "the sender sees it was downloaded");
+    assert_eq!(bed.gw.messages(&jan, query(Side::Received, "", 1)).await?.total, 0, "jan received nothing");
+    assert!(bed.gw.messages(&kees, query(Side::Sent, "", 1)).await?.lines.is_empty());
+    Ok(())
+}
