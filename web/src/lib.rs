@@ -23,6 +23,7 @@ mod pace;
 mod pages;
 mod reasons;
 mod session;
+mod staff;
 mod tus;
 
 use std::sync::Arc;
@@ -102,6 +103,7 @@ pub fn router(gateway: Gateway, settings: WebSettings) -> Router {
         .merge(outsider::routes())
         .merge(deliver::routes())
         .merge(tus::routes())
+        .merge(staff::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(app.clone(), headers::secure))
         .with_state(app)

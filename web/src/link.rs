@@ -19,7 +19,7 @@ use crate::App;
 use crate::error::page_for;
 use crate::i18n::{chosen, size};
 use crate::pages::{Frame, frame};
-use crate::session::{CSRF_COOKIE, SESSION_COOKIE, cookie, csrf_ok, new_token, set_cookie};
+use crate::session::{SESSION_COOKIE, cookie, csrf_ok, set_cookie};
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -103,8 +103,7 @@ impl App {
             LinkStatus::NeedsSignIn { language } => (language, "signin.html", String::new()),
         };
         let f = self.frame(lang.unwrap_or(language));
-        let existing = cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 64).map(str::to_owned);
-        let Some(csrf) = existing.clone().or_else(new_token) else {
+        let Some((csrf, set_csrf)) = crate::session::csrf_token(headers) else {
             return page_for(self, &f, &Error::Internal("no randomness".into()));
         };
         let (error, notice) = match note {
@@ -114,11 +113,9 @@ impl App {
             Note::RateLimited => (Some(f.t.rate_limited), None),
             Note::CodeSent => (None, Some(f.t.new_code_sent)),
         };
-        let page = minijinja::context! { base, csrf => csrf.clone(), masked_phone, error, notice };
+        let page = minijinja::context! { base, csrf, masked_phone, error, notice };
         let mut response = self.pages.render(StatusCode::OK, template, &f, page);
-        if existing.is_none()
-            && let Some(value) = set_cookie(CSRF_COOKIE, &csrf)
-        {
+        if let Some(value) = set_csrf {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
         response

@@ -24,7 +24,16 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("deliver.html", include_str!("../templates/deliver.html")),
     ("deliver-check.html", include_str!("../templates/deliver-check.html")),
     ("report.html", include_str!("../templates/report.html")),
+    ("staff-signin.html", include_str!("../templates/staff-signin.html")),
+    ("home.html", include_str!("../templates/home.html")),
 ];
+
+/// Who is signed in, and the token of the sign-out form.
+#[derive(Debug, Clone, Serialize)]
+pub struct StaffBar {
+    pub name: String,
+    pub csrf: String,
+}
 
 /// The compiled templates.
 pub struct Pages {
@@ -40,6 +49,8 @@ pub struct Frame<'a> {
     pub helpdesk: &'a str,
     /// Whether `/static/logo` is there to show.
     pub logo: bool,
+    /// The signed-in staff member, whom the header names with a way out.
+    pub staff: Option<StaffBar>,
     /// The same page in the other language (GET, changes nothing).
     pub switch_url: Option<String>,
 }
@@ -65,6 +76,7 @@ impl Pages {
                 service => frame.service,
                 organisation => frame.organisation,
                 logo => frame.logo,
+                staff => frame.staff.as_ref().map(Serde),
                 helpdesk => frame.helpdesk,
                 switch_url => frame.switch_url.clone(),
                 ..minijinja::Value::from(Serde(&page))
@@ -98,6 +110,7 @@ pub fn frame(language: Language, settings: &WebSettings, switch_url: Option<Stri
         organisation: &settings.organisation,
         helpdesk: &settings.helpdesk_phone,
         logo: settings.logo.is_some(),
+        staff: None,
         switch_url,
     }
 }

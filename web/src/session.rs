@@ -101,6 +101,19 @@ pub fn clear_note() -> HeaderValue {
     HeaderValue::from_static("__Host-koerier-note=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0")
 }
 
+/// The CSRF token of this browser's forms: the cookie's, or a new one with
+/// the `Set-Cookie` that gives it (a page that shows a form sends it).
+pub fn csrf_token(headers: &HeaderMap) -> Option<(String, Option<HeaderValue>)> {
+    match cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 64) {
+        Some(existing) => Some((existing.to_owned(), None)),
+        None => {
+            let token = new_token()?;
+            let set = set_cookie(CSRF_COOKIE, &token);
+            Some((token, set))
+        }
+    }
+}
+
 /// A fresh CSRF token: 256 random bits, hex.
 pub fn new_token() -> Option<String> {
     let mut bytes = [0u8; 32];
