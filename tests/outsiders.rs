@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use browser::{Browser, browse, header};
+use browser::{Browser, base64, browse, header};
 use door::{Error, Koerier, TestResult, User, need, pdf, text, wait_until};
 use serde_json::json;
 
@@ -116,21 +116,6 @@ fn first_unfinished(k: &Koerier, b: &Browser, secret: &str) -> Result<serde_json
     });
     assert!(settled, "an unfinished upload is listed with what was stored: {listed}");
     Ok(listed["uploads"][0].clone())
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            match i <= chunk.len() {
-                true => out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize])),
-                false => out.push('='),
-            }
-        }
-    }
-    out
 }
 
 /// OpenSSH `sftp -b` signed in with a user name and password (the request's

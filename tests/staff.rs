@@ -9,8 +9,10 @@ mod browser;
 mod door;
 mod ports;
 
-use browser::{Browser, browse, header};
-use door::{Koerier, TestResult, User, pdf, text};
+use browser::{Browser, base64, browse, header};
+use std::time::Duration;
+
+use door::{Koerier, TestResult, User, pdf, text, wait_until};
 use serde_json::json;
 
 /// Jan has sent Kees one message and Piet (outside) another, from the
@@ -119,6 +121,156 @@ fn staff_sign_in_see_what_they_sent_and_received_and_sign_out() -> TestResult {
     k.stop()
 }
 
+/// A browser signed in as `user`, with the CSRF token of its pages.
+fn signed_in(k: &Koerier, w: &std::path::Path, user: &User, name: &str) -> Result<(Browser, String), door::Error> {
+    let b = Browser::new(w, name);
+    let (_, _, page) = b.request(&[&k.url("/signin?lang=nl")])?;
+    let csrf = Browser::csrf(&page)?;
+    let form = format!("csrf={csrf}&lang=nl&email={}&password={}", user.email, user.password);
+    let (status, _, _) = b.request(&["-d", &form, &k.url("/signin")])?;
+    assert_eq!(status, 303, "signed in");
+    Ok((b, csrf))
+}
+
+/// Jan sends a message from the browser: a draft the drive shows too,
+/// documents through the plain form and through tus, the rules answered on
+/// the page in Dutch with what he typed kept, then sent to Piet outside
+/// with the code by SMS.
+#[test]
+fn staff_send_a_message_in_the_browser() -> TestResult {
+    let mut k = Koerier::new()?;
+    let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
+    let kees = k.user("kees@minvws.nl", "Kees de Vries", "staff")?;
+    k.start()?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let (b, csrf) = signed_in(&k, w, &jan, "jan")?;
+
+    // "Verstuur een bericht": a draft, on the page and in the drive.
+    let (status, head, _) = b.request(&["-d", &format!("csrf={csrf}&lang=nl"), &k.url("/drafts")])?;
+    let page_path = header(&head, "location").unwrap_or_default().trim_end_matches("?lang=nl").to_owned();
+    assert!(status == 303 && page_path.starts_with("/drafts/"), "{head}");
+    let page_url = k.url(&page_path);
+    let (status, _, page) = b.request(&[&page_url])?;
+    let html = String::from_utf8_lossy(&page);
+    assert_eq!(status, 200);
+    assert!(html.contains("<code>bericht-1</code>") && html.contains("Ingelogd als"), "{html}");
+    let listed = k.sftp_batch(&jan, w, "ls outbox\n")?;
+    assert!(text(&listed).contains("bericht-1"), "the same draft in the drive: {}", text(&listed));
+
+    // Documents: the plain form (its token in the address), a refused type
+    // with its reason, and one through tus with the page's capability.
+    std::fs::write(w.join("brief.pdf"), pdf("brief"))?;
+    std::fs::write(w.join("setup.exe"), b"MZ")?;
+    let form = format!("{page_url}/documents?lang=nl&csrf={csrf}");
+    let parts = [
+        format!("documents=@{}", w.join("brief.pdf").display()),
+        format!("documents=@{}", w.join("setup.exe").display()),
+    ];
+    assert_eq!(b.request(&["-F", &parts[0], "-F", &parts[1], &form])?.0, 303);
+    let (_, _, page) = b.request(&[&page_url])?;
+    let html = String::from_utf8_lossy(&page);
+    assert!(html.contains("Bestanden van het type .exe zijn niet toegestaan") && html.contains("brief.pdf"), "{html}");
+    let forged = format!("{page_url}/documents?lang=nl&csrf={}", "0".repeat(64));
+    assert_eq!(b.request(&["-F", &parts[0], &forged])?.0, 403, "no token, no upload");
+    let draft_id = page_path.trim_start_matches("/drafts/");
+    let capability = format!("Authorization: Bearer draft:{draft_id}:{csrf}");
+    let bijlage = pdf("bijlage");
+    std::fs::write(w.join("bijlage.pdf"), &bijlage)?;
+    let meta = format!("Upload-Metadata: filename {}", base64(b"bijlage.pdf"));
+    let length = format!("Upload-Length: {}", bijlage.len());
+    let tus = ["-H", "Tus-Resumable: 1.0.0", "-H", &capability, "-H", &meta, "-H", &length, "-X", "POST"];
+    let (status, head, _) = b.request(&[&tus[..], &[&k.url("/tus")]].concat())?;
+    assert_eq!(status, 201, "{head}");
+    let upload = k.url(header(&head, "location").unwrap_or_default());
+    let body = format!("@{}", w.join("bijlage.pdf").display());
+    let patch = [
+        "-H",
+        "Tus-Resumable: 1.0.0",
+        "-H",
+        &capability,
+        "-H",
+        "Upload-Offset: 0",
+        "-H",
+        "Content-Type: application/offset+octet-stream",
+        "-X",
+        "PATCH",
+        "--data-binary",
+        &body,
+    ];
+    assert_eq!(b.request(&[&patch[..], &[&upload]].concat())?.0, 204);
+    // Kees can use neither Jan's draft nor Jan's token for it.
+    let (kb, kees_csrf) = signed_in(&k, w, &kees, "kees")?;
+    let theirs = format!("Authorization: Bearer draft:{draft_id}:{kees_csrf}");
+    let (status, _, _) = kb.request(&[
+        "-H",
+        "Tus-Resumable: 1.0.0",
+        "-H",
+        &theirs,
+        "-H",
+        &meta,
+        "-H",
+        &length,
+        "-X",
+        "POST",
+        &k.url("/tus"),
+    ])?;
+    assert_eq!(status, 404, "another's draft is not found");
+    let (status, _, _) = kb.request(&[
+        "-H",
+        "Tus-Resumable: 1.0.0",
+        "-H",
+        &capability,
+        "-H",
+        &meta,
+        "-H",
+        &length,
+        "-X",
+        "POST",
+        &k.url("/tus"),
+    ])?;
+    assert_eq!(status, 401, "a token that is not this browser's");
+
+    // Send to Piet outside without his number: refused with the core's
+    // reason, what was typed kept; with it, sent.
+    let send = format!("{page_url}/send");
+    let fields =
+        "to_name=Piet Puk&to_email=piet@example.org&language=en&subject=Uw dossier&reference=D-1&text=Zie bijlage";
+    let (status, _, _) = b.request(&["-d", &format!("csrf={csrf}&lang=nl&action=send&{fields}"), &send])?;
+    assert_eq!(status, 303);
+    let (_, _, page) = b.request(&[&page_url])?;
+    let html = String::from_utf8_lossy(&page);
+    assert!(html.contains("is van buiten de organisatie: vul het mobiele nummer in"), "{html}");
+    assert!(html.contains(r#"value="Uw dossier""#) && html.contains(r#"value="en" checked"#), "kept: {html}");
+    let bad = format!("csrf={csrf}&lang=nl&action=send&{fields}&to_phone=12");
+    b.request(&["-d", &bad, &send])?;
+    let (_, _, page) = b.request(&[&page_url])?;
+    let html = String::from_utf8_lossy(&page);
+    assert!(html.contains("Dit mobiele nummer klopt niet"), "{html}");
+    let good = format!("csrf={csrf}&lang=nl&action=send&{fields}&to_phone=06 12345678");
+    let (status, head, _) = b.request(&["-d", &good, &send])?;
+    assert_eq!((status, header(&head, "location")), (303, Some("/home?side=sent&lang=nl")));
+    let (_, _, page) = b.request(&[&k.url("/home?side=sent&lang=nl")])?;
+    let html = String::from_utf8_lossy(&page);
+    assert!(html.contains("Het bericht is verstuurd aan Piet Puk &lt;piet@example.org&gt;."), "{html}");
+    assert!(html.contains("Uw dossier") && html.contains("Verzonden, nog niet gedownload"), "{html}");
+    assert_eq!(b.request(&[&page_url])?.0, 404, "a sent message has no draft page");
+    let sms = k.path().join("data/sms");
+    let texted = wait_until(Duration::from_secs(30), || std::fs::read_dir(&sms).map(|d| d.count()).unwrap_or(0) == 1);
+    assert!(texted, "the code went to Piet's phone");
+    let sent = k.sftp_batch(&jan, w, "ls sent/bericht-1\n")?;
+    assert!(text(&sent).contains("brief.pdf") && text(&sent).contains("bijlage.pdf"), "{}", text(&sent));
+
+    // A second draft, deleted.
+    let (_, head, _) = b.request(&["-d", &format!("csrf={csrf}&lang=nl"), &k.url("/drafts")])?;
+    let second = k.url(header(&head, "location").unwrap_or_default().trim_end_matches("?lang=nl"));
+    assert!(second.ends_with(|c: char| c.is_ascii_alphanumeric()));
+    let (status, head, _) = b.request(&["-d", &format!("csrf={csrf}&lang=nl"), &format!("{second}/discard")])?;
+    assert_eq!((status, header(&head, "location")), (303, Some("/home?side=sent&lang=nl")));
+    assert_eq!(b.request(&[&second])?.0, 404);
+    k.stop()
+}
+
 /// By keyboard alone in Chromium: sign in, look at both lists, search, sign
 /// out; axe-core on every state, Dutch on a desktop and English on a phone.
 #[test]
@@ -194,4 +346,44 @@ fn in_chromium_staff_sign_in_and_find_a_message_by_keyboard() -> TestResult {
 
 fn sent_tab(lang: &str) -> &'static str {
     if lang == "nl" { "Verzonden berichten" } else { "Sent messages" }
+}
+
+/// Sending in Chromium by keyboard alone, documents through the page's
+/// script (tus, with the draft page's capability), axe-core on the page
+/// before and after; Kees receives the document byte for byte.
+#[test]
+fn in_chromium_staff_send_a_message_by_keyboard() -> TestResult {
+    let mut k = Koerier::new()?;
+    let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
+    let kees = k.user("kees@minvws.nl", "Kees de Vries", "staff")?;
+    k.start()?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let doc: Vec<u8> = pdf("jaarplan").into_iter().chain((0..3_000_000u32).map(|i| (i % 251) as u8)).collect();
+    std::fs::write(w.join("jaarplan.pdf"), &doc)?;
+    let shots = w.join("compose");
+    std::fs::create_dir_all(&shots)?;
+    let seen = browse(
+        &json!({"viewport": "desktop", "out": shots, "locale": "nl", "steps": [
+            {"goto": k.url("/signin?lang=nl")},
+            {"tabTo": "E-mailadres"}, {"type": "jan@minvws.nl"}, {"tabTo": "Wachtwoord"}, {"type": jan.password},
+            {"tabTo": "Inloggen"}, {"key": "Enter"}, {"waitUrl": "/home"},
+            {"tabTo": "Verstuur een bericht"}, {"key": "Enter"}, {"waitUrl": "/drafts/"},
+            {"axe": "compose"}, {"shot": "compose"},
+            {"chooseFiles": {"control": "kies bestanden", "paths": [w.join("jaarplan.pdf")]}},
+            {"waitSelector": "ul.documents li:has-text('jaarplan.pdf')"},
+            {"axe": "uploaded"}, {"shot": "uploaded"},
+            {"tabTo": "E-mailadres van de ontvanger"}, {"type": "kees@minvws.nl"},
+            {"tabTo": "Onderwerp"}, {"type": "Jaarplan"},
+            {"tabTo": "Verstuur bericht"}, {"key": "Enter"}, {"waitUrl": "/home"},
+            {"axe": "sent"}, {"text": "sent"}, {"shot": "sent"},
+        ]}),
+        w,
+    )?;
+    let sent = seen["texts"]["sent"].as_str().unwrap_or_default();
+    assert!(sent.contains("Het bericht is verstuurd aan kees@minvws.nl") && sent.contains("Jaarplan"), "{seen}");
+    let got = k.sftp_batch(&kees, w, "get inbox/*/jaarplan.pdf got.pdf\n")?;
+    assert!(got.status.success(), "{}", text(&got));
+    assert!(std::fs::read(w.join("got.pdf"))? == doc, "byte for byte");
+    k.stop()
 }

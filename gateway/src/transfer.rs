@@ -26,6 +26,12 @@ impl TransferId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// An id a client sent back (in a page's address). Whether it names a
+    /// transfer the caller may see is for each call of the core to check.
+    pub fn from_client(id: &str) -> TransferId {
+        TransferId(id.to_owned())
+    }
 }
 
 impl std::fmt::Display for TransferId {

@@ -9,7 +9,9 @@ pub mod tls;
 
 mod assets;
 pub use assets::{Logo, MAX_LOGO_BYTES};
+mod compose;
 mod deliver;
+mod drafts;
 mod error;
 mod files;
 mod headers;
@@ -104,6 +106,7 @@ pub fn router(gateway: Gateway, settings: WebSettings) -> Router {
         .merge(deliver::routes())
         .merge(tus::routes())
         .merge(staff::routes())
+        .merge(drafts::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(app.clone(), headers::secure))
         .with_state(app)

@@ -20,20 +20,15 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Multipart, Path, Query, State
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use gateway::upload::{DocumentState, UploadMode};
 use gateway::{Envelope, Error, Folder, Language, Session, TransferId, TransferKind};
 use serde::Deserialize;
 
 use crate::App;
 use crate::error::page_for;
-use crate::i18n::{accepted, chosen, size};
+use crate::i18n::{accepted, chosen};
 use crate::link::{LangQuery, origin, plausible};
 use crate::reasons::reason;
 use crate::session::{clear_note, cross_site, note, set_note};
-
-/// What a refused upload may still send before the connection is cut: a
-/// browser shows the answer only once it has sent its body.
-const DRAIN_LIMIT: u64 = 256 * 1024 * 1024;
 
 pub fn routes() -> Router<App> {
     let mut router = Router::new();
@@ -176,26 +171,13 @@ async fn page(
         };
         app.pages.render(StatusCode::OK, "answered.html", &f, page)
     } else if let Some(draft) = &opened.draft {
-        let (envelope, docs) = match tokio::try_join!(
+        let (envelope, documents) = match tokio::try_join!(
             app.gateway.envelope(&opened.session, draft),
-            app.gateway.documents(&opened.session, draft)
+            app.draft_documents(&opened.session, draft, language)
         ) {
             Ok(both) => both,
             Err(e) => return page_for(&app, &f, &e),
         };
-        let rules = app.gateway.settings().rules.name_rules();
-        let accept: Vec<String> =
-            rules.allowed_extensions.iter().map(|e| format!(".{}", e.trim_start_matches('.'))).collect();
-        let complete: Vec<_> = docs
-            .iter()
-            .filter(|d| d.state == DocumentState::Complete && d.kind == gateway::policy::name::NameKind::Document)
-            .map(|d| minijinja::context! { name => d.name.clone(), size => size(d.size, language) })
-            .collect();
-        let unfinished: Vec<_> = docs
-            .iter()
-            .filter(|d| d.state == DocumentState::Uploading)
-            .map(|d| minijinja::context! { name => d.name.clone(), size => size(d.size, language) })
-            .collect();
         // The SFTP door, as the request mail names it: its address, or the
         // host this page was asked for when it listens on every address.
         let sftp = app.settings.sftp_listen;
@@ -208,16 +190,12 @@ async fn page(
         };
         let page = minijinja::context! {
             base,
-            secret,
+            capability => secret.clone(),
             delivery,
             to,
             from => mailbox(&view.from_name, &view.from_email),
             request_text => view.text,
             expires => app.moment(view.expires_at, language),
-            complete,
-            unfinished,
-            accept => accept.join(","),
-            allowed => rules.allowed_list(),
             subject => envelope.subject,
             reference => envelope.reference,
             text => envelope.text,
@@ -226,7 +204,7 @@ async fn page(
             port => sftp.port(),
             notice,
             error,
-            texts_json => crate::i18n::upload_texts(language),
+            ..documents
         };
         app.pages.render(StatusCode::OK, "outsider.html", &f, page)
     } else {
@@ -253,62 +231,8 @@ async fn documents(
         Ok(posted) => posted,
         Err(r) => return r,
     };
-    let t = crate::i18n::texts(language);
-    let mut added = Vec::new();
-    let outcome: Result<(), Error> = async {
-        while let Some(mut field) = multipart.next_field().await.map_err(|e| Error::Invalid(e.body_text()))? {
-            let Some(name) = field.file_name().map(str::to_owned).filter(|n| !n.is_empty()) else {
-                continue;
-            };
-            let mut upload = app.gateway.begin_upload(&opened.session, &draft, &name, UploadMode::New).await?;
-            loop {
-                match field.chunk().await {
-                    Ok(Some(bytes)) => {
-                        if let Err(e) = upload.write(&bytes).await {
-                            let _ = upload.suspend().await;
-                            return Err(e);
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        // Cut off: what was sealed stays, to be continued.
-                        let _ = upload.suspend().await;
-                        return Err(Error::Invalid(e.body_text()));
-                    }
-                }
-            }
-            upload.finish().await?;
-            added.push(name);
-        }
-        Ok(())
-    }
-    .await;
-    match outcome {
-        Ok(()) if added.is_empty() => app.back(&opened, &secret, lang, "error", t.nothing_chosen),
-        Ok(()) => app.back(&opened, &secret, lang, "notice", &format!("{} {}", t.added, added.join(", "))),
-        Err(e) => {
-            drain(&mut multipart).await;
-            let done = match added.is_empty() {
-                true => String::new(),
-                false => format!(". {} {}", t.added, added.join(", ")),
-            };
-            app.back(&opened, &secret, lang, "error", &format!("{}{done}", reason(&e, language)))
-        }
-    }
-}
-
-/// Read what the browser still sends of a refused form, up to a limit, so
-/// that it shows the answer instead of a broken connection.
-async fn drain(multipart: &mut Multipart) {
-    let mut seen = 0u64;
-    while let Ok(Some(mut field)) = multipart.next_field().await {
-        while let Ok(Some(bytes)) = field.chunk().await {
-            seen += bytes.len() as u64;
-            if seen > DRAIN_LIMIT {
-                return;
-            }
-        }
-    }
+    let outcome = app.take_documents(&opened.session, &draft, &mut multipart, language).await;
+    app.back(&opened, &secret, lang, outcome.kind, &outcome.text)
 }
 
 async fn remove(
@@ -323,11 +247,8 @@ async fn remove(
         Ok(posted) => posted,
         Err(r) => return r,
     };
-    let t = crate::i18n::texts(language);
-    match app.gateway.remove_document(&opened.session, &draft, &form.name).await {
-        Ok(()) => app.back(&opened, &secret, lang, "notice", &format!("{} {}", t.removed, form.name)),
-        Err(e) => app.back(&opened, &secret, lang, "error", &reason(&e, language)),
-    }
+    let outcome = app.remove_from_draft(&opened.session, &draft, &form.name, language).await;
+    app.back(&opened, &secret, lang, outcome.kind, &outcome.text)
 }
 
 async fn send(

@@ -24,6 +24,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("deliver.html", include_str!("../templates/deliver.html")),
     ("deliver-check.html", include_str!("../templates/deliver-check.html")),
     ("report.html", include_str!("../templates/report.html")),
+    ("documents.html", include_str!("../templates/documents.html")),
+    ("staff-draft.html", include_str!("../templates/staff-draft.html")),
     ("staff-signin.html", include_str!("../templates/staff-signin.html")),
     ("home.html", include_str!("../templates/home.html")),
 ];

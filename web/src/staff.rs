@@ -59,7 +59,7 @@ struct HomeQuery {
     page: Option<u32>,
 }
 
-fn with_lang(path: &str, language: Language) -> String {
+pub(crate) fn with_lang(path: &str, language: Language) -> String {
     let sep = if path.contains('?') { '&' } else { '?' };
     format!("{path}{sep}lang={}", language.as_str())
 }
@@ -80,9 +80,28 @@ impl App {
         Some(self.gateway.staff_session(token, origin(peer)).await)
     }
 
+    /// The signed-in staff member a staff page is for; without one, the
+    /// way to the sign-in page (saying the session ended, when it did).
+    pub(crate) async fn signed_in(
+        &self,
+        headers: &HeaderMap,
+        peer: SocketAddr,
+        language: Language,
+    ) -> Result<Session, Response> {
+        let t = &crate::i18n::texts(language).staff;
+        match self.staff(headers, peer).await {
+            Some(Ok(session)) => Ok(session),
+            Some(Err(Error::NotFound)) => {
+                Err(redirect_with(&with_lang("/signin", language), "error", t.session_ended, &[]))
+            }
+            Some(Err(e)) => Err(page_for(self, &self.frame(language), &e)),
+            None => Err(Redirect::to(&with_lang("/signin", language)).into_response()),
+        }
+    }
+
     /// A staff page's frame: the header names who is signed in, with the
     /// sign-out form.
-    fn staff_frame(&self, language: Language, session: &Session, csrf: &str) -> Frame<'_> {
+    pub(crate) fn staff_frame(&self, language: Language, session: &Session, csrf: &str) -> Frame<'_> {
         let mut f = self.frame(language);
         f.staff = Some(StaffBar { name: session.display_name().to_owned(), csrf: csrf.to_owned() });
         f
@@ -182,14 +201,9 @@ async fn home(
     headers: HeaderMap,
 ) -> Response {
     let language = chosen(q.lang.as_deref()).unwrap_or_else(|| accepted(&headers));
-    let t = &crate::i18n::texts(language).staff;
-    let session = match app.staff(&headers, peer).await {
-        Some(Ok(session)) => session,
-        Some(Err(Error::NotFound)) => {
-            return redirect_with(&with_lang("/signin", language), "error", t.session_ended, &[]);
-        }
-        Some(Err(e)) => return page_for(&app, &app.frame(language), &e),
-        None => return Redirect::to(&with_lang("/signin", language)).into_response(),
+    let session = match app.signed_in(&headers, peer, language).await {
+        Ok(session) => session,
+        Err(r) => return r,
     };
     let side = match q.side.as_deref() {
         Some("received") => Side::Received,
@@ -217,7 +231,16 @@ async fn home(
         url
     };
     let lines: Vec<_> = found.lines.iter().map(|line| app.line(line, language)).collect();
+    let note = note(&headers);
+    let (error, notice) = match &note {
+        Some(n) if n.is_error() => (Some(n.text.clone()), None),
+        Some(n) => (None, Some(n.text.clone()).filter(|t| !t.is_empty())),
+        None => (None, None),
+    };
     let page = minijinja::context! {
+        csrf,
+        error,
+        notice,
         side => side_name,
         search,
         lines,
@@ -230,8 +253,12 @@ async fn home(
         received_href => format!("/home?lang={}&side=received", language.as_str()),
     };
     let mut response = app.pages.render(StatusCode::OK, "home.html", &f, page);
+    let h = response.headers_mut();
     if let Some(value) = set_csrf {
-        response.headers_mut().append(header::SET_COOKIE, value);
+        h.append(header::SET_COOKIE, value);
+    }
+    if note.is_some() {
+        h.append(header::SET_COOKIE, clear_note());
     }
     response
 }
@@ -250,6 +277,8 @@ impl App {
             (TransferState::Sent, None) => t.state_sent.to_owned(),
         };
         minijinja::context! {
+            href => (line.state == TransferState::Draft)
+                .then(|| with_lang(&format!("/drafts/{}", line.id.as_str()), language)),
             counterpart => line.counterpart.clone(),
             subject => line.subject.clone(),
             reference => line.reference.clone(),

@@ -59,18 +59,37 @@ struct Caller {
 }
 
 /// The capability of the request: an outsider's link secret (the page
-/// `/r/<secret>` or `/d/<secret>`), whose one draft is what is being made.
+/// `/r/<secret>` or `/d/<secret>`), whose one draft is what is being made;
+/// or, from a staff member's draft page, `draft:<id>:<csrf>`: the draft,
+/// and the page's CSRF token, which must match the cookie's double beside
+/// the staff session's cookie (no other site can send that header).
 async fn caller(app: &App, headers: &HeaderMap, peer: SocketAddr) -> Result<Caller, Refusal> {
     let language = accepted(headers);
     let refuse = |e: Error| Refusal(e, language);
-    let secret = headers
+    let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
-        .filter(|s| plausible(s))
         .ok_or(Error::BadCredentials)
         .map_err(refuse)?;
+    if let Some((id, csrf)) = bearer.strip_prefix("draft:").and_then(|rest| rest.split_once(':')) {
+        if !crate::session::csrf_ok(headers, csrf) {
+            return Err(refuse(Error::BadCredentials));
+        }
+        let token = crate::session::cookie(headers, crate::staff::STAFF_COOKIE).ok_or(refuse(Error::BadCredentials))?;
+        let session = app.gateway.staff_session(token, origin(peer)).await.map_err(|e| match e {
+            Error::NotFound => refuse(Error::BadCredentials),
+            other => refuse(other),
+        })?;
+        let draft = TransferId::from_client(id);
+        let found = app.gateway.transfer(&session, &draft).await.map_err(refuse)?;
+        if found.folder != Folder::Outbox {
+            return Err(refuse(Error::Conflict("this message has been sent and can no longer change".into())));
+        }
+        return Ok(Caller { session, draft, language });
+    }
+    let secret = Some(bearer).filter(|s| plausible(s)).ok_or(Error::BadCredentials).map_err(refuse)?;
     let session = app.gateway.open_outsider_link(secret, origin(peer)).await.map_err(refuse)?;
     let drafts = app.gateway.list(&session, Folder::Outbox).await.map_err(refuse)?;
     let draft = drafts
