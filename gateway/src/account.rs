@@ -100,6 +100,21 @@ impl AccountRow {
     }
 }
 
+/// A display name as typed: trimmed, 1 to 200 printable characters.
+pub(crate) fn display_name(typed: &str) -> Result<String> {
+    let name = typed.trim();
+    if name.is_empty() {
+        return Err(Error::Field(FieldRefusal::TooShort { field: Field::DisplayName, min_chars: 1 }));
+    }
+    if name.chars().count() > 200 {
+        return Err(Error::Field(FieldRefusal::TooLong { field: Field::DisplayName, max_chars: 200 }));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::Field(FieldRefusal::ControlCharacter { field: Field::DisplayName }));
+    }
+    Ok(name.to_owned())
+}
+
 pub(crate) fn find_by_email(conn: &mut crate::db::AnyConnection, email: &str) -> Result<Option<AccountRow>> {
     Ok(accounts::table.filter(accounts::email.eq(email)).select(AccountRow::as_select()).first(conn).optional()?)
 }
@@ -159,16 +174,7 @@ impl Gateway {
     /// Create an account. Staff and admins need an address at an affiliated domain.
     pub async fn create_account(&self, admin: &Admin, new: NewAccount) -> Result<AccountInfo> {
         let email = EmailAddress::parse(&new.email).map_err(|e| Error::Invalid(e.to_string()))?;
-        let name = new.display_name.trim().to_owned();
-        if name.is_empty() {
-            return Err(Error::Field(FieldRefusal::TooShort { field: Field::DisplayName, min_chars: 1 }));
-        }
-        if name.chars().count() > 200 {
-            return Err(Error::Field(FieldRefusal::TooLong { field: Field::DisplayName, max_chars: 200 }));
-        }
-        if name.chars().any(char::is_control) {
-            return Err(Error::Field(FieldRefusal::ControlCharacter { field: Field::DisplayName }));
-        }
+        let name = display_name(&new.display_name)?;
         self.check_password_rules(&new.password)?;
         let hash = hash_password(&self.hashing, new.password).await?;
         let row = AccountRow {

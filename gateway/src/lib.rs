@@ -35,6 +35,7 @@ pub mod outsider;
 pub mod policy;
 pub mod properties;
 pub mod random;
+pub mod registration;
 pub mod report;
 pub mod request;
 pub mod resumable;

@@ -47,7 +47,7 @@ pub const DELIVERY_FAILED: &str = "delivery-failed";
 
 /// Mails that go to someone who did not ask for them: capped per sender and
 /// per address (SPEC section 6, against spam).
-const CAPPED_MAILS: &[&str] = &["upload-request", "account-verification", "delivery-email-check"];
+const CAPPED_MAILS: &[&str] = &["upload-request", "account-verification", "delivery-email-check", "password-reset"];
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 

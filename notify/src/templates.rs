@@ -31,6 +31,7 @@ pub const MAIL_TEMPLATES: &[&str] = &[
     "lockout-alert",
     "window-aborted",
     "delivery-failed",
+    "password-reset",
 ];
 
 /// Every SMS the service sends.
@@ -77,6 +78,8 @@ const EMBEDDED: &[(&str, &str)] = both_languages!(
     "window-aborted.html",
     "delivery-failed.txt",
     "delivery-failed.html",
+    "password-reset.txt",
+    "password-reset.html",
     "sms-code.txt",
 );
 

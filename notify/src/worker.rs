@@ -198,6 +198,7 @@ impl Notifier {
             ("request_secret", "request_link", "r"),
             ("report_secret", "report_link", "report"),
             ("verification_secret", "verification_link", "verify"),
+            ("reset_secret", "reset_link", "reset"),
             ("delivery_secret", "delivery_link", "d"),
         ] {
             if let Some(Value::String(s)) = ctx.remove(secret) {

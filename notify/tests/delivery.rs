@@ -163,7 +163,7 @@ fn sample_params(template: &str) -> Map<String, Value> {
         "display_name": "Kees", "contact_name": "Meldpunt", "contact_email": "meldpunt@minvws.nl",
         "template": "transfer-notice", "channel": "mail", "code": "123456",
         "link_secret": "LINKSECRET", "request_secret": "REQSECRET", "report_secret": "REPSECRET",
-        "verification_secret": "VERSECRET", "delivery_secret": "DELSECRET",
+        "verification_secret": "VERSECRET", "delivery_secret": "DELSECRET", "reset_secret": "RESSECRET",
     });
     if template == "transfer-notice" {
         p["masked_phone"] = json!("+31 ••••••••78");
@@ -192,6 +192,7 @@ fn expected_link(template: &str) -> Option<String> {
         "upload-request" => "r/REQSECRET",
         "delivery-confirmation" => "report/REPSECRET",
         "account-verification" => "verify/VERSECRET",
+        "password-reset" => "reset/RESSECRET",
         "delivery-email-check" => "d/DELSECRET",
         _ => return None,
     };

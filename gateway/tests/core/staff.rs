@@ -108,3 +108,58 @@ async fn the_overview_pages_searches_and_tells_what_was_downloaded() -> TestResu
     assert!(bed.gw.messages(&kees, query(Side::Sent, "", 1)).await?.lines.is_empty());
     Ok(())
 }
+
+#[tokio::test]
+async fn staff_register_prove_their_address_within_a_day_and_reset_a_password_once() -> TestResult {
+    use gateway::registration::Registration;
+    let bed = Bed::new().await?;
+    let new = |email: &str| Registration {
+        email: email.into(),
+        display_name: "Jan Jansen".into(),
+        password: PASSWORD.into(),
+        language: gateway::Language::Nl,
+    };
+    let outside = bed.gw.register(new("jan@example.org"), web()).await;
+    assert!(matches!(outside, Err(Error::Forbidden(_))), "{outside:?}");
+    let short = Registration { password: "kort".into(), ..new("jan@minvws.nl") };
+    assert!(matches!(bed.gw.register(short, web()).await, Err(Error::Field(_))));
+
+    bed.gw.register(new("Jan@minvws.nl"), web()).await?;
+    let secret = bed.param("account-verification", "verification_secret").await?;
+    let before = bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await;
+    assert!(matches!(before, Err(Error::Forbidden(_))), "not before the address is proven: {before:?}");
+    assert_eq!(bed.gw.verify_account(&secret, web()).await?, "jan@minvws.nl");
+    assert!(matches!(bed.gw.verify_account(&secret, web()).await, Err(Error::NotFound)), "once");
+    let first = bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?;
+    // Registering again with a proven address sends nothing and changes nothing.
+    let mails = bed.queued("account-verification").await?.len();
+    bed.gw.register(Registration { password: "another long password 1".into(), ..new("jan@minvws.nl") }, web()).await?;
+    assert_eq!(bed.queued("account-verification").await?.len(), mails);
+    bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?;
+
+    // A verification link is good for a day.
+    bed.gw.register(new("kees@minvws.nl"), web()).await?;
+    let late = bed.param("account-verification", "verification_secret").await?;
+    bed.advance(Duration::from_secs(24 * 3600));
+    assert!(matches!(bed.gw.verify_account(&late, web()).await, Err(Error::Expired)));
+
+    // Forgot password: the same answer for any address, a mail only to Jan.
+    bed.gw.request_password_reset("nobody@minvws.nl", gateway::Language::En, web()).await?;
+    bed.gw.request_password_reset("kees@minvws.nl", gateway::Language::En, web()).await?;
+    assert!(bed.queued("password-reset").await?.is_empty(), "no mail to an unknown or unproven address");
+    bed.gw.request_password_reset("jan@minvws.nl", gateway::Language::En, web()).await?;
+    let reset = bed.param("password-reset", "reset_secret").await?;
+    bed.gw.password_reset_open(&reset).await?;
+    assert!(matches!(bed.gw.reset_password(&reset, "kort", web()).await, Err(Error::Field(_))));
+    bed.gw.reset_password(&reset, "a new and long password", web()).await?;
+    assert!(matches!(bed.gw.reset_password(&reset, "yet another long one", web()).await, Err(Error::NotFound)));
+    assert!(matches!(bed.gw.staff_session(first.token.expose(), web()).await, Err(Error::NotFound)), "ended");
+    let old = bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await;
+    assert!(matches!(old, Err(Error::BadCredentials)), "{old:?}");
+    bed.gw.sign_in_staff("jan@minvws.nl", "a new and long password", web()).await?;
+    bed.gw.request_password_reset("jan@minvws.nl", gateway::Language::En, web()).await?;
+    let stale = bed.param("password-reset", "reset_secret").await?;
+    bed.advance(Duration::from_secs(31 * 60));
+    assert!(matches!(bed.gw.password_reset_open(&stale).await, Err(Error::Expired)));
+    Ok(())
+}
