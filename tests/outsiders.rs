@@ -90,16 +90,7 @@ fn tus_patch(b: &Browser, secret: &str, url: &str, file: &Path, from: u64, extra
 /// The secret of the link after `path` (`/d/`, `/report/`) in the first
 /// mail to `to` that has one, once it has been written.
 fn mailed_secret(k: &Koerier, to: &str, path: &str) -> Result<String, Error> {
-    let (dir, prefix) = (k.path().join("data/mail"), k.url(path));
-    let mut secret = None;
-    wait_until(Duration::from_secs(30), || {
-        secret = mail::mails(&dir)
-            .unwrap_or_default()
-            .iter()
-            .filter(|m| mail::header(m, "To") == Some(to))
-            .find_map(|m| mail::secret_after(m, &prefix));
-        secret.is_some()
-    });
+    let secret = mail::mailed_secret(&k.path().join("data/mail"), to, &k.url(path));
     Ok(secret.ok_or(format!("no mail to {to} with a link under {path}"))?)
 }
 

@@ -7,6 +7,8 @@
 mod browser;
 #[path = "sftp/mod.rs"]
 mod door;
+#[path = "binary/mail.rs"]
+mod mail;
 mod ports;
 
 use browser::{Browser, base64, browse, header};
@@ -127,8 +129,8 @@ fn signed_in(k: &Koerier, w: &std::path::Path, user: &User, name: &str) -> Resul
     let (_, _, page) = b.request(&[&k.url("/signin?lang=nl")])?;
     let csrf = Browser::csrf(&page)?;
     let form = format!("csrf={csrf}&lang=nl&email={}&password={}", user.email, user.password);
-    let (status, _, _) = b.request(&["-d", &form, &k.url("/signin")])?;
-    assert_eq!(status, 303, "signed in");
+    let (status, head, _) = b.request(&["-d", &form, &k.url("/signin")])?;
+    assert_eq!((status, header(&head, "location")), (303, Some("/home?lang=nl")), "signed in");
     Ok((b, csrf))
 }
 
@@ -315,6 +317,8 @@ fn in_chromium_staff_sign_in_and_find_a_message_by_keyboard() -> TestResult {
         std::fs::create_dir_all(&shots)?;
         let seen = browse(
             &json!({"viewport": viewport, "out": shots, "locale": lang, "steps": [
+                {"goto": k.url(&format!("/register?lang={lang}"))}, {"axe": "register"}, {"shot": "register"},
+                {"goto": k.url(&format!("/forgot?lang={lang}"))}, {"axe": "forgot"},
                 {"goto": k.url(&format!("/?lang={lang}"))},
                 {"tabTo": landing_link}, {"key": "Enter"}, {"waitUrl": "/signin"}, {"axe": "signin"}, {"shot": "signin"},
                 {"tabTo": email}, {"type": "jan@minvws.nl"}, {"tabTo": password}, {"type": "wrong"},
@@ -385,5 +389,84 @@ fn in_chromium_staff_send_a_message_by_keyboard() -> TestResult {
     let got = k.sftp_batch(&kees, w, "get inbox/*/jaarplan.pdf got.pdf\n")?;
     assert!(got.status.success(), "{}", text(&got));
     assert!(std::fs::read(w.join("got.pdf"))? == doc, "byte for byte");
+    k.stop()
+}
+
+/// The secret of the link under `path` in the last mail to `to`.
+fn mailed(k: &Koerier, to: &str, path: &str) -> Result<String, door::Error> {
+    let secret = mail::mailed_secret(&k.path().join("data/mail"), to, &k.url(path));
+    Ok(secret.ok_or(format!("no mail to {to} with a link under {path}"))?)
+}
+
+/// A new staff member registers, proves the address from the mail, signs
+/// in; an address outside the organisation, passwords that differ and a
+/// link used twice are refused; "forgot password" answers alike for every
+/// address and its link works once.
+#[test]
+fn staff_register_verify_and_reset_a_forgotten_password() -> TestResult {
+    let mut k = Koerier::new()?;
+    k.start()?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let b = Browser::new(w, "anna");
+    let (_, _, page) = b.request(&[&k.url("/register?lang=nl")])?;
+    let csrf = Browser::csrf(&page)?;
+    let register = |email: &str, again: &str| -> Result<String, door::Error> {
+        let form = format!(
+            "csrf={csrf}&lang=nl&name=Anna de Boer&email={email}&password=zes paarse olifanten&password_again={again}"
+        );
+        let (status, head, _) = b.request(&["-d", &form, &k.url("/register")])?;
+        assert_eq!(status, 303);
+        let to = header(&head, "location").unwrap_or_default().to_owned();
+        let (_, _, page) = b.request(&[&k.url(&to)])?;
+        Ok(String::from_utf8_lossy(&page).into_owned())
+    };
+    let html = register("anna@example.org", "zes paarse olifanten")?;
+    assert!(html.contains("Dit is geen e-mailadres van de organisatie") && html.contains("Anna de Boer"), "{html}");
+    let html = register("anna@minvws.nl", "zes paarse olifanten!")?;
+    assert!(html.contains("De twee wachtwoorden zijn niet gelijk"), "{html}");
+    let html = register("anna@minvws.nl", "zes paarse olifanten")?;
+    assert!(html.contains("Kijk in uw e-mail") && html.contains("anna@minvws.nl") && html.contains(" om "), "{html}");
+
+    // The link opens a page with a button (a mail scanner uses nothing up).
+    let secret = mailed(&k, "anna@minvws.nl", "/verify/")?;
+    let verify = k.url(&format!("/verify/{secret}"));
+    let (status, _, page) = b.request(&[&verify])?;
+    assert_eq!(status, 200);
+    assert_eq!(b.request(&[&verify])?.0, 200, "opening it twice uses nothing");
+    let form = format!("csrf={}&lang=nl", Browser::csrf(&page)?);
+    let (status, head, _) = b.request(&["-d", &form, &verify])?;
+    assert_eq!((status, header(&head, "location")), (303, Some("/signin?lang=nl")));
+    let (_, _, page) = b.request(&[&k.url("/signin?lang=nl")])?;
+    let html = String::from_utf8_lossy(&page);
+    assert!(html.contains("Uw e-mailadres is bevestigd") && html.contains(r#"value="anna@minvws.nl""#), "{html}");
+    let (status, _, page) = b.request(&["-d", &form, &verify])?;
+    assert_eq!(status, 410, "used once: {}", String::from_utf8_lossy(&page));
+    let anna = User { email: "anna@minvws.nl".into(), password: "zes paarse olifanten".into(), key: w.join("none") };
+    signed_in(&k, w, &anna, "anna-in")?;
+
+    // Forgot password: one answer for any address; a mail only to Anna.
+    let forgot = |email: &str| -> Result<String, door::Error> {
+        let (_, _, page) = b.request(&[&k.url("/forgot?lang=en")])?;
+        let form = format!("csrf={}&lang=en&email={email}", Browser::csrf(&page)?);
+        assert_eq!(b.request(&["-d", &form, &k.url("/forgot")])?.0, 303);
+        let (_, _, page) = b.request(&[&k.url("/forgot?lang=en")])?;
+        Ok(String::from_utf8_lossy(&page).into_owned())
+    };
+    let unknown = forgot("nobody@minvws.nl")?;
+    let known = forgot("anna@minvws.nl")?;
+    assert!(unknown.contains("If there is an account with this email address"), "{unknown}");
+    assert_eq!(unknown.replace("nobody", ""), known.replace("anna", ""), "the same page either way");
+    let reset = k.url(&format!("/reset/{}", mailed(&k, "anna@minvws.nl", "/reset/")?));
+    let (status, _, page) = b.request(&[&reset])?;
+    assert_eq!(status, 200);
+    let csrf = Browser::csrf(&page)?;
+    let set = format!("csrf={csrf}&lang=en&password=zeven groene giraffen&password_again=zeven groene giraffen");
+    let (status, head, _) = b.request(&["-d", &set, &reset])?;
+    assert_eq!((status, header(&head, "location")), (303, Some("/signin?lang=en")));
+    assert_eq!(b.request(&["-d", &set, &reset])?.0, 410, "a reset link works once");
+    assert_eq!(b.request(&[&reset])?.0, 410);
+    let anna = User { password: "zeven groene giraffen".into(), ..anna };
+    signed_in(&k, w, &anna, "anna-again")?;
     k.stop()
 }

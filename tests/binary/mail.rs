@@ -68,3 +68,20 @@ pub fn request_mail(dir: &Path, to: &str) -> Result<RequestMail, Box<dyn std::er
     let secret = secret_after(m, "/r/").ok_or("no request link in the mail")?;
     Ok(RequestMail { host, port, user, secret })
 }
+
+/// The secret of the link under `prefix` in a mail to `to` in `dir`, once
+/// one has been written (waiting up to 30 s for the outbox).
+pub fn mailed_secret(dir: &Path, to: &str, prefix: &str) -> Option<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let found = mails(dir)
+            .unwrap_or_default()
+            .iter()
+            .filter(|m| header(m, "To") == Some(to))
+            .find_map(|m| secret_after(m, prefix));
+        if found.is_some() || std::time::Instant::now() > deadline {
+            return found;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

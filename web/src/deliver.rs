@@ -25,7 +25,7 @@ use crate::error::page_for;
 use crate::i18n::{accepted, chosen, size};
 use crate::link::{LangQuery, origin, plausible};
 use crate::reasons::reason;
-use crate::session::{clear_note, note, set_note};
+use crate::session::{clear_note, note, redirect_with};
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -114,15 +114,6 @@ async fn start(
     }
 }
 
-/// A redirect that leaves a note (and the values to show again) for the page it goes to.
-fn redirect_with(target: &str, kind: &str, text: &str, fields: &[(&str, &str)]) -> Response {
-    let mut response = Redirect::to(target).into_response();
-    if let Some(cookie) = set_note(kind, text, fields) {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response
-}
-
 async fn check(State(app): State<App>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let language = chosen(q.lang.as_deref()).unwrap_or_else(|| accepted(&headers));
     let f = app.frame(language);
@@ -133,8 +124,9 @@ async fn check(State(app): State<App>, Query(q): Query<LangQuery>, headers: Head
     let page = minijinja::context! {
         email => shown.field("email").unwrap_or_default(),
         until => shown.field("until").unwrap_or_default(),
+        hint => f.t.check_hint,
     };
-    let mut response = app.pages.render(StatusCode::OK, "deliver-check.html", &f, page);
+    let mut response = app.pages.render(StatusCode::OK, "check-mail.html", &f, page);
     response.headers_mut().append(header::SET_COOKIE, clear_note());
     response
 }

@@ -22,7 +22,7 @@ use crate::compose::Outcome;
 use crate::error::page_for;
 use crate::i18n::{accepted, chosen};
 use crate::reasons::reason;
-use crate::session::{clear_note, csrf_ok, csrf_token, note, set_note};
+use crate::session::{clear_note, csrf_ok, csrf_token, note, redirect_with};
 use crate::staff::with_lang;
 
 pub fn routes() -> Router<App> {
@@ -93,11 +93,7 @@ fn base(id: &TransferId) -> String {
 
 /// A redirect to the draft's page (or elsewhere) with a note.
 fn back(to: &str, language: Language, outcome: &Outcome, fields: &[(&str, &str)]) -> Response {
-    let mut response = Redirect::to(&with_lang(to, language)).into_response();
-    if let Some(cookie) = set_note(outcome.kind, &outcome.text, fields) {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response
+    redirect_with(&with_lang(to, language), outcome.kind, &outcome.text, fields)
 }
 
 impl App {

@@ -7,6 +7,7 @@
 
 pub mod tls;
 
+mod accounts;
 mod assets;
 pub use assets::{Logo, MAX_LOGO_BYTES};
 mod compose;
@@ -106,6 +107,7 @@ pub fn router(gateway: Gateway, settings: WebSettings) -> Router {
         .merge(deliver::routes())
         .merge(tus::routes())
         .merge(staff::routes())
+        .merge(accounts::routes())
         .merge(drafts::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(app.clone(), headers::secure))

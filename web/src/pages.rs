@@ -22,12 +22,16 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("answered.html", include_str!("../templates/answered.html")),
     ("landing.html", include_str!("../templates/landing.html")),
     ("deliver.html", include_str!("../templates/deliver.html")),
-    ("deliver-check.html", include_str!("../templates/deliver-check.html")),
+    ("check-mail.html", include_str!("../templates/check-mail.html")),
     ("report.html", include_str!("../templates/report.html")),
     ("documents.html", include_str!("../templates/documents.html")),
     ("staff-draft.html", include_str!("../templates/staff-draft.html")),
     ("staff-signin.html", include_str!("../templates/staff-signin.html")),
     ("home.html", include_str!("../templates/home.html")),
+    ("register.html", include_str!("../templates/register.html")),
+    ("verify.html", include_str!("../templates/verify.html")),
+    ("forgot.html", include_str!("../templates/forgot.html")),
+    ("reset.html", include_str!("../templates/reset.html")),
 ];
 
 /// Who is signed in, and the token of the sign-out form.

@@ -114,6 +114,17 @@ pub fn csrf_token(headers: &HeaderMap) -> Option<(String, Option<HeaderValue>)> 
     }
 }
 
+/// A redirect (after a POST) that leaves a note, and values to show again,
+/// for the page it leads to.
+pub fn redirect_with(to: &str, kind: &str, text: &str, fields: &[(&str, &str)]) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response = axum::response::Redirect::to(to).into_response();
+    if let Some(cookie) = set_note(kind, text, fields) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
 /// A fresh CSRF token: 256 random bits, hex.
 pub fn new_token() -> Option<String> {
     let mut bytes = [0u8; 32];

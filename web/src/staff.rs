@@ -20,7 +20,7 @@ use crate::error::page_for;
 use crate::i18n::{accepted, chosen};
 use crate::link::origin;
 use crate::pages::{Frame, StaffBar};
-use crate::session::{clear_note, cookie, csrf_ok, csrf_token, note, set_cookie, set_note};
+use crate::session::{clear_note, cookie, csrf_ok, csrf_token, note, redirect_with, set_cookie};
 
 /// The staff session's cookie (the recipient's is another).
 pub const STAFF_COOKIE: &str = "__Host-koerier-staff";
@@ -62,15 +62,6 @@ struct HomeQuery {
 pub(crate) fn with_lang(path: &str, language: Language) -> String {
     let sep = if path.contains('?') { '&' } else { '?' };
     format!("{path}{sep}lang={}", language.as_str())
-}
-
-/// A redirect that leaves a note for the page it leads to.
-fn redirect_with(to: &str, kind: &str, text: &str, fields: &[(&str, &str)]) -> Response {
-    let mut response = Redirect::to(to).into_response();
-    if let Some(cookie) = set_note(kind, text, fields) {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response
 }
 
 impl App {
