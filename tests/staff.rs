@@ -3,6 +3,8 @@
 //! search and its pages; with curl as the requests and in Chromium by
 //! keyboard, with axe-core on every page state.
 
+#![recursion_limit = "256"]
+
 #[path = "binary/browser.rs"]
 mod browser;
 #[path = "sftp/mod.rs"]
@@ -87,6 +89,29 @@ fn staff_sign_in_see_what_they_sent_and_received_and_sign_out() -> TestResult {
     let (_, _, page) = b.request(&[&k.url("/home?lang=nl&q=jaarverslag")])?;
     let html = String::from_utf8_lossy(&page);
     assert!(html.contains("Gedownload op") && !html.contains("Piet Puk"), "found, and downloaded: {html}");
+    // Its report: who downloaded what, when, from where, through which door;
+    // the PDF, which `koerier report verify` accepts.
+    let html = html.replace("&#x2f;", "/").replace("&amp;", "&");
+    let report = html.split("href=\"").find_map(|rest| rest.split('"').next().filter(|h| h.contains("/messages/")));
+    let report = k.url(report.ok_or("no link to the report")?);
+    let (status, _, page) = b.request(&[&report])?;
+    let html = String::from_utf8_lossy(&page);
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Downloads") && html.contains("kees@minvws.nl") && html.contains("SFTP"), "{html}");
+    assert!(html.contains("Gebeurtenissen") && html.contains("verstuurd"), "the events: {html}");
+    let pdf_url = report.replace("?lang=nl", "/pdf?lang=en");
+    let (status, head, pdf) = b.request(&[&pdf_url])?;
+    assert_eq!((status, header(&head, "content-type")), (200, Some("application/pdf")), "{head}");
+    std::fs::write(w.join("report.pdf"), &pdf)?;
+    let verified = k.ok(&["report", "verify", &w.join("report.pdf").to_string_lossy()], None)?;
+    assert!(verified.contains("the proof is valid") && verified.contains("kees@minvws.nl"), "{verified}");
+    let kb_report = Browser::new(w, "nosy");
+    assert_eq!(kb_report.request(&[&report])?.0, 303, "not signed in: to the sign-in page");
+    let (status, _, pdf) = b.request(&[&k.url("/overview/pdf?lang=nl&from=2020-01-01&to=2099-12-31")])?;
+    assert!(status == 200 && pdf.starts_with(b"%PDF"), "the overview");
+    let (status, _, page) = b.request(&[&k.url("/overview/pdf?lang=nl&from=2026-12-31&to=2026-01-01")])?;
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&page).contains("Deze periode klopt niet"));
     let (_, _, page) = b.request(&[&k.url("/home?lang=en&q=nothing+like+this")])?;
     assert!(String::from_utf8_lossy(&page).contains("No messages found for"), "in English too");
     let kb = Browser::new(w, "kees");
@@ -97,6 +122,15 @@ fn staff_sign_in_see_what_they_sent_and_received_and_sign_out() -> TestResult {
     let html = String::from_utf8_lossy(&page);
     assert!(html.contains("Jan Jansen &lt;jan@minvws.nl&gt;") && html.contains("Downloaded on"), "{html}");
     assert!(!html.contains("Uw dossier"), "only what was sent to Kees: {html}");
+    // A report is for the sender and the recipient: Kees sees his, and
+    // Jan's message to Piet is not found, as if it did not exist.
+    let (_, _, page) = b.request(&[&k.url("/home?lang=nl")])?;
+    let jans = String::from_utf8_lossy(&page).replace("&#x2f;", "/").replace("&amp;", "&");
+    let links: Vec<&str> =
+        jans.split("href=\"").filter_map(|r| r.split('"').next()).filter(|h| h.starts_with("/messages/")).collect();
+    assert_eq!(links.len(), 2, "{jans}");
+    let seen: Vec<u16> = links.iter().map(|l| kb.request(&[&k.url(l)]).map(|r| r.0)).collect::<Result<_, _>>()?;
+    assert_eq!(seen, [404, 200], "Piet's (newest) not found for Kees, his own shown");
 
     // Signing out: a form from another site changes nothing; then the
     // session is over, on this browser and for the token wherever it is.
@@ -331,6 +365,9 @@ fn in_chromium_staff_sign_in_and_find_a_message_by_keyboard() -> TestResult {
                 {"tabTo": sent_tab(lang)}, {"key": "Enter"}, {"waitUrl": "side=sent"},
                 {"tabTo": search}, {"type": "jaarverslag"}, {"key": "Enter"}, {"waitUrl": "q=jaarverslag"},
                 {"axe": "found"}, {"text": "found"}, {"shot": "found"},
+                {"tabTo": "Jaarverslag 2026"}, {"key": "Enter"}, {"waitUrl": "/messages/"},
+                {"axe": "report"}, {"text": "report"}, {"shot": "report"},
+                {"goto": k.url(&format!("/overview?lang={lang}"))}, {"axe": "overview"},
                 {"tabTo": sign_out}, {"key": "Enter"}, {"waitUrl": "/signin"}, {"axe": "signed-out"},
                 {"text": "signed-out"},
             ]}),
@@ -341,6 +378,7 @@ fn in_chromium_staff_sign_in_and_find_a_message_by_keyboard() -> TestResult {
         assert!(said("home").contains("Jaarverslag 2026") && said("home").contains("Uw dossier"), "{seen}");
         assert!(said("received").contains(if lang == "nl" { "Nog geen berichten" } else { "No messages yet" }));
         assert!(said("found").contains("Jaarverslag 2026") && !said("found").contains("Uw dossier"), "{seen}");
+        assert!(said("report").contains("Kees de Vries") && said("report").contains("jaarverslag.pdf"), "{seen}");
         assert!(said("signed-out").contains(if lang == "nl" { "uitgelogd" } else { "signed out" }), "{seen}");
         let walk = seen["walks"]["home"].as_array().cloned().unwrap_or_default();
         assert!(walk.iter().all(|r| r["outlined"] == true), "every control shows its focus: {walk:?}");

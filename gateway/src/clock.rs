@@ -80,6 +80,34 @@ impl LocalZone {
     }
 }
 
+impl LocalZone {
+    /// The day of a moment in this zone, `YYYY-MM-DD`.
+    pub fn today(&self, t: Timestamp) -> String {
+        match jiff::Timestamp::from_millisecond(t.as_millis()) {
+            Ok(utc) => utc.to_zoned(self.0.clone()).date().to_string(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// The first moment of a day (`YYYY-MM-DD`) in this zone.
+    pub fn start_of_day(&self, day: &str) -> Option<Timestamp> {
+        let date: jiff::civil::Date = day.parse().ok()?;
+        self.first_moment(date)
+    }
+
+    /// The first moment of the day after a day (`YYYY-MM-DD`): where a
+    /// period that includes that day ends.
+    pub fn start_of_day_after(&self, day: &str) -> Option<Timestamp> {
+        let date: jiff::civil::Date = day.parse().ok()?;
+        self.first_moment(date.tomorrow().ok()?)
+    }
+
+    fn first_moment(&self, date: jiff::civil::Date) -> Option<Timestamp> {
+        let zoned = date.to_zoned(self.0.clone()).ok()?;
+        Some(Timestamp::from_millis(zoned.timestamp().as_millisecond()))
+    }
+}
+
 impl Default for LocalZone {
     /// Europe/Amsterdam, the embedded default; UTC if even the built-in
     /// database lacks it.
@@ -185,6 +213,12 @@ mod tests {
         assert_eq!(zone.show(at("2026-10-25T01:00:00Z"), Language::En), "25 October 2026 at 02:00");
         let utc = LocalZone::named("UTC").expect("UTC is a zone");
         assert_eq!(utc.show(at("2026-12-06T20:05:00Z"), Language::En), "6 December 2026 at 20:05");
+        let day = zone.start_of_day("2026-07-01").expect("a day");
+        assert_eq!(utc.show(day, Language::En), "30 June 2026 at 22:00", "midnight in summer is 22:00 UTC");
+        let after = zone.start_of_day_after("2026-12-31").expect("a day");
+        assert_eq!(zone.show(after, Language::Nl), "1 januari 2027 om 00:00");
+        assert_eq!(zone.today(at("2026-12-31T23:30:00Z")), "2027-01-01", "already the new year in Amsterdam");
+        assert!(zone.start_of_day("2026-13-01").is_none() && zone.start_of_day("gisteren").is_none());
         let err = LocalZone::named("Europe/Amsterdamm").err().unwrap_or_default();
         assert!(err.contains("Europe/Amsterdamm") && err.contains("IANA"), "{err}");
     }

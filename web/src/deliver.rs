@@ -11,18 +11,17 @@ use std::net::SocketAddr;
 use axum::Form;
 use axum::Router;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use gateway::Error;
 use gateway::address::{EmailAddress, Mailbox};
 use gateway::delivery::DeliveryStart;
-use gateway::policy::name::NameKind;
-use gateway::{Error, Language};
 use serde::Deserialize;
 
 use crate::App;
 use crate::error::page_for;
-use crate::i18n::{accepted, chosen, size};
+use crate::i18n::{accepted, chosen};
 use crate::link::{LangQuery, origin, plausible};
 use crate::reasons::reason;
 use crate::session::{clear_note, note, redirect_with};
@@ -148,40 +147,8 @@ async fn report(
         Err(e) => return page_for(&app, &app.frame(fallback), &e),
     };
     let language = asked.unwrap_or(fallback);
-    let f = app.frame(language);
-    let documents: Vec<_> = data
-        .documents
-        .iter()
-        .filter(|d| d.kind != NameKind::Member)
-        .map(|d| {
-            let first = data
-                .downloads
-                .iter()
-                .filter(|r| r.document.as_deref().is_none_or(|name| name == d.name))
-                .map(|r| r.at)
-                .min();
-            minijinja::context! {
-                name => d.name.clone(),
-                size => size(d.size, language),
-                sha256 => d.sha256.clone().unwrap_or_default(),
-                downloaded => first.map(|t| app.moment(t, language)),
-                deleted => d.deleted_at.map(|t| app.moment(t, language)),
-            }
-        })
-        .collect();
-    let tr = &data.transfer;
-    let page = minijinja::context! {
-        base => format!("/report/{secret}"),
-        to => tr.recipient.clone().unwrap_or_default(),
-        from => tr.sender.clone(),
-        subject => tr.subject.clone(),
-        reference => tr.reference.clone(),
-        sent_at => tr.sent_at.map(|t| app.moment(t, language)),
-        expires_at => tr.expires_at.map(|t| app.moment(t, language)),
-        documents,
-        none_downloaded => data.downloads.is_empty(),
-    };
-    app.pages.render(StatusCode::OK, "report.html", &f, page)
+    let page = app.report_values(&data, language, format!("/report/{secret}"), false);
+    app.pages.render(StatusCode::OK, "report.html", &app.frame(language), page)
 }
 
 async fn report_pdf(
@@ -199,15 +166,7 @@ async fn report_pdf(
         false => Err(Error::NotFound),
     };
     match pdf {
-        Ok(bytes) => {
-            let name = match language {
-                Language::Nl => "attachment; filename=\"rapportage.pdf\"",
-                Language::En => "attachment; filename=\"report.pdf\"",
-            };
-            let mut r = ([(header::CONTENT_TYPE, "application/pdf")], bytes).into_response();
-            r.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static(name));
-            r
-        }
+        Ok(bytes) => crate::reports::pdf(bytes, language),
         Err(e) => page_for(&app, &app.frame(language), &e),
     }
 }

@@ -25,6 +25,7 @@ mod outsider;
 mod pace;
 mod pages;
 mod reasons;
+mod reports;
 mod session;
 mod staff;
 mod tus;
@@ -109,6 +110,7 @@ pub fn router(gateway: Gateway, settings: WebSettings) -> Router {
         .merge(staff::routes())
         .merge(accounts::routes())
         .merge(drafts::routes())
+        .merge(reports::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(app.clone(), headers::secure))
         .with_state(app)

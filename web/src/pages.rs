@@ -32,6 +32,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("verify.html", include_str!("../templates/verify.html")),
     ("forgot.html", include_str!("../templates/forgot.html")),
     ("reset.html", include_str!("../templates/reset.html")),
+    ("overview.html", include_str!("../templates/overview.html")),
 ];
 
 /// Who is signed in, and the token of the sign-out form.

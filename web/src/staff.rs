@@ -268,8 +268,10 @@ impl App {
             (TransferState::Sent, None) => t.state_sent.to_owned(),
         };
         minijinja::context! {
-            href => (line.state == TransferState::Draft)
-                .then(|| with_lang(&format!("/drafts/{}", line.id.as_str()), language)),
+            href => match line.state {
+                TransferState::Draft => with_lang(&format!("/drafts/{}", line.id.as_str()), language),
+                _ => with_lang(&format!("/messages/{}", line.id.as_str()), language),
+            },
             counterpart => line.counterpart.clone(),
             subject => line.subject.clone(),
             reference => line.reference.clone(),

@@ -87,6 +87,12 @@ pub(crate) fn load_signing_key(data_dir: &Path, random: &dyn Random) -> Result<S
     Ok(key)
 }
 
+/// A stored value (a state, a proof, a door, an event's kind) in the
+/// reader's language, as the PDFs say it; a report page says it alike.
+pub fn said(language: Language, stored: &str) -> String {
+    labels::value(language, stored)
+}
+
 impl Gateway {
     /// The report of a message: for its sender, for a recipient who signs in
     /// with an account (the portals' "reports of files sent to you"), or for
