@@ -100,4 +100,116 @@ impl Gateway {
             })
             .await
     }
+
+    /// The requests a staff member made, newest first (the last 200).
+    pub async fn requests(&self, session: &Session) -> Result<Vec<RequestLine>> {
+        let Some(requester) = session.account_id().map(str::to_owned) else {
+            return Err(Error::Forbidden("only staff have requests"));
+        };
+        let (s, now) = (session.clone(), self.now().as_millis());
+        self.db
+            .read(move |conn| {
+                Gateway::check_live(conn, &s)?;
+                let rows: Vec<RequestRow> = upload_requests::table
+                    .filter(upload_requests::requester_id.eq(&requester))
+                    .order((upload_requests::created_at.desc(), upload_requests::id))
+                    .limit(200)
+                    .select((
+                        upload_requests::id,
+                        upload_requests::recipient_name,
+                        upload_requests::recipient_email,
+                        upload_requests::created_at,
+                        upload_requests::expires_at,
+                        upload_requests::answered_at,
+                        upload_requests::withdrawn_at,
+                    ))
+                    .load(conn)?;
+                Ok(rows.into_iter().map(|r| RequestLine::of(r, now)).collect())
+            })
+            .await
+    }
+
+    /// Withdraw an open request: its link (and its SFTP and WebDAV
+    /// credentials) works no more. Only its maker may; an answered or
+    /// expired one is past withdrawing.
+    pub async fn withdraw_request(&self, session: &Session, id: &str) -> Result<()> {
+        let Some(requester) = session.account_id().map(str::to_owned) else {
+            return Err(Error::NotFound);
+        };
+        let (s, id, now) = (session.clone(), id.to_owned(), self.now().as_millis());
+        let event = self.event(&session.origin, "request-withdrawn").actor(session.email()).detail(&id);
+        self.db
+            .write(move |conn| {
+                Gateway::check_live(conn, &s)?;
+                let row: RequestRow = upload_requests::table
+                    .filter(upload_requests::id.eq(&id))
+                    .filter(upload_requests::requester_id.eq(&requester))
+                    .select((
+                        upload_requests::id,
+                        upload_requests::recipient_name,
+                        upload_requests::recipient_email,
+                        upload_requests::created_at,
+                        upload_requests::expires_at,
+                        upload_requests::answered_at,
+                        upload_requests::withdrawn_at,
+                    ))
+                    .get_result(conn)
+                    .optional()?
+                    .ok_or(Error::NotFound)?;
+                if RequestLine::of(row, now).state != RequestState::Open {
+                    return Err(Error::Conflict("this request is no longer open".into()));
+                }
+                diesel::update(upload_requests::table.find(&id))
+                    .set((upload_requests::withdrawn_at.eq(Some(now)), upload_requests::expires_at.eq(now)))
+                    .execute(conn)?;
+                event.record(conn)
+            })
+            .await
+    }
+}
+
+type RequestRow = (String, String, String, i64, i64, Option<i64>, Option<i64>);
+
+/// Where a request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestState {
+    /// Its link works.
+    Open,
+    /// The documents were sent.
+    Answered,
+    /// Its time ran out.
+    Expired,
+    /// Its maker withdrew it.
+    Withdrawn,
+}
+
+/// One request in its maker's list.
+#[derive(Debug, Clone)]
+pub struct RequestLine {
+    pub id: String,
+    /// `Name <address>`, or the address.
+    pub to: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub answered_at: Option<Timestamp>,
+    pub state: RequestState,
+}
+
+impl RequestLine {
+    fn of((id, name, email, created, expires, answered, withdrawn): RequestRow, now: i64) -> RequestLine {
+        let state = match (answered, withdrawn) {
+            (Some(_), _) => RequestState::Answered,
+            (None, Some(_)) => RequestState::Withdrawn,
+            (None, None) if now >= expires => RequestState::Expired,
+            (None, None) => RequestState::Open,
+        };
+        RequestLine {
+            id,
+            to: if name.trim().is_empty() { email } else { format!("{name} <{email}>") },
+            created_at: Timestamp::from_millis(created),
+            expires_at: Timestamp::from_millis(expires),
+            answered_at: answered.map(Timestamp::from_millis),
+            state,
+        }
+    }
 }

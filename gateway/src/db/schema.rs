@@ -59,6 +59,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         answered_at -> Nullable<BigInt>,
+        withdrawn_at -> Nullable<BigInt>,
     }
 }
 

@@ -163,3 +163,34 @@ async fn staff_register_prove_their_address_within_a_day_and_reset_a_password_on
     assert!(matches!(bed.gw.password_reset_open(&stale).await, Err(Error::Expired)));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_request_is_listed_for_its_maker_and_once_withdrawn_its_link_opens_nothing() -> TestResult {
+    use gateway::address::Mailbox;
+    use gateway::request::RequestState;
+    let bed = Bed::new().await?;
+    let jan = bed.staff("jan@minvws.nl").await?;
+    let kees = bed.staff("kees@minvws.nl").await?;
+    let piet = Mailbox::parse("Piet Puk <piet@example.org>")?;
+    let made = bed.gw.create_upload_request(&jan, &piet, "Graag uw stukken", gateway::Language::Nl).await?;
+    let secret = bed.param("upload-request", "request_secret").await?;
+    bed.advance(Duration::from_secs(60));
+    bed.gw.create_upload_request(&jan, &Mailbox::parse("lisa@example.org")?, "", gateway::Language::En).await?;
+    let listed = bed.gw.requests(&jan).await?;
+    assert_eq!(listed.len(), 2);
+    assert_eq!((listed[0].to.as_str(), listed[1].to.as_str()), ("lisa@example.org", "Piet Puk <piet@example.org>"));
+    assert!(listed.iter().all(|r| r.state == RequestState::Open));
+    assert!(bed.gw.requests(&kees).await?.is_empty(), "Kees made none");
+    assert!(matches!(bed.gw.withdraw_request(&kees, &made.id).await, Err(Error::NotFound)), "not Kees's to withdraw");
+
+    bed.gw.open_outsider_link(&secret, web()).await?;
+    bed.gw.withdraw_request(&jan, &made.id).await?;
+    assert_eq!(bed.gw.requests(&jan).await?[1].state, RequestState::Withdrawn);
+    assert!(matches!(bed.gw.open_outsider_link(&secret, web()).await, Err(Error::Expired)));
+    let sftp = bed.gw.authenticate_request(&made.user_name, &secret, web()).await;
+    assert!(matches!(sftp, Err(Error::Expired)), "{sftp:?}");
+    assert!(matches!(bed.gw.withdraw_request(&jan, &made.id).await, Err(Error::Conflict(_))), "once");
+    bed.advance(Duration::from_secs(15 * 24 * 3600));
+    assert_eq!(bed.gw.requests(&jan).await?[0].state, RequestState::Expired);
+    Ok(())
+}
