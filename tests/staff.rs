@@ -368,6 +368,7 @@ fn in_chromium_staff_sign_in_and_find_a_message_by_keyboard() -> TestResult {
                 {"tabTo": "Jaarverslag 2026"}, {"key": "Enter"}, {"waitUrl": "/messages/"},
                 {"axe": "report"}, {"text": "report"}, {"shot": "report"},
                 {"goto": k.url(&format!("/overview?lang={lang}"))}, {"axe": "overview"},
+                {"goto": k.url(&format!("/requests?lang={lang}"))}, {"axe": "requests"},
                 {"tabTo": sign_out}, {"key": "Enter"}, {"waitUrl": "/signin"}, {"axe": "signed-out"},
                 {"text": "signed-out"},
             ]}),
@@ -506,5 +507,65 @@ fn staff_register_verify_and_reset_a_forgotten_password() -> TestResult {
     assert_eq!(b.request(&[&reset])?.0, 410);
     let anna = User { password: "zeven groene giraffen".into(), ..anna };
     signed_in(&k, w, &anna, "anna-again")?;
+    k.stop()
+}
+
+/// Jan asks Piet for documents in the browser; Piet answers on his page;
+/// the answer is in Jan's received messages and the request is answered.
+/// A colleague is not asked (sent to directly); a withdrawn request's
+/// link opens nothing; Kees cannot withdraw Jan's.
+#[test]
+fn staff_ask_for_documents_and_withdraw_a_request() -> TestResult {
+    let mut k = Koerier::new()?;
+    let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
+    let kees = k.user("kees@minvws.nl", "Kees de Vries", "staff")?;
+    k.start()?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let (b, csrf) = signed_in(&k, w, &jan, "jan")?;
+    let ask = |to_name: &str, to_email: &str| -> Result<String, door::Error> {
+        let form =
+            format!("csrf={csrf}&lang=nl&to_name={to_name}&to_email={to_email}&language=en&text=Graag het rapport");
+        let (status, head, _) = b.request(&["-d", &form, &k.url("/requests")])?;
+        assert_eq!((status, header(&head, "location")), (303, Some("/requests?lang=nl")));
+        let (_, _, page) = b.request(&[&k.url("/requests?lang=nl")])?;
+        Ok(String::from_utf8_lossy(&page).into_owned())
+    };
+    let html = ask("Kees", "kees@minvws.nl")?;
+    assert!(html.contains("Dit is een adres van de organisatie") && html.contains(r#"value="kees@minvws.nl""#));
+    let html = ask("Piet Puk", "piet@example.org")?;
+    assert!(html.contains("Het verzoek is verstuurd aan Piet Puk &lt;piet@example.org&gt;."), "{html}");
+    assert!(html.contains("Open") && html.contains("Intrekken"), "{html}");
+    let piet =
+        mail::mailed_secret(&k.path().join("data/mail"), "piet@example.org", &k.url("/r/")).ok_or("no request mail")?;
+
+    // Piet answers in his browser (the plain form).
+    let pb = Browser::new(w, "piet");
+    let page = k.url(&format!("/r/{piet}"));
+    std::fs::write(w.join("rapport.pdf"), pdf("rapport"))?;
+    let part = format!("documents=@{}", w.join("rapport.pdf").display());
+    assert_eq!(pb.request(&["-F", &part, &format!("{page}/documents")])?.0, 303);
+    assert_eq!(pb.request(&["-d", "subject=Rapport", &format!("{page}/send")])?.0, 303);
+    let (_, _, home) = b.request(&[&k.url("/home?lang=nl&side=received")])?;
+    let home = String::from_utf8_lossy(&home);
+    assert!(home.contains("Piet Puk &lt;piet@example.org&gt;") && home.contains("Rapport"), "in Jan's inbox: {home}");
+    let (_, _, list) = b.request(&[&k.url("/requests?lang=nl")])?;
+    assert!(String::from_utf8_lossy(&list).contains("Beantwoord"));
+
+    // A second request, withdrawn: its link opens nothing; only Jan may.
+    ask("Lisa", "lisa@example.org")?;
+    let lisa = mail::mailed_secret(&k.path().join("data/mail"), "lisa@example.org", &k.url("/r/")).ok_or("no mail")?;
+    let (_, _, list) = b.request(&[&k.url("/requests?lang=nl")])?;
+    let list = String::from_utf8_lossy(&list).replace("&#x2f;", "/");
+    let action = list.split("action=\"").filter_map(|r| r.split('"').next()).find(|a| a.ends_with("/withdraw"));
+    let action = k.url(action.ok_or("no withdraw form")?);
+    let (kb, kees_csrf) = signed_in(&k, w, &kees, "kees")?;
+    assert_eq!(kb.request(&["-d", &format!("csrf={kees_csrf}&lang=nl"), &action])?.0, 404, "not Kees's");
+    assert_eq!(b.request(&["-d", &format!("csrf={csrf}&lang=nl"), &action])?.0, 303);
+    let (_, _, list) = b.request(&[&k.url("/requests?lang=nl")])?;
+    let list = String::from_utf8_lossy(&list);
+    assert!(list.contains("Het verzoek is ingetrokken") && list.contains("Ingetrokken"), "{list}");
+    let (status, _, gone) = Browser::new(w, "lisa").request(&[&k.url(&format!("/r/{lisa}"))])?;
+    assert!(status >= 400 && String::from_utf8_lossy(&gone).contains("verlopen"), "{status}");
     k.stop()
 }

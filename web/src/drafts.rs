@@ -99,7 +99,7 @@ fn back(to: &str, language: Language, outcome: &Outcome, fields: &[(&str, &str)]
 impl App {
     /// What every POST here checks first: the form's token (the cookie's
     /// double), then the staff session. A refusal is the response to give.
-    async fn staff_post(
+    pub(crate) async fn staff_post(
         &self,
         headers: &HeaderMap,
         peer: SocketAddr,

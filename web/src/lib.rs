@@ -26,6 +26,7 @@ mod pace;
 mod pages;
 mod reasons;
 mod reports;
+mod requests;
 mod session;
 mod staff;
 mod tus;
@@ -111,6 +112,7 @@ pub fn router(gateway: Gateway, settings: WebSettings) -> Router {
         .merge(accounts::routes())
         .merge(drafts::routes())
         .merge(reports::routes())
+        .merge(requests::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(app.clone(), headers::secure))
         .with_state(app)

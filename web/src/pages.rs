@@ -33,6 +33,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("forgot.html", include_str!("../templates/forgot.html")),
     ("reset.html", include_str!("../templates/reset.html")),
     ("overview.html", include_str!("../templates/overview.html")),
+    ("requests.html", include_str!("../templates/requests.html")),
 ];
 
 /// Who is signed in, and the token of the sign-out form.
