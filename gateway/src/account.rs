@@ -115,6 +115,33 @@ pub(crate) fn display_name(typed: &str) -> Result<String> {
     Ok(name.to_owned())
 }
 
+/// Register a public key for an account, unless any account has it already.
+pub(crate) fn insert_ssh_key(
+    conn: &mut crate::db::AnyConnection,
+    id: &str,
+    account_id: &str,
+    key: &crate::credential::SshPublicKey,
+    label: &str,
+    now: i64,
+) -> Result<()> {
+    let taken = ssh_keys::table.filter(ssh_keys::key_blob.eq(&key.blob)).count().get_result::<i64>(conn)?;
+    if taken > 0 {
+        return Err(Error::Conflict("this key is already registered".into()));
+    }
+    diesel::insert_into(ssh_keys::table)
+        .values((
+            ssh_keys::id.eq(id),
+            ssh_keys::account_id.eq(account_id),
+            ssh_keys::algorithm.eq(&key.algorithm),
+            ssh_keys::key_blob.eq(&key.blob),
+            ssh_keys::fingerprint.eq(key.fingerprint()),
+            ssh_keys::comment.eq(label),
+            ssh_keys::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub(crate) fn find_by_email(conn: &mut crate::db::AnyConnection, email: &str) -> Result<Option<AccountRow>> {
     Ok(accounts::table.filter(accounts::email.eq(email)).select(AccountRow::as_select()).first(conn).optional()?)
 }
@@ -259,29 +286,14 @@ impl Gateway {
     pub async fn add_ssh_key(&self, admin: &Admin, email: &str, line: &str) -> Result<String> {
         let key = crate::credential::SshPublicKey::parse_openssh(line)?;
         let email = EmailAddress::parse(email).map_err(|e| Error::Invalid(e.to_string()))?.normalized();
-        let id = self.random.id()?;
-        let now = self.now().as_millis();
+        let (id, now) = (self.random.id()?, self.now().as_millis());
         let fingerprint = key.fingerprint();
         let event =
             self.event(&admin.origin, "ssh-key-added").actor(&admin.actor).detail(&format!("{email} {fingerprint}"));
         self.db
             .write(move |conn| {
                 let account = find_by_email(conn, &email)?.ok_or(Error::NotFound)?;
-                let taken = ssh_keys::table.filter(ssh_keys::key_blob.eq(&key.blob)).count().get_result::<i64>(conn)?;
-                if taken > 0 {
-                    return Err(Error::Conflict("this key is already registered".into()));
-                }
-                diesel::insert_into(ssh_keys::table)
-                    .values((
-                        ssh_keys::id.eq(&id),
-                        ssh_keys::account_id.eq(&account.id),
-                        ssh_keys::algorithm.eq(&key.algorithm),
-                        ssh_keys::key_blob.eq(&key.blob),
-                        ssh_keys::fingerprint.eq(key.fingerprint()),
-                        ssh_keys::comment.eq(&key.comment),
-                        ssh_keys::created_at.eq(now),
-                    ))
-                    .execute(conn)?;
+                insert_ssh_key(conn, &id, &account.id, &key, &key.comment, now)?;
                 event.record(conn)?;
                 Ok(key.fingerprint())
             })

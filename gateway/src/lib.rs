@@ -32,6 +32,7 @@ pub mod link;
 pub mod lock;
 pub mod outbox;
 pub mod outsider;
+pub mod own_account;
 pub mod policy;
 pub mod properties;
 pub mod random;

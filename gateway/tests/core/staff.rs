@@ -194,3 +194,41 @@ async fn a_request_is_listed_for_its_maker_and_once_withdrawn_its_link_opens_not
     assert_eq!(bed.gw.requests(&jan).await?[0].state, RequestState::Expired);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_staff_member_keeps_their_own_name_password_and_keys() -> TestResult {
+    let bed = Bed::new().await?;
+    bed.staff("jan@minvws.nl").await?;
+    let kees = bed.staff("kees@minvws.nl").await?;
+    let here = bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?;
+    let elsewhere = bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?;
+    let jan = here.session.clone();
+
+    bed.gw.set_display_name(&jan, "  Jan de Wit ").await?;
+    let again = bed.gw.staff_session(here.token.expose(), web()).await?;
+    assert_eq!(again.display_name(), "Jan de Wit");
+    assert!(matches!(bed.gw.set_display_name(&jan, " ").await, Err(Error::Field(_))));
+
+    let wrong = bed.gw.change_password(&jan, "not it", "a brand new password", here.token.expose()).await;
+    assert!(matches!(wrong, Err(Error::BadCredentials)), "{wrong:?}");
+    bed.gw.change_password(&jan, PASSWORD, "a brand new password", here.token.expose()).await?;
+    bed.gw.staff_session(here.token.expose(), web()).await?;
+    assert!(matches!(bed.gw.staff_session(elsewhere.token.expose(), web()).await, Err(Error::NotFound)), "ended");
+    bed.gw.sign_in_staff("jan@minvws.nl", "a brand new password", web()).await?;
+
+    let line = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl jan@laptop";
+    let fingerprint = bed.gw.add_own_ssh_key(&jan, line, "").await?;
+    assert!(fingerprint.starts_with("SHA256:"));
+    assert!(matches!(bed.gw.add_own_ssh_key(&kees, line, "mine").await, Err(Error::Conflict(_))), "one owner per key");
+    let keys = bed.gw.own_ssh_keys(&jan).await?;
+    assert_eq!(
+        (keys.len(), keys[0].label.as_str(), keys[0].fingerprint.as_str()),
+        (1, "jan@laptop", fingerprint.as_str())
+    );
+    assert!(bed.gw.own_ssh_keys(&kees).await?.is_empty());
+    assert!(matches!(bed.gw.remove_own_ssh_key(&kees, &keys[0].id).await, Err(Error::NotFound)), "not Kees's");
+    assert!(matches!(bed.gw.add_own_ssh_key(&jan, "not a key", "x").await, Err(Error::Invalid(_))));
+    bed.gw.remove_own_ssh_key(&jan, &keys[0].id).await?;
+    assert!(bed.gw.own_ssh_keys(&jan).await?.is_empty());
+    Ok(())
+}
