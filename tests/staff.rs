@@ -369,6 +369,7 @@ fn in_chromium_staff_sign_in_and_find_a_message_by_keyboard() -> TestResult {
                 {"axe": "report"}, {"text": "report"}, {"shot": "report"},
                 {"goto": k.url(&format!("/overview?lang={lang}"))}, {"axe": "overview"},
                 {"goto": k.url(&format!("/requests?lang={lang}"))}, {"axe": "requests"},
+                {"goto": k.url(&format!("/settings?lang={lang}"))}, {"axe": "settings"}, {"shot": "settings"},
                 {"tabTo": sign_out}, {"key": "Enter"}, {"waitUrl": "/signin"}, {"axe": "signed-out"},
                 {"text": "signed-out"},
             ]}),
@@ -568,4 +569,126 @@ fn staff_ask_for_documents_and_withdraw_a_request() -> TestResult {
     let (status, _, gone) = Browser::new(w, "lisa").request(&[&k.url(&format!("/r/{lisa}"))])?;
     assert!(status >= 400 && String::from_utf8_lossy(&gone).contains("verlopen"), "{status}");
     k.stop()
+}
+
+/// Settings: a new name in the header; an SSH key added in the browser
+/// signs in with OpenSSH `sftp`, and removed no more; an app password made
+/// in the browser (shown once) opens the drive over WebDAV until revoked; a
+/// new password ends the other sessions.
+#[test]
+fn staff_settings_name_password_keys_and_app_passwords_work_at_every_door() -> TestResult {
+    let mut k = Koerier::new()?;
+    let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
+    k.start()?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let (b, csrf) = signed_in(&k, w, &jan, "jan")?;
+    let (other, _) = signed_in(&k, w, &jan, "jan-elsewhere")?;
+    let post = |path: &str, form: &str| -> Result<String, door::Error> {
+        let (status, head, _) = b.request(&["-d", &format!("csrf={csrf}&lang=nl&{form}"), &k.url(path)])?;
+        assert_eq!((status, header(&head, "location")), (303, Some("/settings?lang=nl")), "{path}: {head}");
+        let (_, _, page) = b.request(&[&k.url("/settings?lang=nl")])?;
+        Ok(String::from_utf8_lossy(&page).into_owned())
+    };
+    let html = post("/settings/name", "name=Jan de Wit")?;
+    assert!(html.contains("Uw naam is opgeslagen") && html.contains("<strong>Jan de Wit</strong>"), "{html}");
+
+    // An SSH key from the browser signs in over SFTP.
+    let key = w.join("id_laptop");
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "jan@laptop", "-f"])
+        .arg(&key)
+        .status()?;
+    assert!(made.success());
+    let public = std::fs::read_to_string(key.with_extension("pub"))?;
+    let form = format!("label=Laptop&key={}", percent(public.trim()));
+    let (status, _, _) = b.request(&["-d", &format!("csrf={csrf}&lang=nl&{form}"), &k.url("/settings/keys")])?;
+    assert_eq!(status, 303);
+    let (_, _, page) = b.request(&[&k.url("/settings?lang=nl")])?;
+    let html = String::from_utf8_lossy(&page).into_owned();
+    assert!(html.contains("De sleutel is toegevoegd: SHA256:") && html.contains("Laptop"), "{html}");
+    let laptop = User { email: jan.email.clone(), password: jan.password.clone(), key: key.clone() };
+    let out = k.sftp_batch(&laptop, w, "ls\n")?;
+    assert!(out.status.success() && text(&out).contains("outbox"), "signed in with the new key: {}", text(&out));
+    let html = html.replace("&#x2f;", "/");
+    // The row of the key named Laptop (the one made with the account is listed too).
+    let row = html.split("<tr>").find(|row| row.contains("Laptop")).ok_or("no row of the key")?;
+    let remove = row
+        .split("action=\"")
+        .filter_map(|r| r.split('"').next())
+        .find(|a| a.ends_with("/remove"))
+        .ok_or("no remove")?;
+    let html = post(remove, "")?;
+    assert!(html.contains("De sleutel is verwijderd"), "{html}");
+    let after = k.sftp_batch(&laptop, w, "ls\n")?;
+    assert!(!after.status.success(), "the removed key signs in no more: {} {html}", text(&after));
+    let (status, _, _) =
+        b.request(&["-d", &format!("csrf={csrf}&lang=nl&label=x&key=not a key"), &k.url("/settings/keys")])?;
+    assert_eq!(status, 303);
+
+    // An app password, shown once, opens WebDAV until revoked.
+    let html = post("/settings/app-passwords", "label=Laptop")?;
+    let secret = html
+        .split("<code class=\"secret\">")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .ok_or("no secret shown")?
+        .to_owned();
+    assert!(secret.starts_with("kdav-"), "{secret}");
+    let (_, _, again) = b.request(&[&k.url("/settings?lang=nl")])?;
+    assert!(!String::from_utf8_lossy(&again).contains(&secret), "shown once");
+    let dav = |credentials: &str| -> Result<String, door::Error> {
+        let out = browser::curl(&[
+            "-sk",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-u",
+            credentials,
+            "-X",
+            "PROPFIND",
+            "-H",
+            "Depth: 0",
+            &k.url("/dav/"),
+        ])?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    assert_eq!(dav(&format!("jan@minvws.nl:{secret}"))?, "207");
+    let html = String::from_utf8_lossy(&again).replace("&#x2f;", "/");
+    let revoke = html
+        .split("action=\"")
+        .filter_map(|r| r.split('"').next())
+        .find(|a| a.ends_with("/revoke"))
+        .ok_or("no revoke")?
+        .to_owned();
+    let html = post(&revoke, "")?;
+    assert!(html.contains("Het app-wachtwoord is ingetrokken"), "{html}");
+    assert_eq!(dav(&format!("jan@minvws.nl:{secret}"))?, "401");
+
+    // A new password: the wrong current one is refused; then the other
+    // browser's session is over, this one goes on.
+    let html = post(
+        "/settings/password",
+        "current=wrong&password=een nieuw lang wachtwoord&password_again=een nieuw lang wachtwoord",
+    )?;
+    assert!(html.contains("Het huidige wachtwoord klopt niet"), "{html}");
+    let change =
+        format!("current={}&password=een nieuw lang wachtwoord&password_again=een nieuw lang wachtwoord", jan.password);
+    let html = post("/settings/password", &change)?;
+    assert!(html.contains("Uw wachtwoord is gewijzigd"), "{html}");
+    assert_eq!(b.request(&[&k.url("/home?lang=nl")])?.0, 200, "this session goes on");
+    assert_eq!(other.request(&[&k.url("/home?lang=nl")])?.0, 303, "the other one ended");
+    k.stop()
+}
+
+/// A form value, percent-encoded.
+fn percent(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => char::from(b).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }

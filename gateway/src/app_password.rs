@@ -183,4 +183,17 @@ impl Gateway {
             None => Err(self.fail(attempt, origin).await),
         }
     }
+
+    /// Whether an app password still stands (not revoked): one indexed read,
+    /// for a door that remembers a sign-in and must not outlive a revocation.
+    pub async fn app_password_stands(&self, secret: &str) -> Result<bool> {
+        let hash = secret_hash(secret);
+        self.db
+            .read(move |conn| {
+                let n: i64 =
+                    app_passwords::table.filter(app_passwords::secret_hash.eq(&hash)).count().get_result(conn)?;
+                Ok(n > 0)
+            })
+            .await
+    }
 }

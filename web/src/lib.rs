@@ -28,6 +28,7 @@ mod reasons;
 mod reports;
 mod requests;
 mod session;
+mod settings;
 mod staff;
 mod tus;
 
@@ -113,6 +114,7 @@ pub fn router(gateway: Gateway, settings: WebSettings) -> Router {
         .merge(drafts::routes())
         .merge(reports::routes())
         .merge(requests::routes())
+        .merge(settings::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(app.clone(), headers::secure))
         .with_state(app)

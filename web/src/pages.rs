@@ -34,6 +34,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("reset.html", include_str!("../templates/reset.html")),
     ("overview.html", include_str!("../templates/overview.html")),
     ("requests.html", include_str!("../templates/requests.html")),
+    ("settings.html", include_str!("../templates/settings.html")),
 ];
 
 /// Who is signed in, and the token of the sign-out form.

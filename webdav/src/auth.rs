@@ -7,7 +7,8 @@
 //! password costs an Argon2id hash (about 50 ms and 19 MiB). A successful
 //! sign-in is therefore remembered for [`REMEMBER`], keyed by the SHA-256 of
 //! the user and password (never the password itself); the core re-checks on
-//! every write that the account is still enabled.
+//! every write that the account is still enabled, and a remembered app
+//! password is looked up again (revoked, it stops at once).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -69,10 +70,18 @@ impl SignIns {
             return Err(challenge(StatusCode::UNAUTHORIZED, "sign in with your address and password"));
         };
         let key = gateway::crypto::secret_hash(&format!("{user}\u{0}{password}"));
-        if let Some((session, at)) = self.lock().get(&key).cloned()
+        let remembered = self.lock().get(&key).cloned();
+        if let Some((session, at)) = remembered
             && at.elapsed() < REMEMBER
         {
-            return Ok(session);
+            // A revoked app password stops at once: whether it stands is one
+            // cheap read (an account password's check is the Argon2 hash).
+            let revoked = gateway::app_password::looks_like_app_password(&password)
+                && !gateway.app_password_stands(&password).await.unwrap_or(false);
+            if !revoked {
+                return Ok(session);
+            }
+            self.lock().remove(&key);
         }
         let origin = Origin::new(Door::Webdav, ip);
         let result = gateway.authenticate_login(&user, &password, origin).await;

@@ -1,0 +1,231 @@
+//! A staff member's settings (`/settings`): the name others see, the
+//! password, the SSH keys that sign in over SFTP and the app passwords that
+//! open the drive over WebDAV. A new app password is shown once, on the page
+//! the POST leads to (its note), and is never stored.
+
+use std::net::SocketAddr;
+
+use axum::Form;
+use axum::Router;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use gateway::{Error, Language};
+use serde::Deserialize;
+
+use crate::App;
+use crate::error::page_for;
+use crate::i18n::{accepted, chosen};
+use crate::link::LangQuery;
+use crate::reasons::reason;
+use crate::session::{clear_note, cookie, csrf_token, note, redirect_with};
+use crate::staff::{STAFF_COOKIE, with_lang};
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/settings", get(page))
+        .route("/settings/name", post(name))
+        .route("/settings/password", post(password))
+        .route("/settings/keys", post(add_key))
+        .route("/settings/keys/{id}/remove", post(remove_key))
+        .route("/settings/app-passwords", post(make_app_password))
+        .route("/settings/app-passwords/{id}/revoke", post(revoke_app_password))
+}
+
+#[derive(Debug, Deserialize)]
+struct Posted {
+    #[serde(default)]
+    csrf: String,
+    lang: Option<String>,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_again: String,
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    key: String,
+}
+
+async fn page(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let language = chosen(q.lang.as_deref()).unwrap_or_else(|| accepted(&headers));
+    let session = match app.signed_in(&headers, peer, language).await {
+        Ok(session) => session,
+        Err(r) => return r,
+    };
+    let Some((csrf, set_csrf)) = csrf_token(&headers) else {
+        return page_for(&app, &app.frame(language), &Error::Internal("no randomness".into()));
+    };
+    let f = app.staff_frame(language, &session, &csrf);
+    let (keys, apps) = match tokio::try_join!(app.gateway.own_ssh_keys(&session), app.gateway.app_passwords(&session)) {
+        Ok(both) => both,
+        Err(e) => return page_for(&app, &f, &e),
+    };
+    let t = &f.t.staff;
+    let keys: Vec<_> = keys
+        .iter()
+        .map(|k| {
+            minijinja::context! {
+                id => k.id.clone(), label => k.label.clone(), fingerprint => k.fingerprint.clone(),
+                made => app.moment(k.created_at, language),
+            }
+        })
+        .collect();
+    let apps: Vec<_> = apps
+        .iter()
+        .map(|a| {
+            minijinja::context! {
+                id => a.id.clone(), label => a.label.clone(), made => app.moment(a.created_at, language),
+                used => a.last_used_at.map_or_else(|| t.never.to_owned(), |at| app.moment(at, language)),
+            }
+        })
+        .collect();
+    let note = note(&headers);
+    let (error, notice) = match &note {
+        Some(n) if n.is_error() => (Some(n.text.clone()), None),
+        Some(n) => (None, Some(n.text.clone()).filter(|t| !t.is_empty())),
+        None => (None, None),
+    };
+    let page = minijinja::context! {
+        csrf,
+        error,
+        notice,
+        secret => note.as_ref().and_then(|n| n.field("secret")).map(str::to_owned),
+        name => session.display_name(),
+        email => session.email(),
+        min_chars => app.gateway.settings().rules.min_password_chars,
+        keys,
+        apps,
+    };
+    let mut response = app.pages.render(StatusCode::OK, "settings.html", &f, page);
+    let h = response.headers_mut();
+    if let Some(value) = set_csrf {
+        h.append(header::SET_COOKIE, value);
+    }
+    if note.is_some() {
+        h.append(header::SET_COOKIE, clear_note());
+    }
+    response
+}
+
+/// Back to the settings with what came of a POST.
+fn back(language: Language, outcome: Result<String, String>) -> Response {
+    let to = with_lang("/settings", language);
+    match outcome {
+        Ok(text) => redirect_with(&to, "notice", &text, &[]),
+        Err(text) => redirect_with(&to, "error", &text, &[]),
+    }
+}
+
+async fn name(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<Posted>,
+) -> Response {
+    let (session, language) = match app.staff_post(&headers, peer, &form.csrf, form.lang.as_deref()).await {
+        Ok(ok) => ok,
+        Err(r) => return r,
+    };
+    let t = &crate::i18n::texts(language).staff;
+    let done = app.gateway.set_display_name(&session, &form.name).await;
+    back(language, done.map(|()| t.name_saved.to_owned()).map_err(|e| reason(&e, language)))
+}
+
+async fn password(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<Posted>,
+) -> Response {
+    let (session, language) = match app.staff_post(&headers, peer, &form.csrf, form.lang.as_deref()).await {
+        Ok(ok) => ok,
+        Err(r) => return r,
+    };
+    let t = &crate::i18n::texts(language).staff;
+    if form.password != form.password_again {
+        return back(language, Err(t.passwords_differ.to_owned()));
+    }
+    let keep = cookie(&headers, STAFF_COOKIE).unwrap_or_default();
+    match app.gateway.change_password(&session, &form.current, &form.password, keep).await {
+        Ok(()) => back(language, Ok(t.password_changed.to_owned())),
+        Err(Error::BadCredentials) => back(language, Err(t.wrong_current.to_owned())),
+        Err(e) => back(language, Err(reason(&e, language))),
+    }
+}
+
+async fn add_key(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<Posted>,
+) -> Response {
+    let (session, language) = match app.staff_post(&headers, peer, &form.csrf, form.lang.as_deref()).await {
+        Ok(ok) => ok,
+        Err(r) => return r,
+    };
+    let t = &crate::i18n::texts(language).staff;
+    let added = app.gateway.add_own_ssh_key(&session, form.key.trim(), &form.label).await;
+    back(language, added.map(|fp| format!("{} {fp}", t.key_added)).map_err(|e| reason(&e, language)))
+}
+
+async fn remove_key(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<Posted>,
+) -> Response {
+    let (session, language) = match app.staff_post(&headers, peer, &form.csrf, form.lang.as_deref()).await {
+        Ok(ok) => ok,
+        Err(r) => return r,
+    };
+    match app.gateway.remove_own_ssh_key(&session, &id).await {
+        Ok(()) => back(language, Ok(crate::i18n::texts(language).staff.key_removed.to_owned())),
+        Err(e) => page_for(&app, &app.frame(language), &e),
+    }
+}
+
+async fn make_app_password(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<Posted>,
+) -> Response {
+    let (session, language) = match app.staff_post(&headers, peer, &form.csrf, form.lang.as_deref()).await {
+        Ok(ok) => ok,
+        Err(r) => return r,
+    };
+    let t = &crate::i18n::texts(language).staff;
+    match app.gateway.create_app_password(&session, &form.label).await {
+        Ok(made) => redirect_with(&with_lang("/settings", language), "notice", t.app_made, &[("secret", &made.secret)]),
+        Err(e) => back(language, Err(reason(&e, language))),
+    }
+}
+
+async fn revoke_app_password(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<Posted>,
+) -> Response {
+    let (session, language) = match app.staff_post(&headers, peer, &form.csrf, form.lang.as_deref()).await {
+        Ok(ok) => ok,
+        Err(r) => return r,
+    };
+    match app.gateway.revoke_app_password(&session, &id).await {
+        Ok(()) => back(language, Ok(crate::i18n::texts(language).staff.app_revoked.to_owned())),
+        Err(e) => page_for(&app, &app.frame(language), &e),
+    }
+}
