@@ -370,6 +370,8 @@ fn in_chromium_staff_sign_in_and_find_a_message_by_keyboard() -> TestResult {
                 {"goto": k.url(&format!("/overview?lang={lang}"))}, {"axe": "overview"},
                 {"goto": k.url(&format!("/requests?lang={lang}"))}, {"axe": "requests"},
                 {"goto": k.url(&format!("/settings?lang={lang}"))}, {"axe": "settings"}, {"shot": "settings"},
+                {"goto": k.url(&format!("/addressbook?lang={lang}"))}, {"axe": "addressbook"},
+                {"goto": k.url(&format!("/templates?lang={lang}"))}, {"axe": "templates"},
                 {"tabTo": sign_out}, {"key": "Enter"}, {"waitUrl": "/signin"}, {"axe": "signed-out"},
                 {"text": "signed-out"},
             ]}),
@@ -691,4 +693,69 @@ fn percent(value: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
+}
+
+/// The address book and a default template: a new message in the browser
+/// and a folder made over SFTP both start from the template; a contact
+/// picked fills the recipient and number; both lists change and empty.
+#[test]
+fn staff_keep_an_address_book_and_a_default_template_that_fills_new_messages() -> TestResult {
+    let mut k = Koerier::new()?;
+    let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
+    k.start()?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let (b, csrf) = signed_in(&k, w, &jan, "jan")?;
+    let post = |path: &str, form: &str| -> Result<(u16, Option<String>), door::Error> {
+        let (status, head, _) = b.request(&["-d", &format!("csrf={csrf}&lang=nl&{form}"), &k.url(path)])?;
+        Ok((status, header(&head, "location").map(str::to_owned)))
+    };
+    let page = |path: &str| -> Result<String, door::Error> {
+        let (_, _, page) = b.request(&[&k.url(path)])?;
+        Ok(String::from_utf8_lossy(&page).into_owned())
+    };
+    post("/addressbook", "to_name=Piet Puk&to_email=piet@example.org&to_phone=06 12345678")?;
+    let html = page("/addressbook?lang=nl")?;
+    assert!(html.contains("Het adres is opgeslagen") && html.contains("+31612345678"), "{html}");
+    post("/addressbook", "to_name=X&to_email=x@example.org&to_phone=12")?;
+    assert!(page("/addressbook?lang=nl")?.contains("Dit mobiele nummer klopt niet"));
+    post(
+        "/templates",
+        "name=Standaard&subject=Uw documenten&reference=REF&text=Zie bijlage.&language=en&is_default=yes",
+    )?;
+    let html = page("/templates?lang=nl")?;
+    assert!(html.contains("De template is opgeslagen") && html.contains("Standaard (standaard)"), "{html}");
+    post("/templates", &format!("name={}", "x".repeat(101)))?;
+    assert!(page("/templates?lang=nl")?.contains("mag hoogstens 100 tekens"), "the rule, in Dutch");
+
+    // A new message in the browser starts from the default template.
+    let (_, location) = post("/drafts", "")?;
+    let draft = location.ok_or("no draft")?.trim_end_matches("?lang=nl").to_owned();
+    let html = page(&draft)?;
+    assert!(
+        html.contains(r#"value="Uw documenten""#)
+            && html.contains("Zie bijlage.")
+            && html.contains(r#"value="en" checked"#),
+        "{html}"
+    );
+    let (status, _) = post(&format!("{draft}/contact"), "email=piet@example.org")?;
+    assert_eq!(status, 303);
+    let html = page(&draft)?;
+    assert!(html.contains("Ingevuld uit Piet Puk") && html.contains(r#"value="piet@example.org""#), "{html}");
+    assert!(html.contains(r#"value="+31 6 12345678""#) || html.contains("+31612345678"), "the number too: {html}");
+
+    // A folder made over SFTP starts from it as well.
+    let out = k.sftp_batch(&jan, w, "mkdir outbox/nieuw\nget outbox/nieuw/message.txt nieuw.txt\n")?;
+    assert!(out.status.success(), "{}", text(&out));
+    let made = std::fs::read_to_string(w.join("nieuw.txt"))?;
+    assert!(made.contains("Subject: Uw documenten") && made.contains("Zie bijlage."), "{made}");
+
+    // Both lists change.
+    post("/addressbook/remove", "email=piet@example.org")?;
+    assert!(page("/addressbook?lang=nl")?.contains("Nog geen adressen"));
+    post("/templates/remove", "name=Standaard")?;
+    assert!(page("/templates?lang=nl")?.contains("Nog geen templates"));
+    let (status, _) = post("/templates/remove", "name=Standaard")?;
+    assert_eq!(status, 404, "gone, as another's would be");
+    k.stop()
 }

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::address::{Mailbox, PhoneNumber};
 use crate::db::schema::{contacts, templates};
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, FieldRefusal, Result};
 use crate::random::RandomExt;
 use crate::session::Session;
 use crate::{Gateway, Language};
@@ -15,6 +15,10 @@ use crate::{Gateway, Language};
 pub struct Contact {
     /// Name and address.
     pub mailbox: String,
+    /// The name alone (may be empty).
+    pub name: String,
+    /// The address alone.
+    pub email: String,
     /// Mobile number, when known.
     pub phone: Option<String>,
 }
@@ -82,7 +86,9 @@ impl Gateway {
                 Ok(rows
                     .into_iter()
                     .map(|(name, email, phone)| Contact {
-                        mailbox: if name.is_empty() { email } else { format!("{name} <{email}>") },
+                        mailbox: if name.is_empty() { email.clone() } else { format!("{name} <{email}>") },
+                        name,
+                        email,
                         phone,
                     })
                     .collect())
@@ -93,8 +99,20 @@ impl Gateway {
     /// Save a template; when it is the default, it replaces the previous default.
     pub async fn save_template(&self, session: &Session, t: Template) -> Result<()> {
         if t.name.trim().is_empty() {
-            return Err(Error::Invalid("a template needs a name".into()));
+            return Err(Error::Field(FieldRefusal::TooShort { field: Field::TemplateName, min_chars: 1 }));
         }
+        if t.name.chars().count() > 100 || t.name.chars().any(char::is_control) {
+            return Err(Error::Field(FieldRefusal::TooLong { field: Field::TemplateName, max_chars: 100 }));
+        }
+        // What a template fills in is held to what a message may say.
+        let filled = crate::Envelope {
+            subject: t.subject.clone(),
+            reference: t.reference.clone(),
+            text: t.body.clone(),
+            language: t.language,
+            ..crate::Envelope::default()
+        };
+        filled.check()?;
         let (s, owner, id, now) = (session.clone(), owner(session)?, self.random.id()?, self.now().as_millis());
         self.db
             .write(move |conn| {
@@ -156,6 +174,36 @@ impl Gateway {
                         })
                     })
                     .collect()
+            })
+            .await
+    }
+
+    /// Take an address out of the caller's address book.
+    pub async fn remove_contact(&self, session: &Session, email: &str) -> Result<()> {
+        let (s, owner, email) = (session.clone(), owner(session)?, email.trim().to_lowercase());
+        self.db
+            .write(move |conn| {
+                Gateway::check_live(conn, &s)?;
+                let gone = diesel::delete(
+                    contacts::table.filter(contacts::owner_id.eq(&owner)).filter(contacts::email.eq(&email)),
+                )
+                .execute(conn)?;
+                if gone == 0 { Err(Error::NotFound) } else { Ok(()) }
+            })
+            .await
+    }
+
+    /// Delete one of the caller's templates.
+    pub async fn remove_template(&self, session: &Session, name: &str) -> Result<()> {
+        let (s, owner, name) = (session.clone(), owner(session)?, name.to_owned());
+        self.db
+            .write(move |conn| {
+                Gateway::check_live(conn, &s)?;
+                let gone = diesel::delete(
+                    templates::table.filter(templates::owner_id.eq(&owner)).filter(templates::name.eq(&name)),
+                )
+                .execute(conn)?;
+                if gone == 0 { Err(Error::NotFound) } else { Ok(()) }
             })
             .await
     }

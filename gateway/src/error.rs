@@ -85,6 +85,7 @@ pub enum Field {
     Text,
     DisplayName,
     Password,
+    TemplateName,
 }
 
 impl Field {
@@ -96,6 +97,7 @@ impl Field {
             Field::Text => "the text",
             Field::DisplayName => "the name",
             Field::Password => "a password",
+            Field::TemplateName => "the template's name",
         }
     }
 }

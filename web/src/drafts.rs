@@ -33,6 +33,8 @@ pub fn routes() -> Router<App> {
         .route("/drafts/{id}/remove", post(remove))
         .route("/drafts/{id}/send", post(send))
         .route("/drafts/{id}/discard", post(discard))
+        .route("/drafts/{id}/contact", post(use_contact))
+        .route("/drafts/{id}/template", post(use_template))
 }
 
 #[derive(Debug, Deserialize)]
@@ -173,9 +175,11 @@ async fn page(
     let loaded = tokio::try_join!(
         app.gateway.transfer(&session, &draft),
         app.gateway.envelope(&session, &draft),
-        app.draft_documents(&session, &draft, language)
+        app.draft_documents(&session, &draft, language),
+        app.gateway.contacts(&session),
+        app.gateway.templates(&session)
     );
-    let (summary, envelope, documents) = match loaded {
+    let (summary, envelope, documents, contacts, templates) = match loaded {
         Ok(all) => all,
         Err(e) => return page_for(&app, &f, &e),
     };
@@ -205,6 +209,8 @@ async fn page(
         text => typed("body", envelope.text.clone()),
         error,
         notice,
+        contacts => contacts.iter().map(|c| minijinja::context! { email => c.email.clone(), mailbox => c.mailbox.clone() }).collect::<Vec<_>>(),
+        templates => templates.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
         ..documents
     };
     let mut response = app.pages.render(StatusCode::OK, "staff-draft.html", &f, page);
@@ -341,6 +347,93 @@ async fn discard(
     match app.gateway.discard_draft(&session, &draft).await {
         Ok(()) => {
             back("/home?side=sent", language, &Outcome { kind: "notice", text: t.staff.discarded.to_owned() }, &[])
+        }
+        Err(e) => back(&base(&draft), language, &Outcome::error(reason(&e, language)), &[]),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct PickForm {
+    #[serde(default)]
+    csrf: String,
+    lang: Option<String>,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// "Gebruiken": the recipient (and number) from the address book.
+async fn use_contact(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<PickForm>,
+) -> Response {
+    let (session, language) = match app.staff_post(&headers, peer, &form.csrf, form.lang.as_deref()).await {
+        Ok(ok) => ok,
+        Err(r) => return r,
+    };
+    let draft = match app.own_draft(&session, &id, language).await {
+        Ok(draft) => draft,
+        Err(r) => return r,
+    };
+    let outcome: Result<String, Error> = async {
+        let contacts = app.gateway.contacts(&session).await?;
+        let contact = contacts.into_iter().find(|c| c.email == form.email).ok_or(Error::NotFound)?;
+        let to = Mailbox::parse(&contact.mailbox).map_err(|e| Error::Invalid(e.to_string()))?;
+        let phone =
+            contact.phone.as_deref().map(PhoneNumber::parse).transpose().map_err(|e| Error::Invalid(e.to_string()))?;
+        let current = app.gateway.envelope(&session, &draft).await?;
+        app.gateway.set_envelope(&session, &draft, Envelope { to: Some(to), phone, ..current }).await?;
+        Ok(contact.mailbox)
+    }
+    .await;
+    let t = crate::i18n::texts(language);
+    match outcome {
+        Ok(who) => {
+            back(&base(&draft), language, &Outcome { kind: "notice", text: format!("{} {who}.", t.staff.applied) }, &[])
+        }
+        Err(e) => back(&base(&draft), language, &Outcome::error(reason(&e, language)), &[]),
+    }
+}
+
+/// "Toepassen": subject, reference, text and language from a template.
+async fn use_template(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<PickForm>,
+) -> Response {
+    let (session, language) = match app.staff_post(&headers, peer, &form.csrf, form.lang.as_deref()).await {
+        Ok(ok) => ok,
+        Err(r) => return r,
+    };
+    let draft = match app.own_draft(&session, &id, language).await {
+        Ok(draft) => draft,
+        Err(r) => return r,
+    };
+    let outcome: Result<(), Error> = async {
+        let templates = app.gateway.templates(&session).await?;
+        let chosen = templates.into_iter().find(|t| t.name == form.name).ok_or(Error::NotFound)?;
+        let current = app.gateway.envelope(&session, &draft).await?;
+        let filled = Envelope {
+            subject: chosen.subject,
+            reference: chosen.reference,
+            text: chosen.body,
+            language: chosen.language,
+            ..current
+        };
+        app.gateway.set_envelope(&session, &draft, filled).await
+    }
+    .await;
+    let t = crate::i18n::texts(language);
+    match outcome {
+        Ok(()) => {
+            let text = format!("{} {}.", t.staff.applied, form.name);
+            back(&base(&draft), language, &Outcome { kind: "notice", text }, &[])
         }
         Err(e) => back(&base(&draft), language, &Outcome::error(reason(&e, language)), &[]),
     }

@@ -8,6 +8,7 @@
 pub mod tls;
 
 mod accounts;
+mod addressbook;
 mod assets;
 pub use assets::{Logo, MAX_LOGO_BYTES};
 mod compose;
@@ -115,6 +116,7 @@ pub fn router(gateway: Gateway, settings: WebSettings) -> Router {
         .merge(reports::routes())
         .merge(requests::routes())
         .merge(settings::routes())
+        .merge(addressbook::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(app.clone(), headers::secure))
         .with_state(app)

@@ -35,6 +35,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("overview.html", include_str!("../templates/overview.html")),
     ("requests.html", include_str!("../templates/requests.html")),
     ("settings.html", include_str!("../templates/settings.html")),
+    ("addressbook.html", include_str!("../templates/addressbook.html")),
+    ("templates.html", include_str!("../templates/templates.html")),
 ];
 
 /// Who is signed in, and the token of the sign-out form.

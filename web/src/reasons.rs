@@ -57,6 +57,7 @@ fn dutch_field(refusal: &FieldRefusal) -> String {
         Field::Text => "de tekst",
         Field::DisplayName => "de naam",
         Field::Password => "een wachtwoord",
+        Field::TemplateName => "de naam van de template",
     };
     match refusal {
         FieldRefusal::TooLong { field: f, max_chars } => {
@@ -192,7 +193,9 @@ mod tests {
             Unready::NoPhone { email: "x@example.org".into() },
             Unready::NotMobile { masked: "+31 ••78".into() },
         ];
-        let fields = [Field::Subject, Field::Reference, Field::Text, Field::DisplayName, Field::Password].into_iter();
+        let fields =
+            [Field::Subject, Field::Reference, Field::Text, Field::DisplayName, Field::Password, Field::TemplateName]
+                .into_iter();
         let fields = fields.flat_map(|field| {
             [
                 FieldRefusal::TooLong { field, max_chars: 5 },
