@@ -25,6 +25,12 @@ pub async fn serve(config: Config) -> Result<()> {
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let https = start_https(&config, &gateway, gateway::Admission::new(limits.clone()), stopped.clone()).await?;
+    // The first run: no admin yet, so the way to make one goes to this log
+    // (and nowhere else); each start makes a new link.
+    if let Some(secret) = gateway.setup_link_secret().await? {
+        let link = format!("{}/setup/{secret}", config.public_url().trim_end_matches('/'));
+        tracing::warn!("first run: open {link} to set up the organisation and its first admin");
+    }
     let outbox_interval = config.outbox_interval();
     let deliverer = tokio::spawn(async move { notifier.run(outbox_interval, stopped).await });
     let sftp = {
@@ -86,7 +92,11 @@ async fn start_https(
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>> {
     let tls = web::tls::server_config(&config.cert_source())?;
-    let app = web::router(gateway.clone(), config.web_settings()?).merge(webdav::router(gateway.clone()));
+    let mut settings = config.web_settings()?;
+    if settings.organisation.is_empty() {
+        settings.organisation = gateway.organisation().await?;
+    }
+    let app = web::router(gateway.clone(), settings).merge(webdav::router(gateway.clone()));
     let listener = tokio::net::TcpListener::bind(config.https_listen)
         .await
         .with_context(|| format!("cannot listen on {} (https_listen)", config.https_listen))?;

@@ -759,3 +759,68 @@ fn staff_keep_an_address_book_and_a_default_template_that_fills_new_messages() -
     assert_eq!(status, 404, "gone, as another's would be");
     k.stop()
 }
+
+/// The first run: an empty service prints a setup link to its log and
+/// nowhere else; the page makes the organisation, its domains and the first
+/// admin, who then signs in; the link then opens nothing, and the
+/// organisation's name is on every page.
+#[test]
+fn the_first_run_leads_the_operator_from_the_log_to_a_signed_in_admin() -> TestResult {
+    let mut k = Koerier::new()?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let log = w.join("serve.log");
+    k.start_logged(&log)?;
+    let mut link = None;
+    wait_until(Duration::from_secs(30), || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        link = text.split_whitespace().find(|word| word.contains("/setup/")).map(str::to_owned);
+        link.is_some()
+    });
+    let link = link.ok_or("no setup link in the log")?;
+    assert!(link.starts_with(&k.url("/setup/")), "{link}");
+    browse(
+        &json!({"viewport": "desktop", "out": w, "locale": "nl", "steps": [
+        {"goto": link}, {"axe": "setup"}, {"walk": 20, "name": "setup"}]}),
+        w,
+    )?;
+    let b = Browser::new(w, "operator");
+    let (status, _, page) = b.request(&[&link])?;
+    assert_eq!(status, 200);
+    let csrf = Browser::csrf(&page)?;
+    let form = |email: &str| {
+        format!(
+            "csrf={csrf}&lang=nl&organisation=Inspectie Gezondheidszorg en Jeugd&domains=igj.nl%0Aminvws.nl\
+             &name=Beheer&email={email}&password=beheer met een lang wachtwoord&password_again=beheer met een lang wachtwoord"
+        )
+    };
+    let (status, _, _) = b.request(&["-d", &form("beheer@example.org"), &link])?;
+    assert_eq!(status, 303);
+    let (_, _, page) = b.request(&[&link])?;
+    let html = String::from_utf8_lossy(&page);
+    assert!(
+        html.contains("must be at one of the organisation") && html.contains("igj.nl"),
+        "kept, with the reason: {html}"
+    );
+    let (status, head, _) = b.request(&["-d", &form("beheer@igj.nl"), &link])?;
+    assert_eq!((status, header(&head, "location")), (303, Some("/signin?lang=nl")));
+    let (_, _, page) = b.request(&[&k.url("/signin?lang=nl")])?;
+    let html = String::from_utf8_lossy(&page);
+    assert!(
+        html.contains("De organisatie is ingericht") && html.contains("Inspectie Gezondheidszorg en Jeugd"),
+        "{html}"
+    );
+    let admin =
+        User { email: "beheer@igj.nl".into(), password: "beheer met een lang wachtwoord".into(), key: w.join("none") };
+    signed_in(&k, w, &admin, "admin")?;
+    assert_eq!(b.request(&[&link])?.0, 410, "the link opens nothing now");
+    let domains = k.ok(&["domain", "list"], None)?;
+    assert!(domains.contains("igj.nl") && domains.contains("minvws.nl"), "{domains}");
+    // A restart with an admin prints no link.
+    k.stop()?;
+    let again = w.join("again.log");
+    k.start_logged(&again)?;
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(!std::fs::read_to_string(&again)?.contains("/setup/"), "no second setup");
+    k.stop()
+}

@@ -26,6 +26,7 @@ pub mod download;
 pub mod draft;
 pub mod envelope;
 pub mod error;
+pub mod first_run;
 pub mod home;
 pub mod lifecycle;
 pub mod link;

@@ -167,7 +167,16 @@ impl Koerier {
 
     /// Start `koerier serve` and wait until SFTP and HTTPS answer.
     pub fn start(&mut self) -> Result<(), Error> {
-        let child = self.command(&["serve"]).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn()?;
+        self.start_with(Stdio::inherit())
+    }
+
+    /// Start `koerier serve` with its log written to `log`.
+    pub fn start_logged(&mut self, log: &Path) -> Result<(), Error> {
+        self.start_with(Stdio::from(std::fs::File::create(log)?))
+    }
+
+    fn start_with(&mut self, log: Stdio) -> Result<(), Error> {
+        let child = self.command(&["serve"]).stdout(Stdio::null()).stderr(log).spawn()?;
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {

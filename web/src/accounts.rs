@@ -13,6 +13,7 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use gateway::first_run::Setup;
 use gateway::registration::Registration;
 use gateway::{Error, Language};
 use serde::Deserialize;
@@ -32,6 +33,7 @@ pub fn routes() -> Router<App> {
         .route("/verify/{secret}", get(verify_page).post(verify))
         .route("/forgot", get(forgot_page).post(forgot))
         .route("/reset/{secret}", get(reset_page).post(reset))
+        .route("/setup/{secret}", get(setup_page).post(setup))
 }
 
 #[derive(Debug, Deserialize)]
@@ -281,5 +283,103 @@ async fn reset(
             app.pages.refusal(StatusCode::GONE, &f, f.t.staff.reset_title, f.t.staff.reset_gone)
         }
         Err(e) => redirect_with(&back, "error", &reason(&e, language), &[]),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct SetupForm {
+    #[serde(default)]
+    csrf: String,
+    lang: Option<String>,
+    #[serde(default)]
+    organisation: String,
+    #[serde(default)]
+    domains: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_again: String,
+}
+
+/// The first run's page: the link from the server's log.
+async fn setup_page(
+    State(app): State<App>,
+    Path(secret): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let language = language_of(q.lang.as_deref(), &headers);
+    let open = match plausible(&secret) {
+        true => app.gateway.setup_open(&secret).await,
+        false => Err(Error::NotFound),
+    };
+    match open {
+        Ok(()) => {
+            let kept = note(&headers);
+            let field = |k: &str| kept.as_ref().and_then(|n| n.field(k)).unwrap_or_default().to_owned();
+            let values = minijinja::context! {
+                base => format!("/setup/{secret}"),
+                organisation => field("organisation"),
+                domains => field("domains"),
+            };
+            app.form_page(&headers, language, "setup.html", values)
+        }
+        Err(Error::NotFound) => {
+            let f = app.frame(language);
+            app.pages.refusal(StatusCode::GONE, &f, f.t.staff.setup_title, f.t.staff.setup_gone)
+        }
+        Err(e) => page_for(&app, &app.frame(language), &e),
+    }
+}
+
+async fn setup(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(secret): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<SetupForm>,
+) -> Response {
+    let language = language_of(form.lang.as_deref(), &headers);
+    let f = app.frame(language);
+    let back = with_lang(&format!("/setup/{secret}"), language);
+    let kept = [
+        ("organisation", form.organisation.as_str()),
+        ("domains", form.domains.as_str()),
+        ("name", form.name.as_str()),
+        ("email", form.email.as_str()),
+    ];
+    if !csrf_ok(&headers, &form.csrf) {
+        return redirect_with(&back, "error", f.t.refused_text, &kept);
+    }
+    if form.password != form.password_again {
+        return redirect_with(&back, "error", f.t.staff.passwords_differ, &kept);
+    }
+    let setup = Setup {
+        organisation: form.organisation.clone(),
+        domains: form.domains.split(|c: char| c == ',' || c.is_whitespace()).map(str::to_owned).collect(),
+        admin_name: form.name.clone(),
+        admin_email: form.email.clone(),
+        admin_password: form.password.clone(),
+    };
+    let done = match plausible(&secret) {
+        true => app.gateway.complete_setup(&secret, setup, origin(peer)).await,
+        false => Err(Error::NotFound),
+    };
+    match done {
+        Ok(()) => {
+            if let Ok(mut organisation) = app.organisation.write()
+                && organisation.is_empty()
+            {
+                *organisation = form.organisation.trim().to_owned();
+            }
+            let email = form.email.trim();
+            redirect_with(&with_lang("/signin", language), "notice", f.t.staff.setup_done, &[("email", email)])
+        }
+        Err(Error::NotFound) => app.pages.refusal(StatusCode::GONE, &f, f.t.staff.setup_title, f.t.staff.setup_gone),
+        Err(e) => redirect_with(&back, "error", &reason(&e, language), &kept),
     }
 }

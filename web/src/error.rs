@@ -8,7 +8,7 @@ use axum::response::Response;
 use gateway::{Error, Language};
 
 use crate::App;
-use crate::pages::{Frame, frame};
+use crate::pages::Frame;
 
 /// The page for a refusal or failure of the core.
 pub fn page_for(app: &App, f: &Frame<'_>, err: &Error) -> Response {
@@ -36,6 +36,6 @@ pub fn page_for(app: &App, f: &Frame<'_>, err: &Error) -> Response {
 
 /// Any other path.
 pub async fn not_found(State(app): State<App>) -> Response {
-    let f = frame(Language::Nl, &app.settings, None);
+    let f = Frame { switch_url: None, ..app.frame(Language::Nl) };
     app.pages.refusal(StatusCode::NOT_FOUND, &f, f.t.not_found_title, f.t.not_found_text)
 }

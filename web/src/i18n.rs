@@ -298,6 +298,15 @@ pub struct StaffTexts {
     pub col_name: &'static str,
     pub col_email: &'static str,
     pub remove: &'static str,
+    pub setup_title: &'static str,
+    pub setup_intro: &'static str,
+    pub organisation_label: &'static str,
+    pub domains_label: &'static str,
+    pub domains_hint: &'static str,
+    pub admin_heading: &'static str,
+    pub setup_submit: &'static str,
+    pub setup_done: &'static str,
+    pub setup_gone: &'static str,
 }
 
 const NL: Texts = Texts {
@@ -586,6 +595,15 @@ const NL: Texts = Texts {
         col_name: "Naam",
         col_email: "E-mailadres",
         remove: "Verwijderen",
+        setup_title: "Koerier inrichten",
+        setup_intro: "Dit is de eerste start. Vul de naam van de organisatie in, de domeinen van haar e-mailadressen en de eerste beheerder. Daarna werkt deze link niet meer.",
+        organisation_label: "Naam van de organisatie",
+        domains_label: "Domeinen van de organisatie",
+        domains_hint: "Eén per regel, zoals minvws.nl. Medewerkers met een adres op deze domeinen kunnen een account aanmaken.",
+        admin_heading: "De eerste beheerder",
+        setup_submit: "Inrichten",
+        setup_done: "De organisatie is ingericht. Log in als beheerder.",
+        setup_gone: "Deze link werkt niet (meer): de organisatie is al ingericht, of koerier is opnieuw gestart met een nieuwe link (zie het log).",
     },
 };
 
@@ -875,6 +893,15 @@ const EN: Texts = Texts {
         col_name: "Name",
         col_email: "Email address",
         remove: "Remove",
+        setup_title: "Set up koerier",
+        setup_intro: "This is the first start. Fill in the organisation's name, the domains of its email addresses and the first admin. After that this link works no more.",
+        organisation_label: "Name of the organisation",
+        domains_label: "Domains of the organisation",
+        domains_hint: "One per line, such as minvws.nl. Staff with an address at these domains can create an account.",
+        admin_heading: "The first admin",
+        setup_submit: "Set up",
+        setup_done: "The organisation is set up. Sign in as the admin.",
+        setup_gone: "This link does not work (any more): the organisation is set up already, or koerier was started again with a new link (see the log).",
     },
 };
 

@@ -85,6 +85,9 @@ impl Default for WebSettings {
 #[derive(Clone)]
 pub(crate) struct App {
     pub gateway: Gateway,
+    /// The organisation's name on every page: the setting, or what the
+    /// first-run setup was given (set while the service runs).
+    pub organisation: Arc<std::sync::RwLock<String>>,
     pub settings: Arc<WebSettings>,
     pub pages: Arc<pages::Pages>,
     pub metrics: Arc<metrics::Metrics>,
@@ -96,6 +99,7 @@ pub(crate) struct App {
 pub fn router(gateway: Gateway, settings: WebSettings) -> Router {
     let app = App {
         gateway,
+        organisation: Arc::new(std::sync::RwLock::new(settings.organisation.clone())),
         settings: Arc::new(settings),
         pages: Arc::new(pages::Pages::new()),
         metrics: Arc::new(metrics::Metrics::default()),

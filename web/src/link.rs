@@ -78,7 +78,11 @@ impl App {
             Language::Nl => Language::En,
             Language::En => Language::Nl,
         };
-        frame(language, &self.settings, Some(format!("?lang={}", other.as_str())))
+        let mut f = frame(language, &self.settings, Some(format!("?lang={}", other.as_str())));
+        if let Ok(organisation) = self.organisation.read() {
+            f.organisation = organisation.clone();
+        }
+        f
     }
 
     /// A moment as pages show it, in the operator's time zone.

@@ -37,6 +37,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("settings.html", include_str!("../templates/settings.html")),
     ("addressbook.html", include_str!("../templates/addressbook.html")),
     ("templates.html", include_str!("../templates/templates.html")),
+    ("setup.html", include_str!("../templates/setup.html")),
 ];
 
 /// Who is signed in, and the token of the sign-out form.
@@ -56,7 +57,7 @@ pub struct Pages {
 pub struct Frame<'a> {
     pub t: &'static Texts,
     pub service: &'a str,
-    pub organisation: &'a str,
+    pub organisation: String,
     pub helpdesk: &'a str,
     /// Whether `/static/logo` is there to show.
     pub logo: bool,
@@ -85,7 +86,7 @@ impl Pages {
             t.render(minijinja::context! {
                 t => minijinja::Value::from(Serde(frame.t)),
                 service => frame.service,
-                organisation => frame.organisation,
+                organisation => frame.organisation.as_str(),
                 logo => frame.logo,
                 staff => frame.staff.as_ref().map(Serde),
                 helpdesk => frame.helpdesk,
@@ -118,7 +119,7 @@ pub fn frame(language: Language, settings: &WebSettings, switch_url: Option<Stri
     Frame {
         t: texts(language),
         service: &settings.service_name,
-        organisation: &settings.organisation,
+        organisation: settings.organisation.clone(),
         helpdesk: &settings.helpdesk_phone,
         logo: settings.logo.is_some(),
         staff: None,

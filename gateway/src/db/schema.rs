@@ -278,10 +278,20 @@ diesel::allow_tables_to_appear_in_same_query!(
     leases,
     web_sessions,
     staff_sessions,
+    first_run,
     app_passwords,
     dav_locks,
     dead_properties,
 );
+
+diesel::table! {
+    first_run (id) {
+        id -> Integer,
+        secret_hash -> Nullable<Binary>,
+        organisation -> Text,
+        completed_at -> Nullable<BigInt>,
+    }
+}
 
 diesel::table! {
     staff_sessions (token_hash) {
