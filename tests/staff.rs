@@ -812,8 +812,51 @@ fn the_first_run_leads_the_operator_from_the_log_to_a_signed_in_admin() -> TestR
     );
     let admin =
         User { email: "beheer@igj.nl".into(), password: "beheer met een lang wachtwoord".into(), key: w.join("none") };
-    signed_in(&k, w, &admin, "admin")?;
+    let (ab, csrf) = signed_in(&k, w, &admin, "admin")?;
+
+    // The admin page: a partner account with a key that signs in over
+    // SFTP, a staff account disabled and enabled, a role, a domain.
+    let post = |path: &str, form: &str| -> Result<String, door::Error> {
+        let (status, head, _) = ab.request(&["-d", &format!("csrf={csrf}&lang=nl&{form}"), &k.url(path)])?;
+        assert_eq!((status, header(&head, "location")), (303, Some("/admin?lang=nl")), "{path}");
+        let (_, _, page) = ab.request(&[&k.url("/admin?lang=nl")])?;
+        Ok(String::from_utf8_lossy(&page).into_owned())
+    };
+    let html = post("/admin/accounts", "name=Partner BV&email=upload@partner.example&role=partner")?;
+    assert!(html.contains("Het account is aangemaakt") && html.contains("<code class=\"secret\">"), "{html}");
+    let key = w.join("partner_key");
+    let made =
+        std::process::Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(&key).status()?;
+    assert!(made.success());
+    let public = std::fs::read_to_string(key.with_extension("pub"))?;
+    let html = post("/admin/keys", &format!("email=upload@partner.example&key={}", percent(public.trim())))?;
+    assert!(html.contains("De sleutel is toegevoegd: SHA256:"), "{html}");
+    let partner = User { email: "upload@partner.example".into(), password: String::new(), key };
+    let out = k.sftp_batch(&partner, w, "ls\n")?;
+    assert!(out.status.success(), "the partner signs in with the key: {}", text(&out));
+    post("/admin/accounts", "name=Kees&email=kees@igj.nl&role=staff")?;
+    let html = post("/admin/disable", "email=kees@igj.nl")?;
+    assert!(html.contains("uitgeschakeld"), "{html}");
+    let html = post("/admin/disable", "email=beheer@igj.nl")?;
+    assert!(html.contains("cannot disable their own account"), "{html}");
+    post("/admin/enable", "email=kees@igj.nl")?;
+    let html = post("/admin/role", "email=kees@igj.nl&role=admin")?;
+    assert!(html.contains("Opgeslagen"), "{html}");
+    let html = post("/admin/domains", "domain=rivm.nl")?;
+    assert!(html.contains("rivm.nl"), "{html}");
+    let html = post("/admin/domains/remove", "domain=rivm.nl")?;
+    assert!(!html.contains("<li>rivm.nl"), "{html}");
+    browse(
+        &json!({"viewport": "desktop", "out": w, "locale": "nl", "steps": [
+        {"goto": k.url("/signin?lang=nl")}, {"tabTo": "E-mailadres"}, {"type": admin.email},
+        {"tabTo": "Wachtwoord"}, {"type": admin.password}, {"tabTo": "Inloggen"}, {"key": "Enter"},
+        {"waitUrl": "/home"}, {"tabTo": "Beheer"}, {"key": "Enter"}, {"waitUrl": "/admin"}, {"axe": "admin"}]}),
+        w,
+    )?;
     assert_eq!(b.request(&[&link])?.0, 410, "the link opens nothing now");
+    let staff = k.user("jan@minvws.nl", "Jan", "staff")?;
+    let (jb, _) = signed_in(&k, w, &staff, "jan")?;
+    assert_eq!(jb.request(&[&k.url("/admin?lang=nl")])?.0, 403, "staff have no admin page");
     let domains = k.ok(&["domain", "list"], None)?;
     assert!(domains.contains("igj.nl") && domains.contains("minvws.nl"), "{domains}");
     // A restart with an admin prints no link.

@@ -266,12 +266,51 @@ impl Gateway {
 
     /// Disable an account: every door refuses it from its next request on.
     pub async fn disable_account(&self, admin: &Admin, email: &str) -> Result<()> {
+        self.set_disabled(admin, email, true).await
+    }
+
+    /// Enable a disabled account again.
+    pub async fn enable_account(&self, admin: &Admin, email: &str) -> Result<()> {
+        self.set_disabled(admin, email, false).await
+    }
+
+    async fn set_disabled(&self, admin: &Admin, email: &str, disabled: bool) -> Result<()> {
         let email = EmailAddress::parse(email).map_err(|e| Error::Invalid(e.to_string()))?.normalized();
-        let event = self.event(&admin.origin, "account-disabled").actor(&admin.actor).detail(&email);
+        if disabled && email == admin.actor {
+            return Err(Error::Conflict("an admin cannot disable their own account".into()));
+        }
+        let kind = if disabled { "account-disabled" } else { "account-enabled" };
+        let event = self.event(&admin.origin, kind).actor(&admin.actor).detail(&email);
         self.db
             .write(move |conn| {
                 let n = diesel::update(accounts::table.filter(accounts::email.eq(&email)))
-                    .set(accounts::disabled.eq(true))
+                    .set(accounts::disabled.eq(disabled))
+                    .execute(conn)?;
+                if n == 0 {
+                    return Err(Error::NotFound);
+                }
+                event.record(conn)
+            })
+            .await
+    }
+
+    /// Change what an account may do. Staff and admins need an address of
+    /// the organisation; an admin keeps their own role.
+    pub async fn set_role(&self, admin: &Admin, email: &str, role: Role) -> Result<()> {
+        let parsed = EmailAddress::parse(email).map_err(|e| Error::Invalid(e.to_string()))?;
+        let email = parsed.normalized();
+        if email == admin.actor {
+            return Err(Error::Conflict("an admin cannot change their own role".into()));
+        }
+        let event =
+            self.event(&admin.origin, "role-changed").actor(&admin.actor).detail(&format!("{email} {}", role.as_str()));
+        self.db
+            .write(move |conn| {
+                if role != Role::Partner && !is_affiliated(conn, &parsed)? {
+                    return Err(Error::Forbidden("staff and admins need an address at an affiliated domain"));
+                }
+                let n = diesel::update(accounts::table.filter(accounts::email.eq(&email)))
+                    .set(accounts::role.eq(role.as_str()))
                     .execute(conn)?;
                 if n == 0 {
                     return Err(Error::NotFound);

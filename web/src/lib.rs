@@ -9,6 +9,7 @@ pub mod tls;
 
 mod accounts;
 mod addressbook;
+mod admin;
 mod assets;
 pub use assets::{Logo, MAX_LOGO_BYTES};
 mod compose;
@@ -121,6 +122,7 @@ pub fn router(gateway: Gateway, settings: WebSettings) -> Router {
         .merge(requests::routes())
         .merge(settings::routes())
         .merge(addressbook::routes())
+        .merge(admin::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(app.clone(), headers::secure))
         .with_state(app)

@@ -38,6 +38,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("addressbook.html", include_str!("../templates/addressbook.html")),
     ("templates.html", include_str!("../templates/templates.html")),
     ("setup.html", include_str!("../templates/setup.html")),
+    ("admin.html", include_str!("../templates/admin.html")),
 ];
 
 /// Who is signed in, and the token of the sign-out form.
@@ -45,6 +46,8 @@ const TEMPLATES: &[(&str, &str)] = &[
 pub struct StaffBar {
     pub name: String,
     pub csrf: String,
+    /// Whether the admin page is theirs to open.
+    pub admin: bool,
 }
 
 /// The compiled templates.

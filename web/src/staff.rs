@@ -94,7 +94,8 @@ impl App {
     /// sign-out form.
     pub(crate) fn staff_frame(&self, language: Language, session: &Session, csrf: &str) -> Frame<'_> {
         let mut f = self.frame(language);
-        f.staff = Some(StaffBar { name: session.display_name().to_owned(), csrf: csrf.to_owned() });
+        let admin = session.role() == Some(gateway::Role::Admin);
+        f.staff = Some(StaffBar { name: session.display_name().to_owned(), csrf: csrf.to_owned(), admin });
         f
     }
 }

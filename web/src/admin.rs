@@ -1,0 +1,252 @@
+//! The admin's page (`/admin`), what the command line can do, in the
+//! browser: accounts (create with a password shown once, disable, enable,
+//! role), the SSH keys of partner organisations, the affiliated domains.
+//! Only an admin's session holds the core's [`gateway::Admin`] right; every
+//! call checks it.
+
+use std::net::SocketAddr;
+
+use axum::Form;
+use axum::Router;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use gateway::{Admin, Error, Language, NewAccount, Role, Session};
+use serde::Deserialize;
+
+use crate::App;
+use crate::error::page_for;
+use crate::i18n::{accepted, chosen};
+use crate::link::LangQuery;
+use crate::reasons::reason;
+use crate::session::{clear_note, csrf_token, new_token, note, redirect_with};
+use crate::staff::with_lang;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/admin", get(page))
+        .route("/admin/accounts", post(create))
+        .route("/admin/role", post(role))
+        .route("/admin/disable", post(disable))
+        .route("/admin/enable", post(enable))
+        .route("/admin/keys", post(add_key))
+        .route("/admin/domains", post(add_domain))
+        .route("/admin/domains/remove", post(remove_domain))
+}
+
+#[derive(Debug, Deserialize)]
+struct Posted {
+    #[serde(default)]
+    csrf: String,
+    lang: Option<String>,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    domain: String,
+}
+
+/// The admin right of a session, or the page that refuses.
+fn admin_of(app: &App, session: &Session, language: Language) -> Result<Admin, Response> {
+    session.admin().ok_or_else(|| {
+        let f = app.frame(language);
+        app.pages.refusal(StatusCode::FORBIDDEN, &f, f.t.refused_title, f.t.staff.not_admin)
+    })
+}
+
+fn back(language: Language, outcome: Result<String, String>, fields: &[(&str, &str)]) -> Response {
+    let to = with_lang("/admin", language);
+    match outcome {
+        Ok(text) => redirect_with(&to, "notice", &text, fields),
+        Err(text) => redirect_with(&to, "error", &text, fields),
+    }
+}
+
+async fn page(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let language = chosen(q.lang.as_deref()).unwrap_or_else(|| accepted(&headers));
+    let session = match app.signed_in(&headers, peer, language).await {
+        Ok(session) => session,
+        Err(r) => return r,
+    };
+    let admin = match admin_of(&app, &session, language) {
+        Ok(admin) => admin,
+        Err(r) => return r,
+    };
+    let Some((csrf, set_csrf)) = csrf_token(&headers) else {
+        return page_for(&app, &app.frame(language), &Error::Internal("no randomness".into()));
+    };
+    let f = app.staff_frame(language, &session, &csrf);
+    let (accounts, domains) = match tokio::try_join!(app.gateway.list_accounts(&admin), app.gateway.list_domains()) {
+        Ok(both) => both,
+        Err(e) => return page_for(&app, &f, &e),
+    };
+    let t = &f.t.staff;
+    let roles = [(Role::Staff, t.role_staff), (Role::Admin, t.role_admin), (Role::Partner, t.role_partner)]
+        .map(|(r, label)| minijinja::context! { value => r.as_str(), label });
+    let accounts: Vec<_> = accounts
+        .iter()
+        .map(|a| {
+            minijinja::context! {
+                email => a.email.clone(), name => a.display_name.clone(), role => a.role.as_str(),
+                disabled => a.disabled, verified => a.verified, keys => a.ssh_keys,
+            }
+        })
+        .collect();
+    let note = note(&headers);
+    let (error, notice) = match &note {
+        Some(n) if n.is_error() => (Some(n.text.clone()), None),
+        Some(n) => (None, Some(n.text.clone()).filter(|t| !t.is_empty())),
+        None => (None, None),
+    };
+    let page = minijinja::context! {
+        csrf, error, notice, accounts, domains, roles,
+        secret => note.as_ref().and_then(|n| n.field("secret")).map(str::to_owned),
+    };
+    let mut response = app.pages.render(StatusCode::OK, "admin.html", &f, page);
+    let h = response.headers_mut();
+    if let Some(value) = set_csrf {
+        h.append(header::SET_COOKIE, value);
+    }
+    if note.is_some() {
+        h.append(header::SET_COOKIE, clear_note());
+    }
+    response
+}
+
+/// What every POST here does first: the token, the session, the right.
+async fn posted(
+    app: &App,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    form: &Posted,
+) -> Result<(Admin, Language), Response> {
+    let (session, language) = app.staff_post(headers, peer, &form.csrf, form.lang.as_deref()).await?;
+    Ok((admin_of(app, &session, language)?, language))
+}
+
+async fn create(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<Posted>,
+) -> Response {
+    let (admin, language) = match posted(&app, &headers, peer, &form).await {
+        Ok(ok) => ok,
+        Err(r) => return r,
+    };
+    let Some(password) = new_token() else {
+        return page_for(&app, &app.frame(language), &Error::Internal("no randomness".into()));
+    };
+    let role = Role::parse(&form.role).unwrap_or(Role::Staff);
+    let new =
+        NewAccount { email: form.email.clone(), display_name: form.name.clone(), role, password: password.clone() };
+    let t = &crate::i18n::texts(language).staff;
+    match app.gateway.create_account(&admin, new).await {
+        Ok(_) => back(language, Ok(t.account_made.to_owned()), &[("secret", &password)]),
+        Err(e) => back(language, Err(reason(&e, language)), &[]),
+    }
+}
+
+async fn role(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<Posted>,
+) -> Response {
+    let (admin, language) = match posted(&app, &headers, peer, &form).await {
+        Ok(ok) => ok,
+        Err(r) => return r,
+    };
+    let done = match Role::parse(&form.role) {
+        Ok(role) => app.gateway.set_role(&admin, &form.email, role).await,
+        Err(e) => Err(e),
+    };
+    let saved = crate::i18n::texts(language).staff.admin_saved;
+    back(language, done.map(|()| saved.to_owned()).map_err(|e| reason(&e, language)), &[])
+}
+
+async fn disable(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<Posted>,
+) -> Response {
+    let (admin, language) = match posted(&app, &headers, peer, &form).await {
+        Ok(ok) => ok,
+        Err(r) => return r,
+    };
+    let done = app.gateway.disable_account(&admin, &form.email).await;
+    let saved = crate::i18n::texts(language).staff.admin_saved;
+    back(language, done.map(|()| saved.to_owned()).map_err(|e| reason(&e, language)), &[])
+}
+
+async fn enable(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<Posted>,
+) -> Response {
+    let (admin, language) = match posted(&app, &headers, peer, &form).await {
+        Ok(ok) => ok,
+        Err(r) => return r,
+    };
+    let done = app.gateway.enable_account(&admin, &form.email).await;
+    let saved = crate::i18n::texts(language).staff.admin_saved;
+    back(language, done.map(|()| saved.to_owned()).map_err(|e| reason(&e, language)), &[])
+}
+
+async fn add_key(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<Posted>,
+) -> Response {
+    let (admin, language) = match posted(&app, &headers, peer, &form).await {
+        Ok(ok) => ok,
+        Err(r) => return r,
+    };
+    let t = &crate::i18n::texts(language).staff;
+    let done = app.gateway.add_ssh_key(&admin, &form.email, form.key.trim()).await;
+    back(language, done.map(|fp| format!("{} {fp}", t.key_added)).map_err(|e| reason(&e, language)), &[])
+}
+
+async fn add_domain(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<Posted>,
+) -> Response {
+    let (admin, language) = match posted(&app, &headers, peer, &form).await {
+        Ok(ok) => ok,
+        Err(r) => return r,
+    };
+    let done = app.gateway.add_domain(&admin, &form.domain).await;
+    let saved = crate::i18n::texts(language).staff.admin_saved;
+    back(language, done.map(|()| saved.to_owned()).map_err(|e| reason(&e, language)), &[])
+}
+
+async fn remove_domain(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<Posted>,
+) -> Response {
+    let (admin, language) = match posted(&app, &headers, peer, &form).await {
+        Ok(ok) => ok,
+        Err(r) => return r,
+    };
+    let done = app.gateway.remove_domain(&admin, &form.domain).await;
+    let saved = crate::i18n::texts(language).staff.admin_saved;
+    back(language, done.map(|()| saved.to_owned()).map_err(|e| reason(&e, language)), &[])
+}
