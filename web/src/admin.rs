@@ -53,7 +53,7 @@ struct Posted {
 }
 
 /// The admin right of a session, or the page that refuses.
-fn admin_of(app: &App, session: &Session, language: Language) -> Result<Admin, Response> {
+async fn admin_of(app: &App, session: &Session, language: Language) -> Result<Admin, Response> {
     session.admin().ok_or_else(|| {
         let f = app.frame(language);
         app.pages.refusal(StatusCode::FORBIDDEN, &f, f.t.refused_title, f.t.staff.not_admin)
@@ -79,7 +79,7 @@ async fn page(
         Ok(session) => session,
         Err(r) => return r,
     };
-    let admin = match admin_of(&app, &session, language) {
+    let admin = match admin_of(&app, &session, language).await {
         Ok(admin) => admin,
         Err(r) => return r,
     };
@@ -132,7 +132,7 @@ async fn posted(
     form: &Posted,
 ) -> Result<(Admin, Language), Response> {
     let (session, language) = app.staff_post(headers, peer, &form.csrf, form.lang.as_deref()).await?;
-    Ok((admin_of(app, &session, language)?, language))
+    Ok((admin_of(app, &session, language).await?, language))
 }
 
 async fn create(
