@@ -52,12 +52,10 @@ struct Posted {
     domain: String,
 }
 
-/// The admin right of a session, or the page that refuses.
-async fn admin_of(app: &App, session: &Session, language: Language) -> Result<Admin, Response> {
-    session.admin().ok_or_else(|| {
-        let f = app.frame(language);
-        app.pages.refusal(StatusCode::FORBIDDEN, &f, f.t.refused_title, f.t.staff.not_admin)
-    })
+/// The page for a session without the admin right.
+fn not_admin(app: &App, language: Language) -> Response {
+    let f = app.frame(language);
+    app.pages.refusal(StatusCode::FORBIDDEN, &f, f.t.refused_title, f.t.staff.not_admin)
 }
 
 fn back(language: Language, outcome: Result<String, String>, fields: &[(&str, &str)]) -> Response {
@@ -79,10 +77,7 @@ async fn page(
         Ok(session) => session,
         Err(r) => return r,
     };
-    let admin = match admin_of(&app, &session, language).await {
-        Ok(admin) => admin,
-        Err(r) => return r,
-    };
+    let Some(admin) = session.admin() else { return not_admin(&app, language) };
     let Some((csrf, set_csrf)) = csrf_token(&headers) else {
         return page_for(&app, &app.frame(language), &Error::Internal("no randomness".into()));
     };
@@ -132,7 +127,10 @@ async fn posted(
     form: &Posted,
 ) -> Result<(Admin, Language), Response> {
     let (session, language) = app.staff_post(headers, peer, &form.csrf, form.lang.as_deref()).await?;
-    Ok((admin_of(app, &session, language).await?, language))
+    match session.admin() {
+        Some(admin) => Ok((admin, language)),
+        None => Err(not_admin(app, language)),
+    }
 }
 
 async fn create(
