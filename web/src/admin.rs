@@ -12,7 +12,7 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
-use gateway::{Admin, Error, Language, NewAccount, Role, Session};
+use gateway::{Admin, Error, Language, NewAccount, Role};
 use serde::Deserialize;
 
 use crate::App;
