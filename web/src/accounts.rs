@@ -20,10 +20,11 @@ use serde::Deserialize;
 
 use crate::App;
 use crate::error::page_for;
+use crate::form_page::kept;
 use crate::i18n::{accepted, chosen};
 use crate::link::{LangQuery, origin, plausible};
 use crate::reasons::reason;
-use crate::session::{clear_note, csrf_ok, csrf_token, note, redirect_with};
+use crate::session::{Note, clear_note, csrf_ok, note, redirect_with};
 use crate::staff::with_lang;
 
 pub fn routes() -> Router<App> {
@@ -78,39 +79,9 @@ struct ResetForm {
     password_again: String,
 }
 
-impl App {
-    /// A form page with its CSRF token and the note of the POST before it.
-    fn form_page(&self, headers: &HeaderMap, language: Language, template: &str, values: minijinja::Value) -> Response {
-        let f = self.frame(language);
-        let Some((csrf, set_csrf)) = csrf_token(headers) else {
-            return page_for(self, &f, &Error::Internal("no randomness".into()));
-        };
-        let note = note(headers);
-        let (error, notice) = match &note {
-            Some(n) if n.is_error() => (Some(n.text.clone()), None),
-            Some(n) => (None, Some(n.text.clone()).filter(|t| !t.is_empty())),
-            None => (None, None),
-        };
-        let kept = |key: &str| note.as_ref().and_then(|n| n.field(key)).unwrap_or_default().to_owned();
-        let page = minijinja::context! {
-            csrf,
-            error,
-            notice,
-            name => kept("name"),
-            email => kept("email"),
-            min_chars => self.gateway.settings().rules.min_password_chars,
-            ..values
-        };
-        let mut response = self.pages.render(StatusCode::OK, template, &f, page);
-        let h = response.headers_mut();
-        if let Some(value) = set_csrf {
-            h.append(header::SET_COOKIE, value);
-        }
-        if note.is_some() {
-            h.append(header::SET_COOKIE, clear_note());
-        }
-        response
-    }
+/// The name and address a refused form kept.
+fn kept_name_and_email(note: Option<&Note>) -> minijinja::Value {
+    minijinja::context! { name => kept(note, "name"), email => kept(note, "email") }
 }
 
 fn language_of(lang: Option<&str>, headers: &HeaderMap) -> Language {
@@ -119,7 +90,7 @@ fn language_of(lang: Option<&str>, headers: &HeaderMap) -> Language {
 
 async fn register_page(State(app): State<App>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let language = language_of(q.lang.as_deref(), &headers);
-    app.form_page(&headers, language, "register.html", minijinja::Value::UNDEFINED)
+    app.form_page(&headers, language, None, "register.html", kept_name_and_email)
 }
 
 async fn register(
@@ -183,7 +154,13 @@ async fn verify_page(
         let f = app.frame(language);
         return app.pages.refusal(StatusCode::NOT_FOUND, &f, f.t.staff.verify_title, f.t.staff.verify_gone);
     }
-    app.form_page(&headers, language, "verify.html", minijinja::context! { base => format!("/verify/{secret}") })
+    app.form_page(
+        &headers,
+        language,
+        None,
+        "verify.html",
+        |_| minijinja::context! { base => format!("/verify/{secret}") },
+    )
 }
 
 async fn verify(
@@ -213,7 +190,7 @@ async fn verify(
 
 async fn forgot_page(State(app): State<App>, Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     let language = language_of(q.lang.as_deref(), &headers);
-    app.form_page(&headers, language, "forgot.html", minijinja::Value::UNDEFINED)
+    app.form_page(&headers, language, None, "forgot.html", |_| minijinja::Value::UNDEFINED)
 }
 
 async fn forgot(
@@ -246,9 +223,13 @@ async fn reset_page(
         false => Err(Error::NotFound),
     };
     match open {
-        Ok(()) => {
-            app.form_page(&headers, language, "reset.html", minijinja::context! { base => format!("/reset/{secret}") })
-        }
+        Ok(()) => app.form_page(
+            &headers,
+            language,
+            None,
+            "reset.html",
+            |_| minijinja::context! { base => format!("/reset/{secret}") },
+        ),
         Err(Error::NotFound | Error::Expired) => {
             let f = app.frame(language);
             app.pages.refusal(StatusCode::GONE, &f, f.t.staff.reset_title, f.t.staff.reset_gone)
@@ -318,16 +299,15 @@ async fn setup_page(
         false => Err(Error::NotFound),
     };
     match open {
-        Ok(()) => {
-            let kept = note(&headers);
-            let field = |k: &str| kept.as_ref().and_then(|n| n.field(k)).unwrap_or_default().to_owned();
-            let values = minijinja::context! {
+        Ok(()) => app.form_page(&headers, language, None, "setup.html", |note| {
+            minijinja::context! {
                 base => format!("/setup/{secret}"),
-                organisation => field("organisation"),
-                domains => field("domains"),
-            };
-            app.form_page(&headers, language, "setup.html", values)
-        }
+                organisation => kept(note, "organisation"),
+                domains => kept(note, "domains"),
+                name => kept(note, "name"),
+                email => kept(note, "email"),
+            }
+        }),
         Err(Error::NotFound) => {
             let f = app.frame(language);
             app.pages.refusal(StatusCode::GONE, &f, f.t.staff.setup_title, f.t.staff.setup_gone)

@@ -8,20 +8,19 @@ use std::net::SocketAddr;
 use axum::Form;
 use axum::Router;
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
+use gateway::Language;
 use gateway::address::{EmailAddress, Mailbox, PhoneNumber};
 use gateway::addressbook::Template;
-use gateway::{Error, Language};
 use serde::Deserialize;
 
 use crate::App;
 use crate::error::page_for;
-use crate::i18n::{accepted, chosen};
 use crate::link::LangQuery;
 use crate::reasons::reason;
-use crate::session::{clear_note, csrf_token, note, redirect_with};
+use crate::session::redirect_with;
 use crate::staff::with_lang;
 
 pub fn routes() -> Router<App> {
@@ -58,48 +57,6 @@ struct Posted {
     is_default: Option<String>,
 }
 
-impl App {
-    /// A staff list page: the signed-in member, the token, the note.
-    async fn list_page(
-        &self,
-        headers: &HeaderMap,
-        peer: SocketAddr,
-        lang: Option<&str>,
-        template: &str,
-        values: impl AsyncFnOnce(&gateway::Session, Language) -> Result<minijinja::Value, Error>,
-    ) -> Response {
-        let language = chosen(lang).unwrap_or_else(|| accepted(headers));
-        let session = match self.signed_in(headers, peer, language).await {
-            Ok(session) => session,
-            Err(r) => return r,
-        };
-        let Some((csrf, set_csrf)) = csrf_token(headers) else {
-            return page_for(self, &self.frame(language), &Error::Internal("no randomness".into()));
-        };
-        let f = self.staff_frame(language, &session, &csrf);
-        let values = match values(&session, language).await {
-            Ok(values) => values,
-            Err(e) => return page_for(self, &f, &e),
-        };
-        let note = note(headers);
-        let (error, notice) = match &note {
-            Some(n) if n.is_error() => (Some(n.text.clone()), None),
-            Some(n) => (None, Some(n.text.clone()).filter(|t| !t.is_empty())),
-            None => (None, None),
-        };
-        let page = minijinja::context! { csrf, error, notice, ..values };
-        let mut response = self.pages.render(StatusCode::OK, template, &f, page);
-        let h = response.headers_mut();
-        if let Some(value) = set_csrf {
-            h.append(header::SET_COOKIE, value);
-        }
-        if note.is_some() {
-            h.append(header::SET_COOKIE, clear_note());
-        }
-        response
-    }
-}
-
 /// Back to a list page with what came of a POST.
 fn back(path: &str, language: Language, outcome: Result<&str, String>) -> Response {
     match outcome {
@@ -115,7 +72,7 @@ async fn book(
     headers: HeaderMap,
 ) -> Response {
     let gateway = app.gateway.clone();
-    app.list_page(&headers, peer, q.lang.as_deref(), "addressbook.html", async |session, _| {
+    app.staff_page(&headers, peer, q.lang.as_deref(), "addressbook.html", async |session, _| {
         let contacts: Vec<_> = gateway
             .contacts(session)
             .await?
@@ -177,7 +134,7 @@ async fn templates(
     headers: HeaderMap,
 ) -> Response {
     let gateway = app.gateway.clone();
-    app.list_page(&headers, peer, q.lang.as_deref(), "templates.html", async |session, _| {
+    app.staff_page(&headers, peer, q.lang.as_deref(), "templates.html", async |session, _| {
         let templates: Vec<_> = gateway
             .templates(session)
             .await?

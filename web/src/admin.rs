@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use axum::Form;
 use axum::Router;
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use gateway::{Admin, Error, Language, NewAccount, Role};
@@ -20,7 +20,7 @@ use crate::error::page_for;
 use crate::i18n::{accepted, chosen};
 use crate::link::LangQuery;
 use crate::reasons::reason;
-use crate::session::{clear_note, csrf_token, new_token, note, redirect_with};
+use crate::session::{new_token, redirect_with};
 use crate::staff::with_lang;
 
 pub fn routes() -> Router<App> {
@@ -78,15 +78,11 @@ async fn page(
         Err(r) => return r,
     };
     let Some(admin) = session.admin() else { return not_admin(&app, language) };
-    let Some((csrf, set_csrf)) = csrf_token(&headers) else {
-        return page_for(&app, &app.frame(language), &Error::Internal("no randomness".into()));
-    };
-    let f = app.staff_frame(language, &session, &csrf);
     let (accounts, domains) = match tokio::try_join!(app.gateway.list_accounts(&admin), app.gateway.list_domains()) {
         Ok(both) => both,
-        Err(e) => return page_for(&app, &f, &e),
+        Err(e) => return page_for(&app, &app.frame(language), &e),
     };
-    let t = &f.t.staff;
+    let t = &crate::i18n::texts(language).staff;
     let roles = [(Role::Staff, t.role_staff), (Role::Admin, t.role_admin), (Role::Partner, t.role_partner)]
         .map(|(r, label)| minijinja::context! { value => r.as_str(), label });
     let accounts: Vec<_> = accounts
@@ -98,25 +94,9 @@ async fn page(
             }
         })
         .collect();
-    let note = note(&headers);
-    let (error, notice) = match &note {
-        Some(n) if n.is_error() => (Some(n.text.clone()), None),
-        Some(n) => (None, Some(n.text.clone()).filter(|t| !t.is_empty())),
-        None => (None, None),
-    };
-    let page = minijinja::context! {
-        csrf, error, notice, accounts, domains, roles,
-        secret => note.as_ref().and_then(|n| n.field("secret")).map(str::to_owned),
-    };
-    let mut response = app.pages.render(StatusCode::OK, "admin.html", &f, page);
-    let h = response.headers_mut();
-    if let Some(value) = set_csrf {
-        h.append(header::SET_COOKIE, value);
-    }
-    if note.is_some() {
-        h.append(header::SET_COOKIE, clear_note());
-    }
-    response
+    app.form_page(&headers, language, Some(&session), "admin.html", |_| {
+        minijinja::context! { accounts, domains, roles }
+    })
 }
 
 /// What every POST here does first: the token, the session, the right.

@@ -17,6 +17,7 @@ mod deliver;
 mod drafts;
 mod error;
 mod files;
+mod form_page;
 mod headers;
 mod i18n;
 mod landing;

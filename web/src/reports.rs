@@ -122,25 +122,11 @@ async fn page(
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let language = chosen(q.lang.as_deref()).unwrap_or_else(|| accepted(&headers));
-    let session = match app.signed_in(&headers, peer, language).await {
-        Ok(session) => session,
-        Err(r) => return r,
-    };
-    let Some((csrf, set_csrf)) = crate::session::csrf_token(&headers) else {
-        return page_for(&app, &app.frame(language), &Error::Internal("no randomness".into()));
-    };
-    let f = app.staff_frame(language, &session, &csrf);
-    let data = match app.gateway.report(&session, &TransferId::from_client(&id)).await {
-        Ok(data) => data,
-        Err(e) => return page_for(&app, &f, &e),
-    };
-    let values = app.report_values(&data, language, format!("/messages/{id}"), true);
-    let mut response = app.pages.render(StatusCode::OK, "report.html", &f, values);
-    if let Some(value) = set_csrf {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-    response
+    app.staff_page(&headers, peer, q.lang.as_deref(), "report.html", async |session, language| {
+        let data = app.gateway.report(session, &TransferId::from_client(&id)).await?;
+        Ok(app.report_values(&data, language, format!("/messages/{id}"), true))
+    })
+    .await
 }
 
 async fn message_pdf(
@@ -178,22 +164,11 @@ async fn overview_page(
     Query(q): Query<PeriodQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let language = chosen(q.lang.as_deref()).unwrap_or_else(|| accepted(&headers));
-    let session = match app.signed_in(&headers, peer, language).await {
-        Ok(session) => session,
-        Err(r) => return r,
-    };
-    let Some((csrf, set_csrf)) = crate::session::csrf_token(&headers) else {
-        return page_for(&app, &app.frame(language), &Error::Internal("no randomness".into()));
-    };
-    let f = app.staff_frame(language, &session, &csrf);
-    let today = app.settings.zone.today(app.gateway.now());
-    let page = minijinja::context! { from => today.clone(), to => today };
-    let mut response = app.pages.render(StatusCode::OK, "overview.html", &f, page);
-    if let Some(value) = set_csrf {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-    response
+    app.staff_page(&headers, peer, q.lang.as_deref(), "overview.html", async |_, _| {
+        let today = app.settings.zone.today(app.gateway.now());
+        Ok(minijinja::context! { from => today.clone(), to => today })
+    })
+    .await
 }
 
 async fn overview_pdf(

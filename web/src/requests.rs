@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use axum::Form;
 use axum::Router;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use gateway::address::{EmailAddress, Mailbox};
@@ -19,10 +19,11 @@ use serde::Deserialize;
 
 use crate::App;
 use crate::error::page_for;
+use crate::form_page::kept;
 use crate::i18n::{accepted, chosen};
 use crate::link::LangQuery;
 use crate::reasons::reason;
-use crate::session::{clear_note, csrf_token, note, redirect_with};
+use crate::session::redirect_with;
 use crate::staff::with_lang;
 
 pub fn routes() -> Router<App> {
@@ -82,41 +83,19 @@ async fn page(
         Ok(session) => session,
         Err(r) => return r,
     };
-    let Some((csrf, set_csrf)) = csrf_token(&headers) else {
-        return page_for(&app, &app.frame(language), &Error::Internal("no randomness".into()));
-    };
-    let f = app.staff_frame(language, &session, &csrf);
     let requests = match app.gateway.requests(&session).await {
         Ok(list) => list.iter().map(|r| app.request_line(r, language)).collect::<Vec<_>>(),
-        Err(e) => return page_for(&app, &f, &e),
+        Err(e) => return page_for(&app, &app.frame(language), &e),
     };
-    let note = note(&headers);
-    let (error, notice) = match &note {
-        Some(n) if n.is_error() => (Some(n.text.clone()), None),
-        Some(n) => (None, Some(n.text.clone()).filter(|t| !t.is_empty())),
-        None => (None, None),
-    };
-    let kept =
-        |key: &str| note.as_ref().filter(|n| n.is_error()).and_then(|n| n.field(key)).unwrap_or_default().to_owned();
-    let page = minijinja::context! {
-        csrf,
-        error,
-        notice,
-        requests,
-        to_name => kept("to_name"),
-        to_email => kept("to_email"),
-        language => kept("language"),
-        text => kept("body"),
-    };
-    let mut response = app.pages.render(StatusCode::OK, "requests.html", &f, page);
-    let h = response.headers_mut();
-    if let Some(value) = set_csrf {
-        h.append(header::SET_COOKIE, value);
-    }
-    if note.is_some() {
-        h.append(header::SET_COOKIE, clear_note());
-    }
-    response
+    app.form_page(&headers, language, Some(&session), "requests.html", |note| {
+        minijinja::context! {
+            requests,
+            to_name => kept(note, "to_name"),
+            to_email => kept(note, "to_email"),
+            language => kept(note, "language"),
+            text => kept(note, "body"),
+        }
+    })
 }
 
 async fn create(

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use axum::Form;
 use axum::Router;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use gateway::{Error, Language};
@@ -16,10 +16,9 @@ use serde::Deserialize;
 
 use crate::App;
 use crate::error::page_for;
-use crate::i18n::{accepted, chosen};
 use crate::link::LangQuery;
 use crate::reasons::reason;
-use crate::session::{clear_note, cookie, csrf_token, note, redirect_with};
+use crate::session::{cookie, redirect_with};
 use crate::staff::{STAFF_COOKIE, with_lang};
 
 pub fn routes() -> Router<App> {
@@ -58,64 +57,30 @@ async fn page(
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let language = chosen(q.lang.as_deref()).unwrap_or_else(|| accepted(&headers));
-    let session = match app.signed_in(&headers, peer, language).await {
-        Ok(session) => session,
-        Err(r) => return r,
-    };
-    let Some((csrf, set_csrf)) = csrf_token(&headers) else {
-        return page_for(&app, &app.frame(language), &Error::Internal("no randomness".into()));
-    };
-    let f = app.staff_frame(language, &session, &csrf);
-    let (keys, apps) = match tokio::try_join!(app.gateway.own_ssh_keys(&session), app.gateway.app_passwords(&session)) {
-        Ok(both) => both,
-        Err(e) => return page_for(&app, &f, &e),
-    };
-    let t = &f.t.staff;
-    let keys: Vec<_> = keys
-        .iter()
-        .map(|k| {
-            minijinja::context! {
-                id => k.id.clone(), label => k.label.clone(), fingerprint => k.fingerprint.clone(),
-                made => app.moment(k.created_at, language),
-            }
-        })
-        .collect();
-    let apps: Vec<_> = apps
-        .iter()
-        .map(|a| {
-            minijinja::context! {
-                id => a.id.clone(), label => a.label.clone(), made => app.moment(a.created_at, language),
-                used => a.last_used_at.map_or_else(|| t.never.to_owned(), |at| app.moment(at, language)),
-            }
-        })
-        .collect();
-    let note = note(&headers);
-    let (error, notice) = match &note {
-        Some(n) if n.is_error() => (Some(n.text.clone()), None),
-        Some(n) => (None, Some(n.text.clone()).filter(|t| !t.is_empty())),
-        None => (None, None),
-    };
-    let page = minijinja::context! {
-        csrf,
-        error,
-        notice,
-        secret => note.as_ref().and_then(|n| n.field("secret")).map(str::to_owned),
-        name => session.display_name(),
-        email => session.email(),
-        min_chars => app.gateway.settings().rules.min_password_chars,
-        keys,
-        apps,
-    };
-    let mut response = app.pages.render(StatusCode::OK, "settings.html", &f, page);
-    let h = response.headers_mut();
-    if let Some(value) = set_csrf {
-        h.append(header::SET_COOKIE, value);
-    }
-    if note.is_some() {
-        h.append(header::SET_COOKIE, clear_note());
-    }
-    response
+    app.staff_page(&headers, peer, q.lang.as_deref(), "settings.html", async |session, language| {
+        let (keys, apps) = tokio::try_join!(app.gateway.own_ssh_keys(session), app.gateway.app_passwords(session))?;
+        let never = crate::i18n::texts(language).staff.never;
+        let keys: Vec<_> = keys
+            .iter()
+            .map(|k| {
+                minijinja::context! {
+                    id => k.id.clone(), label => k.label.clone(), fingerprint => k.fingerprint.clone(),
+                    made => app.moment(k.created_at, language),
+                }
+            })
+            .collect();
+        let apps: Vec<_> = apps
+            .iter()
+            .map(|a| {
+                minijinja::context! {
+                    id => a.id.clone(), label => a.label.clone(), made => app.moment(a.created_at, language),
+                    used => a.last_used_at.map_or_else(|| never.to_owned(), |at| app.moment(at, language)),
+                }
+            })
+            .collect();
+        Ok(minijinja::context! { name => session.display_name(), email => session.email(), keys, apps })
+    })
+    .await
 }
 
 /// Back to the settings with what came of a POST.

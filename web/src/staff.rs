@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use axum::Form;
 use axum::Router;
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use gateway::home::{MessageLine, MessageQuery, Side};
@@ -20,7 +20,7 @@ use crate::error::page_for;
 use crate::i18n::{accepted, chosen};
 use crate::link::origin;
 use crate::pages::{Frame, StaffBar};
-use crate::session::{clear_note, cookie, csrf_ok, csrf_token, note, redirect_with, set_cookie};
+use crate::session::{cookie, csrf_ok, redirect_with, set_cookie};
 
 /// The staff session's cookie (the recipient's is another).
 pub const STAFF_COOKIE: &str = "__Host-koerier-staff";
@@ -110,27 +110,9 @@ async fn signin_page(
     if let Some(Ok(_)) = app.staff(&headers, peer).await {
         return Redirect::to(&with_lang("/home", language)).into_response();
     }
-    let f = app.frame(language);
-    let Some((csrf, set_csrf)) = csrf_token(&headers) else {
-        return page_for(&app, &f, &Error::Internal("no randomness".into()));
-    };
-    let note = note(&headers);
-    let (error, notice) = match &note {
-        Some(n) if n.is_error() => (Some(n.text.clone()), None),
-        Some(n) => (None, Some(n.text.clone()).filter(|t| !t.is_empty())),
-        None => (None, None),
-    };
-    let email = note.as_ref().and_then(|n| n.field("email")).unwrap_or_default().to_owned();
-    let page = minijinja::context! { csrf, error, notice, email };
-    let mut response = app.pages.render(StatusCode::OK, "staff-signin.html", &f, page);
-    let h = response.headers_mut();
-    if let Some(value) = set_csrf {
-        h.append(header::SET_COOKIE, value);
-    }
-    if note.is_some() {
-        h.append(header::SET_COOKIE, clear_note());
-    }
-    response
+    app.form_page(&headers, language, None, "staff-signin.html", |note| {
+        minijinja::context! { email => crate::form_page::kept(note, "email") }
+    })
 }
 
 async fn signin(
@@ -206,10 +188,6 @@ async fn home(
         Ok(found) => found,
         Err(e) => return page_for(&app, &app.frame(language), &e),
     };
-    let Some((csrf, set_csrf)) = csrf_token(&headers) else {
-        return page_for(&app, &app.frame(language), &Error::Internal("no randomness".into()));
-    };
-    let f = app.staff_frame(language, &session, &csrf);
     let side_name = if side == Side::Received { "received" } else { "sent" };
     let search = q.q.trim();
     let href = |page: u32| {
@@ -223,36 +201,20 @@ async fn home(
         url
     };
     let lines: Vec<_> = found.lines.iter().map(|line| app.line(line, language)).collect();
-    let note = note(&headers);
-    let (error, notice) = match &note {
-        Some(n) if n.is_error() => (Some(n.text.clone()), None),
-        Some(n) => (None, Some(n.text.clone()).filter(|t| !t.is_empty())),
-        None => (None, None),
-    };
-    let page = minijinja::context! {
-        csrf,
-        error,
-        notice,
-        side => side_name,
-        search,
-        lines,
-        total => found.total,
-        page => found.page,
-        pages => found.pages,
-        previous => (found.page > 1).then(|| href(found.page - 1)),
-        next => (found.page < found.pages).then(|| href(found.page + 1)),
-        sent_href => format!("/home?lang={}&side=sent", language.as_str()),
-        received_href => format!("/home?lang={}&side=received", language.as_str()),
-    };
-    let mut response = app.pages.render(StatusCode::OK, "home.html", &f, page);
-    let h = response.headers_mut();
-    if let Some(value) = set_csrf {
-        h.append(header::SET_COOKIE, value);
-    }
-    if note.is_some() {
-        h.append(header::SET_COOKIE, clear_note());
-    }
-    response
+    app.form_page(&headers, language, Some(&session), "home.html", |_| {
+        minijinja::context! {
+            side => side_name,
+            search,
+            lines,
+            total => found.total,
+            page => found.page,
+            pages => found.pages,
+            previous => (found.page > 1).then(|| href(found.page - 1)),
+            next => (found.page < found.pages).then(|| href(found.page + 1)),
+            sent_href => format!("/home?lang={}&side=sent", language.as_str()),
+            received_href => format!("/home?lang={}&side=received", language.as_str()),
+        }
+    })
 }
 
 impl App {
