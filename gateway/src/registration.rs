@@ -74,8 +74,18 @@ impl Gateway {
                 }
                 let account_id = match find_by_email(conn, &normalized)? {
                     Some(existing) if existing.verified => return Ok(expires_at),
-                    // Registered before and never proven: the new details count.
+                    // Registered before and never proven: the new details count,
+                    // and only the newest link proves them (an earlier one,
+                    // perhaps someone else's, no longer sets a password).
                     Some(existing) => {
+                        diesel::update(
+                            account_tokens::table
+                                .filter(account_tokens::account_id.eq(&existing.id))
+                                .filter(account_tokens::purpose.eq(Purpose::Verify.as_str()))
+                                .filter(account_tokens::used_at.is_null()),
+                        )
+                        .set(account_tokens::used_at.eq(Some(now.as_millis())))
+                        .execute(conn)?;
                         diesel::update(accounts::table.find(&existing.id))
                             .set((
                                 accounts::display_name.eq(&name),

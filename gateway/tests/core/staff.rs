@@ -124,8 +124,15 @@ async fn staff_register_prove_their_address_within_a_day_and_reset_a_password_on
     let short = Registration { password: "kort".into(), ..new("jan@minvws.nl") };
     assert!(matches!(bed.gw.register(short, web()).await, Err(Error::Field(_))));
 
+    // Someone else registers Jan's address first; Jan registers after:
+    // only Jan's (the newest) link proves the address, with his password.
+    let other = Registration { password: "someone else's password".into(), ..new("jan@minvws.nl") };
+    bed.gw.register(other, web()).await?;
+    let earlier = bed.param("account-verification", "verification_secret").await?;
     bed.gw.register(new("Jan@minvws.nl"), web()).await?;
     let secret = bed.param("account-verification", "verification_secret").await?;
+    assert_ne!(earlier, secret);
+    assert!(matches!(bed.gw.verify_account(&earlier, web()).await, Err(Error::NotFound)), "the earlier link is void");
     let before = bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await;
     assert!(matches!(before, Err(Error::Forbidden(_))), "not before the address is proven: {before:?}");
     assert_eq!(bed.gw.verify_account(&secret, web()).await?, "jan@minvws.nl");
