@@ -136,22 +136,33 @@ async fn create(
     }
 }
 
+/// An admin's POST that changes one thing: the first steps, the change,
+/// then back to the page saying it is saved, or why not.
+async fn change(
+    app: &App,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    form: &Posted,
+    action: impl AsyncFnOnce(&Admin) -> gateway::Result<()>,
+) -> Response {
+    let (admin, language) = match posted(app, headers, peer, form).await {
+        Ok(ok) => ok,
+        Err(r) => return r,
+    };
+    let saved = crate::i18n::texts(language).staff.admin_saved;
+    back(language, action(&admin).await.map(|()| saved.to_owned()).map_err(|e| reason(&e, language)), &[])
+}
+
 async fn role(
     State(app): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<Posted>,
 ) -> Response {
-    let (admin, language) = match posted(&app, &headers, peer, &form).await {
-        Ok(ok) => ok,
-        Err(r) => return r,
-    };
-    let done = match Role::parse(&form.role) {
-        Ok(role) => app.gateway.set_role(&admin, &form.email, role).await,
-        Err(e) => Err(e),
-    };
-    let saved = crate::i18n::texts(language).staff.admin_saved;
-    back(language, done.map(|()| saved.to_owned()).map_err(|e| reason(&e, language)), &[])
+    change(&app, &headers, peer, &form, async |admin| {
+        app.gateway.set_role(admin, &form.email, Role::parse(&form.role)?).await
+    })
+    .await
 }
 
 async fn disable(
@@ -160,13 +171,7 @@ async fn disable(
     headers: HeaderMap,
     Form(form): Form<Posted>,
 ) -> Response {
-    let (admin, language) = match posted(&app, &headers, peer, &form).await {
-        Ok(ok) => ok,
-        Err(r) => return r,
-    };
-    let done = app.gateway.disable_account(&admin, &form.email).await;
-    let saved = crate::i18n::texts(language).staff.admin_saved;
-    back(language, done.map(|()| saved.to_owned()).map_err(|e| reason(&e, language)), &[])
+    change(&app, &headers, peer, &form, async |admin| app.gateway.disable_account(admin, &form.email).await).await
 }
 
 async fn enable(
@@ -175,13 +180,7 @@ async fn enable(
     headers: HeaderMap,
     Form(form): Form<Posted>,
 ) -> Response {
-    let (admin, language) = match posted(&app, &headers, peer, &form).await {
-        Ok(ok) => ok,
-        Err(r) => return r,
-    };
-    let done = app.gateway.enable_account(&admin, &form.email).await;
-    let saved = crate::i18n::texts(language).staff.admin_saved;
-    back(language, done.map(|()| saved.to_owned()).map_err(|e| reason(&e, language)), &[])
+    change(&app, &headers, peer, &form, async |admin| app.gateway.enable_account(admin, &form.email).await).await
 }
 
 async fn add_key(
@@ -205,13 +204,7 @@ async fn add_domain(
     headers: HeaderMap,
     Form(form): Form<Posted>,
 ) -> Response {
-    let (admin, language) = match posted(&app, &headers, peer, &form).await {
-        Ok(ok) => ok,
-        Err(r) => return r,
-    };
-    let done = app.gateway.add_domain(&admin, &form.domain).await;
-    let saved = crate::i18n::texts(language).staff.admin_saved;
-    back(language, done.map(|()| saved.to_owned()).map_err(|e| reason(&e, language)), &[])
+    change(&app, &headers, peer, &form, async |admin| app.gateway.add_domain(admin, &form.domain).await).await
 }
 
 async fn remove_domain(
@@ -220,11 +213,5 @@ async fn remove_domain(
     headers: HeaderMap,
     Form(form): Form<Posted>,
 ) -> Response {
-    let (admin, language) = match posted(&app, &headers, peer, &form).await {
-        Ok(ok) => ok,
-        Err(r) => return r,
-    };
-    let done = app.gateway.remove_domain(&admin, &form.domain).await;
-    let saved = crate::i18n::texts(language).staff.admin_saved;
-    back(language, done.map(|()| saved.to_owned()).map_err(|e| reason(&e, language)), &[])
+    change(&app, &headers, peer, &form, async |admin| app.gateway.remove_domain(admin, &form.domain).await).await
 }
