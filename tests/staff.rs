@@ -627,6 +627,9 @@ fn staff_settings_name_password_keys_and_app_passwords_work_at_every_door() -> T
     let (status, _, _) =
         b.request(&["-d", &format!("csrf={csrf}&lang=nl&label=x&key=not a key"), &k.url("/settings/keys")])?;
     assert_eq!(status, 303);
+    let (_, _, page) = b.request(&[&k.url("/settings?lang=nl")])?;
+    let html = String::from_utf8_lossy(&page);
+    assert!(html.contains("Dit is geen publieke SSH-sleutel"), "refused, saying why in Dutch: {html}");
 
     // An app password, shown once, opens WebDAV until revoked.
     let html = post("/settings/app-passwords", "label=Laptop")?;

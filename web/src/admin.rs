@@ -195,7 +195,8 @@ async fn add_key(
     };
     let t = &crate::i18n::texts(language).staff;
     let done = app.gateway.add_ssh_key(&admin, &form.email, form.key.trim()).await;
-    back(language, done.map(|fp| format!("{} {fp}", t.key_added)).map_err(|e| reason(&e, language)), &[])
+    let refused = |e: Error| crate::settings::key_refusal(&e, language);
+    back(language, done.map(|fp| format!("{} {fp}", t.key_added)).map_err(refused), &[])
 }
 
 async fn add_domain(

@@ -116,6 +116,20 @@ impl App {
         Ok((session, language))
     }
 
+    /// A POST on a draft's page: the token, the session, the draft theirs.
+    async fn draft_post(
+        &self,
+        headers: &HeaderMap,
+        peer: SocketAddr,
+        csrf: &str,
+        lang: Option<&str>,
+        id: &str,
+    ) -> Result<(Session, Language, TransferId), Response> {
+        let (session, language) = self.staff_post(headers, peer, csrf, lang).await?;
+        let draft = self.own_draft(&session, id, language).await?;
+        Ok((session, language, draft))
+    }
+
     /// The staff member's draft `id`, or the page that says why not.
     async fn own_draft(&self, session: &Session, id: &str, language: Language) -> Result<TransferId, Response> {
         let id = TransferId::from_client(id);
@@ -241,12 +255,8 @@ async fn documents(
     headers: HeaderMap,
     mut multipart: Multipart,
 ) -> Response {
-    let (session, language) = match app.staff_post(&headers, peer, &q.csrf, q.lang.as_deref()).await {
+    let (session, language, draft) = match app.draft_post(&headers, peer, &q.csrf, q.lang.as_deref(), &id).await {
         Ok(ok) => ok,
-        Err(r) => return r,
-    };
-    let draft = match app.own_draft(&session, &id, language).await {
-        Ok(draft) => draft,
         Err(r) => return r,
     };
     let outcome = app.take_documents(&session, &draft, &mut multipart, language).await;
@@ -260,12 +270,8 @@ async fn remove(
     headers: HeaderMap,
     Form(form): Form<RemoveForm>,
 ) -> Response {
-    let (session, language) = match app.staff_post(&headers, peer, &form.csrf, form.lang.as_deref()).await {
+    let (session, language, draft) = match app.draft_post(&headers, peer, &form.csrf, form.lang.as_deref(), &id).await {
         Ok(ok) => ok,
-        Err(r) => return r,
-    };
-    let draft = match app.own_draft(&session, &id, language).await {
-        Ok(draft) => draft,
         Err(r) => return r,
     };
     let outcome = app.remove_from_draft(&session, &draft, &form.name, language).await;
@@ -279,12 +285,8 @@ async fn send(
     headers: HeaderMap,
     Form(form): Form<EnvelopeForm>,
 ) -> Response {
-    let (session, language) = match app.staff_post(&headers, peer, &form.csrf, form.lang.as_deref()).await {
+    let (session, language, draft) = match app.draft_post(&headers, peer, &form.csrf, form.lang.as_deref(), &id).await {
         Ok(ok) => ok,
-        Err(r) => return r,
-    };
-    let draft = match app.own_draft(&session, &id, language).await {
-        Ok(draft) => draft,
         Err(r) => return r,
     };
     let t = &crate::i18n::texts(language);
@@ -335,12 +337,8 @@ async fn discard(
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    let (session, language) = match app.staff_post(&headers, peer, &form.csrf, form.lang.as_deref()).await {
+    let (session, language, draft) = match app.draft_post(&headers, peer, &form.csrf, form.lang.as_deref(), &id).await {
         Ok(ok) => ok,
-        Err(r) => return r,
-    };
-    let draft = match app.own_draft(&session, &id, language).await {
-        Ok(draft) => draft,
         Err(r) => return r,
     };
     let t = &crate::i18n::texts(language);
@@ -371,12 +369,8 @@ async fn use_contact(
     headers: HeaderMap,
     Form(form): Form<PickForm>,
 ) -> Response {
-    let (session, language) = match app.staff_post(&headers, peer, &form.csrf, form.lang.as_deref()).await {
+    let (session, language, draft) = match app.draft_post(&headers, peer, &form.csrf, form.lang.as_deref(), &id).await {
         Ok(ok) => ok,
-        Err(r) => return r,
-    };
-    let draft = match app.own_draft(&session, &id, language).await {
-        Ok(draft) => draft,
         Err(r) => return r,
     };
     let outcome: Result<String, Error> = async {
@@ -407,12 +401,8 @@ async fn use_template(
     headers: HeaderMap,
     Form(form): Form<PickForm>,
 ) -> Response {
-    let (session, language) = match app.staff_post(&headers, peer, &form.csrf, form.lang.as_deref()).await {
+    let (session, language, draft) = match app.draft_post(&headers, peer, &form.csrf, form.lang.as_deref(), &id).await {
         Ok(ok) => ok,
-        Err(r) => return r,
-    };
-    let draft = match app.own_draft(&session, &id, language).await {
-        Ok(draft) => draft,
         Err(r) => return r,
     };
     let outcome: Result<(), Error> = async {

@@ -141,7 +141,7 @@ async fn add_key(
     };
     let t = &crate::i18n::texts(language).staff;
     let added = app.gateway.add_own_ssh_key(&session, form.key.trim(), &form.label).await;
-    back(language, added.map(|fp| format!("{} {fp}", t.key_added)).map_err(|e| reason(&e, language)))
+    back(language, added.map(|fp| format!("{} {fp}", t.key_added)).map_err(|e| key_refusal(&e, language)))
 }
 
 async fn remove_key(
@@ -192,5 +192,13 @@ async fn revoke_app_password(
     match app.gateway.revoke_app_password(&session, &id).await {
         Ok(()) => back(language, Ok(crate::i18n::texts(language).staff.app_revoked.to_owned())),
         Err(e) => page_for(&app, &app.frame(language), &e),
+    }
+}
+
+/// Why a key was refused: a line that is no key, said whole; else the core's reason.
+pub(crate) fn key_refusal(err: &Error, language: Language) -> String {
+    match err {
+        Error::Invalid(_) => crate::i18n::texts(language).staff.key_invalid.to_owned(),
+        other => reason(other, language),
     }
 }
