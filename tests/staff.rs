@@ -870,3 +870,211 @@ fn the_first_run_leads_the_operator_from_the_log_to_a_signed_in_admin() -> TestR
     assert!(!std::fs::read_to_string(&again)?.contains("/setup/"), "no second setup");
     k.stop()
 }
+
+/// The code an authenticator app shows for `secret` (as the page shows it)
+/// `steps` time steps of 30 seconds from now.
+fn app_code(secret: &str, steps: i64) -> Result<String, door::Error> {
+    let typed: String = secret.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes: [u8; 20] = data_encoding::BASE32_NOPAD.decode(typed.as_bytes())?.try_into().map_err(|_| "160 bits")?;
+    let app = totp_rs::Builder::new().with_secret(totp_rs::Secret::new_stack(bytes)).build()?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    Ok(app.generate(now.saturating_add_signed(steps * 30)).to_string())
+}
+
+/// What a page shows between `from` and the next `<`.
+fn shown<'a>(html: &'a str, from: &str) -> Option<&'a str> {
+    html.split(from).nth(1).and_then(|r| r.split('<').next())
+}
+
+/// Switch on the second step in the browser `b`: its secret and recovery codes.
+fn switch_on(k: &Koerier, b: &Browser, csrf: &str) -> Result<(String, Vec<String>), door::Error> {
+    let page = |b: &Browser| -> Result<String, door::Error> {
+        let (status, _, page) = b.request(&[&k.url("/settings/second-step?lang=nl")])?;
+        assert_eq!(status, 200);
+        Ok(String::from_utf8_lossy(&page).into_owned())
+    };
+    assert!(page(b)?.contains("Tweestapsverificatie aanzetten"));
+    let post = |path: &str, form: &str| -> Result<String, door::Error> {
+        let (status, head, _) = b.request(&["-d", &format!("csrf={csrf}&lang=nl&{form}"), &k.url(path)])?;
+        let back = (status, header(&head, "location"));
+        assert_eq!(back, (303, Some("/settings/second-step?lang=nl")), "{path}: {head}");
+        page(b)
+    };
+    let html = post("/settings/second-step/begin", "")?;
+    assert!(html.contains("<svg role=\"img\" aria-label=\"QR-code voor uw authenticator-app\""), "{html}");
+    let secret = shown(&html, "id=\"totp-secret\">").ok_or("no key shown")?.to_owned();
+    let html = post("/settings/second-step/confirm", "code=000000")?;
+    assert!(html.contains("Deze code klopt niet"), "{html}");
+    // The code of the step before: the sign-in after this takes the next one.
+    let html = post("/settings/second-step/confirm", &format!("code={}", app_code(&secret, -1)?))?;
+    assert!(html.contains("Tweestapsverificatie staat aan"), "{html}");
+    let codes: Vec<String> =
+        html.split("<li><code>").skip(1).filter_map(|r| r.split('<').next()).map(str::to_owned).collect();
+    assert_eq!(codes.len(), 10, "{html}");
+    let again = page(b)?;
+    assert!(!again.contains(&codes[0]) && again.contains("Herstelcodes nog niet gebruikt: 10"), "shown once");
+    Ok((secret, codes))
+}
+
+/// TOTP: switched on in the settings (QR code, key, a wrong code refused,
+/// ten recovery codes shown once), then asked at every sign-in after the
+/// password, a code taken once, a recovery code as well; the password no
+/// longer opens WebDAV. When the admin requires it, a colleague without it
+/// is led to its setup and opens nothing else.
+#[test]
+fn staff_switch_on_the_second_step_and_the_admin_can_require_it() -> TestResult {
+    let mut k = Koerier::new()?;
+    let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
+    let kees = k.user("kees@minvws.nl", "Kees de Vries", "staff")?;
+    let anna = k.user("anna@minvws.nl", "Anna Admin", "admin")?;
+    k.start()?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let (b, csrf) = signed_in(&k, w, &jan, "jan")?;
+    let (secret, codes) = switch_on(&k, &b, &csrf)?;
+
+    let code_page = |b: &Browser| -> Result<String, door::Error> {
+        let (_, _, page) = b.request(&[&k.url("/signin?lang=nl")])?;
+        let csrf = Browser::csrf(&page)?;
+        let form = format!("csrf={csrf}&lang=nl&email={}&password={}", jan.email, jan.password);
+        let (status, head, _) = b.request(&["-d", &form, &k.url("/signin")])?;
+        assert_eq!((status, header(&head, "location")), (303, Some("/signin/code?lang=nl")), "the code is asked");
+        assert_eq!(b.request(&[&k.url("/home?lang=nl")])?.0, 303, "not signed in yet");
+        let (status, _, page) = b.request(&[&k.url("/signin/code?lang=nl")])?;
+        assert_eq!(status, 200);
+        Ok(String::from_utf8_lossy(&page).into_owned())
+    };
+    let answer = |b: &Browser, code: &str| -> Result<(u16, Option<String>), door::Error> {
+        let (_, _, page) = b.request(&[&k.url("/signin/code?lang=nl")])?;
+        let form = format!("csrf={}&lang=nl&code={code}", Browser::csrf(&page)?);
+        let (status, head, _) = b.request(&["-d", &form, &k.url("/signin/code")])?;
+        Ok((status, header(&head, "location").map(str::to_owned)))
+    };
+    let phone = Browser::new(w, "jan-phone");
+    let html = code_page(&phone)?;
+    assert!(html.contains("autocomplete=\"one-time-code\"") && html.contains("herstelcodes"), "{html}");
+    assert_eq!(answer(&phone, "123456")?, (303, Some("/signin/code?lang=nl".into())));
+    let (_, _, page) = phone.request(&[&k.url("/signin/code?lang=nl")])?;
+    assert!(String::from_utf8_lossy(&page).contains("Deze code klopt niet"));
+    let now = app_code(&secret, 0)?;
+    assert_eq!(answer(&phone, &now)?, (303, Some("/home?lang=nl".into())));
+    assert_eq!(phone.request(&[&k.url("/home?lang=nl")])?.0, 200, "signed in with both steps");
+
+    // The same code again is spent; a recovery code works, once.
+    let other = Browser::new(w, "jan-other");
+    code_page(&other)?;
+    assert_eq!(answer(&other, &now)?.1.as_deref(), Some("/signin/code?lang=nl"), "a code works once");
+    assert_eq!(answer(&other, &codes[0].to_uppercase())?.1.as_deref(), Some("/home?lang=nl"));
+    let third = Browser::new(w, "jan-third");
+    code_page(&third)?;
+    assert_eq!(answer(&third, &codes[0])?.1.as_deref(), Some("/signin/code?lang=nl"), "once");
+
+    // Over WebDAV the password opens nothing now.
+    let out = browser::curl(&[
+        "-sk",
+        "-w",
+        "%{http_code}",
+        "-u",
+        &format!("{}:{}", jan.email, jan.password),
+        "-X",
+        "PROPFIND",
+        "-H",
+        "Depth: 0",
+        &k.url("/dav/"),
+    ])?;
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.ends_with("401") && said.contains("app password"), "the password alone, and why: {said}");
+
+    // The admin requires it: Kees, without it, is led to its setup.
+    let (admin, admin_csrf) = signed_in(&k, w, &anna, "anna")?;
+    let (_, _, page) = admin.request(&[&k.url("/admin?lang=nl")])?;
+    let html = String::from_utf8_lossy(&page);
+    let unticked = "name=\"require\" type=\"checkbox\" value=\"on\" aria-describedby=\"require-hint\">";
+    assert!(html.contains("Verplicht voor alle medewerkers") && html.contains(unticked), "{html}");
+    let form = format!("csrf={admin_csrf}&lang=nl&require=on");
+    assert_eq!(admin.request(&["-d", &form, &k.url("/admin/second-step")])?.0, 303);
+    // The admin too: the rule is for every account with pages.
+    let (status, head, _) = admin.request(&[&k.url("/admin?lang=nl")])?;
+    assert_eq!((status, header(&head, "location")), (303, Some("/settings/second-step?lang=nl")));
+    let (kb, kees_csrf) = signed_in(&k, w, &kees, "kees")?;
+    for path in ["/home?lang=nl", "/settings?lang=nl", "/addressbook?lang=nl"] {
+        let (status, head, _) = kb.request(&[&k.url(path)])?;
+        assert_eq!((status, header(&head, "location")), (303, Some("/settings/second-step?lang=nl")), "{path}");
+    }
+    let (_, _, page) = kb.request(&[&k.url("/settings/second-step?lang=nl")])?;
+    assert!(String::from_utf8_lossy(&page).contains("Uw organisatie vraagt een tweede stap"), "said why");
+    switch_on(&k, &kb, &kees_csrf)?;
+    assert_eq!(kb.request(&[&k.url("/home?lang=nl")])?.0, 200, "set up, the pages open");
+    let (_, _, page) = kb.request(&[&k.url("/settings/second-step?lang=nl")])?;
+    let html = String::from_utf8_lossy(&page);
+    assert!(html.contains("uitzetten kan daarom niet") && !html.contains("/settings/second-step/off"), "{html}");
+    k.stop()
+}
+
+/// The second step in Chromium by keyboard, in both languages, axe-core on
+/// every state: off, being set up (the QR code), the code asked at sign-in
+/// (the field has the focus), on.
+#[test]
+fn in_chromium_the_second_step_is_set_up_and_asked_by_keyboard() -> TestResult {
+    let mut k = Koerier::new()?;
+    let users = [
+        ("nl", k.user("jan@minvws.nl", "Jan Jansen", "staff")?, k.user("kees@minvws.nl", "Kees de Vries", "staff")?),
+        ("en", k.user("piet@minvws.nl", "Piet Pieters", "staff")?, k.user("anna@minvws.nl", "Anna Smit", "staff")?),
+    ];
+    k.start()?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    for (lang, on, off) in &users {
+        let (b, csrf) = signed_in(&k, w, on, lang)?;
+        let (secret, _) = switch_on(&k, &b, &csrf)?;
+        let (begin, scan, sign_in, sign_out, on_text) = match *lang {
+            "nl" => ("Tweestapsverificatie aanzetten", "Scan deze QR-code", "Inloggen", "Uitloggen", "Staat aan"),
+            _ => ("Switch on two-step verification", "Scan this QR code", "Sign in", "Sign out", "On: after"),
+        };
+        let shots = w.join(format!("second-{lang}"));
+        std::fs::create_dir_all(&shots)?;
+        let password_steps = |user: &User| {
+            vec![
+                json!({"goto": k.url(&format!("/signin?lang={lang}"))}),
+                json!({"tabTo": if *lang == "nl" { "E-mailadres" } else { "Email address" }}),
+                json!({"type": user.email}),
+                json!({"tabTo": if *lang == "nl" { "Wachtwoord" } else { "Password" }}),
+                json!({"type": user.password}),
+                json!({"tabTo": sign_in}),
+                json!({"key": "Enter"}),
+            ]
+        };
+        let mut steps = password_steps(off);
+        steps.extend([
+            json!({"waitUrl": "/home"}),
+            json!({"goto": k.url(&format!("/settings/second-step?lang={lang}"))}),
+            json!({"axe": "off"}),
+            json!({"tabTo": begin}),
+            json!({"key": "Enter"}),
+            json!({"waitText": scan}),
+            json!({"axe": "setup"}),
+            json!({"shot": "setup"}),
+            json!({"tabTo": sign_out}),
+            json!({"key": "Enter"}),
+            json!({"waitUrl": "/signin"}),
+        ]);
+        steps.extend(password_steps(on));
+        // A code of this step: the setup took the one before.
+        let code = app_code(&secret, 0)?;
+        steps.extend([
+            json!({"waitUrl": "/signin/code"}),
+            json!({"axe": "code"}),
+            json!({"shot": "code"}),
+            json!({"type": code}),
+            json!({"key": "Enter"}),
+            json!({"waitUrl": "/home"}),
+            json!({"goto": k.url(&format!("/settings/second-step?lang={lang}"))}),
+            json!({"axe": "on"}),
+            json!({"text": "on"}),
+        ]);
+        let seen = browse(&json!({"viewport": "desktop", "out": shots, "locale": lang, "steps": steps}), w)?;
+        let on_page = seen["texts"]["on"].as_str().unwrap_or_default();
+        assert!(on_page.contains(on_text), "{seen}");
+    }
+    k.stop()
+}

@@ -15,8 +15,8 @@ use crate::{Gateway, Language};
 /// The right to administer: held by the operator's console or an admin's session.
 #[derive(Debug, Clone)]
 pub struct Admin {
-    actor: String,
-    origin: Origin,
+    pub(crate) actor: String,
+    pub(crate) origin: Origin,
 }
 
 impl Admin {
@@ -202,7 +202,7 @@ impl Gateway {
     pub async fn create_account(&self, admin: &Admin, new: NewAccount) -> Result<AccountInfo> {
         let email = EmailAddress::parse(&new.email).map_err(|e| Error::Invalid(e.to_string()))?;
         let name = display_name(&new.display_name)?;
-        self.check_password_rules(&new.password)?;
+        self.check_password_rules(&new.password, &[&new.email, &new.display_name])?;
         let hash = hash_password(&self.hashing, new.password).await?;
         let row = AccountRow {
             id: self.random.id()?,

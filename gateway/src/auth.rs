@@ -15,6 +15,7 @@ use crate::db::AnyConnection;
 use crate::db::schema::{accounts, auth_failures, ssh_keys, upload_requests};
 use crate::error::{Error, Field, FieldRefusal, Result};
 use crate::random::RandomExt;
+use crate::second_factor;
 use crate::session::{Actor, Origin, Session};
 use crate::{Gateway, crypto};
 
@@ -38,9 +39,89 @@ pub(crate) fn ip_key(ip: Option<IpAddr>) -> String {
     }
 }
 
+/// Words Dutch speakers put in passwords that zxcvbn's English lists lack.
+const DUTCH_PASSWORD_WORDS: &[&str] = &[
+    "wachtwoord",
+    "welkom",
+    "geheim",
+    "hallo",
+    "zomer",
+    "winter",
+    "lente",
+    "herfst",
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+    "maandag",
+    "dinsdag",
+    "woensdag",
+    "donderdag",
+    "vrijdag",
+    "zaterdag",
+    "zondag",
+    "voetbal",
+    "ajax",
+    "feyenoord",
+    "nederland",
+    "holland",
+    "amsterdam",
+    "rotterdam",
+    "utrecht",
+    "denhaag",
+    "koerier",
+    "ministerie",
+    "inspectie",
+    "ziekenhuis",
+    "gemeente",
+    "liefde",
+    "schatje",
+    "prinses",
+    "konijn",
+    "poesje",
+    "hondje",
+    "kabouter",
+];
+
+/// Whether an account may sign in at all: enabled, its address proven.
+pub(crate) fn admissible(account: &AccountRow) -> Result<()> {
+    if account.disabled {
+        return Err(Error::Forbidden("this account is disabled"));
+    }
+    if !account.verified {
+        return Err(Error::Forbidden("this account's address has not been verified yet"));
+    }
+    Ok(())
+}
+
 impl Gateway {
-    /// Sign in with an account's password, through any door.
+    /// Sign in with an account's password, through a door other than the
+    /// web pages (those take [`Gateway::sign_in_staff`]). An account with a
+    /// second sign-in step, or one the admin requires and it has not set
+    /// up, is not opened by its password alone: over SFTP it takes an SSH
+    /// key, over WebDAV an app password, both made behind the second step.
     pub async fn authenticate_password(&self, email: &str, password: &str, origin: Origin) -> Result<Session> {
+        let account = self.password_account(email, password, origin).await?;
+        let id = account.id.clone();
+        let second_step =
+            self.db.read(move |conn| Ok(second_factor::is_on(conn, &id)? || second_factor::due(conn, &id)?)).await?;
+        if second_step {
+            return Err(Error::Forbidden(
+                "this account signs in with a second step: use an SSH key over SFTP, an app password over WebDAV",
+            ));
+        }
+        self.admit(account, origin, "password").await
+    }
+
+    /// The account whose password this is; a wrong one counts as a failure.
+    pub(crate) async fn password_account(&self, email: &str, password: &str, origin: Origin) -> Result<AccountRow> {
         let account_key = email.trim().to_lowercase();
         let ip = ip_key(origin.ip);
         let attempt = self.attempt(&account_key, &ip, origin).await?;
@@ -52,7 +133,7 @@ impl Gateway {
             _ => return Err(self.fail(attempt, origin).await),
         };
         self.succeeded(attempt).await?;
-        self.admit(account, origin, "password").await
+        Ok(account)
     }
 
     /// Sign in with an SSH public key the client has proven it holds.
@@ -164,12 +245,7 @@ impl Gateway {
     }
 
     pub(crate) async fn admit(&self, account: AccountRow, origin: Origin, how: &str) -> Result<Session> {
-        if account.disabled {
-            return Err(Error::Forbidden("this account is disabled"));
-        }
-        if !account.verified {
-            return Err(Error::Forbidden("this account's address has not been verified yet"));
-        }
+        admissible(&account)?;
         let session = account.session(origin)?;
         let event = self.event(&origin, "signed-in").actor(&account.email).detail(how);
         self.db.write(move |conn| event.record(conn)).await?;
@@ -266,7 +342,11 @@ impl Gateway {
             .await
     }
 
-    pub(crate) fn check_password_rules(&self, password: &str) -> Result<()> {
+    /// A new password is long enough and not easy to guess: zxcvbn's
+    /// estimate (its lists of common passwords, words, names and patterns,
+    /// with `about`, the account's own address and name, and Dutch words
+    /// people use as passwords) must reach "safely unguessable" (score 3).
+    pub(crate) fn check_password_rules(&self, password: &str, about: &[&str]) -> Result<()> {
         let n = password.chars().count();
         let min = self.settings.rules.min_password_chars;
         if n < min {
@@ -274,6 +354,15 @@ impl Gateway {
         }
         if n > 256 {
             return Err(Error::Field(FieldRefusal::TooLong { field: Field::Password, max_chars: 256 }));
+        }
+        let mut words: Vec<&str> = about
+            .iter()
+            .flat_map(|text| text.split(|c: char| !c.is_alphanumeric()))
+            .filter(|w| w.chars().count() >= 3)
+            .collect();
+        words.extend_from_slice(DUTCH_PASSWORD_WORDS);
+        if zxcvbn::zxcvbn(password, &words).score() < zxcvbn::Score::Three {
+            return Err(Error::Field(FieldRefusal::Guessable { field: Field::Password }));
         }
         Ok(())
     }

@@ -62,6 +62,10 @@ pub enum Error {
     /// that the rules refuse.
     #[error("{0}")]
     Field(FieldRefusal),
+    /// The admin requires a second sign-in step, and this account has
+    /// none yet: the web pages open nothing but the one that sets it up.
+    #[error("this account must set up its second sign-in step first")]
+    SecondStepDue,
     /// The message cannot be sent yet; the reason is for the sender.
     #[error("cannot send: {0}")]
     NotReady(Unready),
@@ -111,6 +115,12 @@ pub enum FieldRefusal {
     TooShort { field: Field, min_chars: usize },
     #[error("{} holds a line break or another control character; leave it out", field.as_str())]
     ControlCharacter { field: Field },
+    #[error(
+        "{} is too easy to guess (a common password, a word or name with a few digits, or a pattern); \
+         choose a longer one, for instance four words that have nothing to do with each other",
+        field.as_str()
+    )]
+    Guessable { field: Field },
 }
 
 /// Why a message cannot be sent yet: what the sender still has to do.
@@ -168,6 +178,7 @@ impl Error {
             Error::Conflict(_) => "conflict",
             Error::Field(_) => "invalid-field",
             Error::NotReady(_) => "not-ready",
+            Error::SecondStepDue => "second-step-due",
             Error::NoSpace => "no-space",
             Error::Corrupt => "corrupt",
             Error::Internal(_) => "internal",

@@ -86,7 +86,10 @@ impl Gateway {
             return Err(Error::Invalid("the admin's address must be at one of the organisation's domains".into()));
         }
         let name = display_name(&setup.admin_name)?;
-        self.check_password_rules(&setup.admin_password)?;
+        self.check_password_rules(
+            &setup.admin_password,
+            &[&setup.admin_email, &setup.admin_name, &setup.organisation],
+        )?;
         let hash = hash_password(&self.hashing, setup.admin_password).await?;
         let (id, now, token) = (self.random.id()?, self.now().as_millis(), secret_hash(secret));
         let event = self.event(&origin, "organisation-set-up").actor(&email.normalized()).detail(&organisation);

@@ -41,6 +41,7 @@ pub mod registration;
 pub mod report;
 pub mod request;
 pub mod resumable;
+pub mod second_factor;
 pub mod session;
 pub mod settings;
 pub mod staff_session;

@@ -29,7 +29,7 @@ pub struct SshKeyInfo {
 const MAX_LABEL_CHARS: usize = 100;
 
 impl Gateway {
-    fn own_id(session: &Session) -> Result<String> {
+    pub(crate) fn own_id(session: &Session) -> Result<String> {
         session.account_id().map(str::to_owned).ok_or(Error::Forbidden("only an account has settings"))
     }
 
@@ -50,7 +50,7 @@ impl Gateway {
     /// the account but `keep` (the one asking, by its token) ends.
     pub async fn change_password(&self, session: &Session, current: &str, new: &str, keep: &str) -> Result<()> {
         let id = Gateway::own_id(session)?;
-        self.check_password_rules(new)?;
+        self.check_password_rules(new, &[session.email(), session.display_name()])?;
         let key = id.clone();
         let stored = self
             .db

@@ -58,7 +58,7 @@ impl Gateway {
     pub async fn register(&self, new: Registration, origin: Origin) -> Result<Timestamp> {
         let email = EmailAddress::parse(&new.email).map_err(|e| Error::Invalid(e.to_string()))?;
         let name = display_name(&new.display_name)?;
-        self.check_password_rules(&new.password)?;
+        self.check_password_rules(&new.password, &[&new.email, &new.display_name])?;
         let hash = hash_password(&self.hashing, new.password).await?;
         let (id, secret) = (self.random.id()?, self.random.secret()?);
         let token_id = self.random.id()?;
@@ -185,7 +185,7 @@ impl Gateway {
     /// Set a new password through a reset link, once: every web session of
     /// the account ends with the old password.
     pub async fn reset_password(&self, secret: &str, password: &str, origin: Origin) -> Result<()> {
-        self.check_password_rules(password)?;
+        self.check_password_rules(password, &[])?;
         let hash = hash_password(&self.hashing, password.to_owned()).await?;
         let (token, now) = (secret_hash(secret), self.now().as_millis());
         let event = self.event(&origin, "password-reset");

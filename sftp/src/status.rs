@@ -35,7 +35,7 @@ pub(crate) fn status_of(err: &gateway::Error) -> Refusal {
     use gateway::Error as E;
     match err {
         E::NotFound => Refusal::no_such_file(),
-        E::Forbidden(_) | E::BadCredentials | E::RateLimited | E::Locked | E::Name(_) => {
+        E::Forbidden(_) | E::SecondStepDue | E::BadCredentials | E::RateLimited | E::Locked | E::Name(_) => {
             Refusal::new(StatusCode::PermissionDenied, err.to_string())
         }
         E::Corrupt | E::Internal(_) => Refusal::failure("the server could not do this; try again later"),

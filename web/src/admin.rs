@@ -33,6 +33,7 @@ pub fn routes() -> Router<App> {
         .route("/admin/keys", post(add_key))
         .route("/admin/domains", post(add_domain))
         .route("/admin/domains/remove", post(remove_domain))
+        .route("/admin/second-step", post(second_step))
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,6 +51,8 @@ struct Posted {
     key: String,
     #[serde(default)]
     domain: String,
+    /// The checkbox "required of all staff", present when ticked.
+    require: Option<String>,
 }
 
 /// The page for a session without the admin right.
@@ -78,8 +81,13 @@ async fn page(
         Err(r) => return r,
     };
     let Some(admin) = session.admin() else { return not_admin(&app, language) };
-    let (accounts, domains) = match tokio::try_join!(app.gateway.list_accounts(&admin), app.gateway.list_domains()) {
-        Ok(both) => both,
+    let listed = tokio::try_join!(
+        app.gateway.list_accounts(&admin),
+        app.gateway.list_domains(),
+        app.gateway.second_factor_required()
+    );
+    let (accounts, domains, second_step_required) = match listed {
+        Ok(all) => all,
         Err(e) => return page_for(&app, &app.frame(language), &e),
     };
     let t = &crate::i18n::texts(language).staff;
@@ -95,7 +103,7 @@ async fn page(
         })
         .collect();
     app.form_page(&headers, language, Some(&session), "admin.html", |_| {
-        minijinja::context! { accounts, domains, roles }
+        minijinja::context! { accounts, domains, roles, second_step_required }
     })
 }
 
@@ -215,4 +223,14 @@ async fn remove_domain(
     Form(form): Form<Posted>,
 ) -> Response {
     change(&app, &headers, peer, &form, async |admin| app.gateway.remove_domain(admin, &form.domain).await).await
+}
+
+async fn second_step(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<Posted>,
+) -> Response {
+    let require = form.require.is_some();
+    change(&app, &headers, peer, &form, async |admin| app.gateway.require_second_factor(admin, require).await).await
 }

@@ -30,6 +30,7 @@ mod pages;
 mod reasons;
 mod reports;
 mod requests;
+mod second_step;
 mod session;
 mod settings;
 mod staff;
@@ -122,6 +123,7 @@ pub fn router(gateway: Gateway, settings: WebSettings) -> Router {
         .merge(reports::routes())
         .merge(requests::routes())
         .merge(settings::routes())
+        .merge(second_step::routes())
         .merge(addressbook::routes())
         .merge(admin::routes())
         .fallback(error::not_found)

@@ -27,6 +27,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("documents.html", include_str!("../templates/documents.html")),
     ("staff-draft.html", include_str!("../templates/staff-draft.html")),
     ("staff-signin.html", include_str!("../templates/staff-signin.html")),
+    ("staff-code.html", include_str!("../templates/staff-code.html")),
+    ("second-step.html", include_str!("../templates/second-step.html")),
     ("home.html", include_str!("../templates/home.html")),
     ("register.html", include_str!("../templates/register.html")),
     ("verify.html", include_str!("../templates/verify.html")),

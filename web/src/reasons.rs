@@ -42,6 +42,7 @@ fn dutch(err: &Error) -> String {
             format!("het bericht zou groter worden dan {} bytes, het maximum", limit)
         }
         Error::Aborted(_) => "dit bericht is afgebroken; begin een nieuw bericht".into(),
+        Error::SecondStepDue => "uw organisatie vraagt een tweede stap bij het inloggen; zet die eerst aan".into(),
         Error::NoSpace => "de server heeft nu geen ruimte voor meer documenten; probeer het later opnieuw".into(),
         Error::Corrupt | Error::Internal(_) => "er ging aan onze kant iets mis; probeer het later opnieuw".into(),
         Error::Field(refusal) => dutch_field(refusal),
@@ -69,6 +70,11 @@ fn dutch_field(refusal: &FieldRefusal) -> String {
         FieldRefusal::ControlCharacter { field: f } => {
             format!("{} bevat een regeleinde of een ander stuurteken; laat dat weg", field(f))
         }
+        FieldRefusal::Guessable { field: f } => format!(
+            "{} is te makkelijk te raden (een veelgebruikt wachtwoord, een woord of naam met wat cijfers, of een \
+             patroon); kies een langer, bijvoorbeeld vier woorden die niets met elkaar te maken hebben",
+            field(f)
+        ),
     }
 }
 

@@ -58,7 +58,11 @@ async fn page(
     headers: HeaderMap,
 ) -> Response {
     app.staff_page(&headers, peer, q.lang.as_deref(), "settings.html", async |session, language| {
-        let (keys, apps) = tokio::try_join!(app.gateway.own_ssh_keys(session), app.gateway.app_passwords(session))?;
+        let (keys, apps, second) = tokio::try_join!(
+            app.gateway.own_ssh_keys(session),
+            app.gateway.app_passwords(session),
+            app.gateway.second_factor(session)
+        )?;
         let never = crate::i18n::texts(language).staff.never;
         let keys: Vec<_> = keys
             .iter()
@@ -78,7 +82,9 @@ async fn page(
                 }
             })
             .collect();
-        Ok(minijinja::context! { name => session.display_name(), email => session.email(), keys, apps })
+        Ok(minijinja::context! {
+            name => session.display_name(), email => session.email(), keys, apps, second_on => second.on,
+        })
     })
     .await
 }

@@ -12,6 +12,8 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use gateway::home::{MessageLine, MessageQuery, Side};
+use gateway::second_factor::SignInStep;
+use gateway::staff_session::StaffSignIn;
 use gateway::{Error, Language, Session, TransferState};
 use serde::Deserialize;
 
@@ -20,14 +22,19 @@ use crate::error::page_for;
 use crate::i18n::{accepted, chosen};
 use crate::link::origin;
 use crate::pages::{Frame, StaffBar};
+use crate::second_step::SECOND_STEP_PAGE;
 use crate::session::{cookie, csrf_ok, redirect_with, set_cookie};
 
 /// The staff session's cookie (the recipient's is another).
 pub const STAFF_COOKIE: &str = "__Host-koerier-staff";
 
+/// A sign-in between the password and the code of the second step.
+const PENDING_COOKIE: &str = "__Host-koerier-signin";
+
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/signin", get(signin_page).post(signin))
+        .route("/signin/code", get(code_page).post(code))
         .route("/signout", post(signout))
         .route("/home", get(home))
 }
@@ -40,6 +47,15 @@ struct SignInForm {
     email: String,
     #[serde(default)]
     password: String,
+    lang: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
     lang: Option<String>,
 }
 
@@ -85,6 +101,9 @@ impl App {
             Some(Err(Error::NotFound)) => {
                 Err(redirect_with(&with_lang("/signin", language), "error", t.session_ended, &[]))
             }
+            Some(Err(Error::SecondStepDue)) => {
+                Err(redirect_with(&with_lang(SECOND_STEP_PAGE, language), "error", t.second_step_due, &[]))
+            }
             Some(Err(e)) => Err(page_for(self, &self.frame(language), &e)),
             None => Err(Redirect::to(&with_lang("/signin", language)).into_response()),
         }
@@ -129,9 +148,10 @@ async fn signin(
     }
     let email = form.email.trim();
     match app.gateway.sign_in_staff(email, &form.password, origin(peer)).await {
-        Ok(signed) => {
-            let mut response = Redirect::to(&with_lang("/home", language)).into_response();
-            if let Some(value) = set_cookie(STAFF_COOKIE, signed.token.expose()) {
+        Ok(SignInStep::Done(signed)) => signed_in_at_home(&signed, language),
+        Ok(SignInStep::CodeNeeded(token)) => {
+            let mut response = Redirect::to(&with_lang("/signin/code", language)).into_response();
+            if let Some(value) = set_cookie(PENDING_COOKIE, token.expose()) {
                 response.headers_mut().append(header::SET_COOKIE, value);
             }
             response
@@ -141,6 +161,55 @@ async fn signin(
             redirect_with(&back, "error", t.bad_signin, &[("email", email)])
         }
         Err(Error::RateLimited | Error::Locked) => redirect_with(&back, "error", t.too_many, &[("email", email)]),
+        Err(e) => page_for(&app, &app.frame(language), &e),
+    }
+}
+
+/// The way home with the session's cookie, and without the pending one.
+fn signed_in_at_home(signed: &StaffSignIn, language: Language) -> Response {
+    let mut response = Redirect::to(&with_lang("/home", language)).into_response();
+    let h = response.headers_mut();
+    if let Some(value) = set_cookie(STAFF_COOKIE, signed.token.expose()) {
+        h.append(header::SET_COOKIE, value);
+    }
+    if let Ok(value) = format!("{PENDING_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0").parse() {
+        h.append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The second step's page: the code from the app, or a recovery code.
+async fn code_page(Query(q): Query<crate::link::LangQuery>, State(app): State<App>, headers: HeaderMap) -> Response {
+    let language = chosen(q.lang.as_deref()).unwrap_or_else(|| accepted(&headers));
+    if cookie(&headers, PENDING_COOKIE).is_none() {
+        return Redirect::to(&with_lang("/signin", language)).into_response();
+    }
+    app.form_page(&headers, language, None, "staff-code.html", |_| minijinja::context! {})
+}
+
+async fn code(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let language = chosen(form.lang.as_deref()).unwrap_or_else(|| accepted(&headers));
+    let t = &crate::i18n::texts(language).staff;
+    let back = with_lang("/signin/code", language);
+    if !csrf_ok(&headers, &form.csrf) {
+        return redirect_with(&back, "error", crate::i18n::texts(language).refused_text, &[]);
+    }
+    let Some(token) = cookie(&headers, PENDING_COOKIE) else {
+        return redirect_with(&with_lang("/signin", language), "error", t.session_ended, &[]);
+    };
+    match app.gateway.finish_sign_in(token, &form.code, origin(peer)).await {
+        Ok(signed) => signed_in_at_home(&signed, language),
+        Err(Error::BadCredentials) => redirect_with(&back, "error", t.bad_code, &[]),
+        // Too old, or the account was disabled meanwhile: from the start.
+        Err(Error::NotFound | Error::Forbidden(_)) => {
+            redirect_with(&with_lang("/signin", language), "error", t.session_ended, &[])
+        }
+        Err(Error::RateLimited | Error::Locked) => redirect_with(&back, "error", t.too_many, &[]),
         Err(e) => page_for(&app, &app.frame(language), &e),
     }
 }

@@ -111,7 +111,7 @@ impl IntoResponse for Refusal {
         let status = match &err {
             Error::NotFound | Error::Expired => StatusCode::NOT_FOUND,
             Error::BadCredentials => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) | Error::Locked => StatusCode::FORBIDDEN,
+            Error::Forbidden(_) | Error::SecondStepDue | Error::Locked => StatusCode::FORBIDDEN,
             Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Error::Name(_) | Error::ContentMismatch { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Invalid(_) => StatusCode::BAD_REQUEST,

@@ -12,7 +12,9 @@ pub fn status_of(err: &gateway::Error) -> StatusCode {
     use gateway::Error as E;
     match err {
         E::NotFound => StatusCode::NOT_FOUND,
-        E::Forbidden(_) | E::Name(_) | E::ContentMismatch { .. } | E::WindowClosed { .. } => StatusCode::FORBIDDEN,
+        E::Forbidden(_) | E::SecondStepDue | E::Name(_) | E::ContentMismatch { .. } | E::WindowClosed { .. } => {
+            StatusCode::FORBIDDEN
+        }
         E::BadCredentials => StatusCode::UNAUTHORIZED,
         E::RateLimited | E::Locked => StatusCode::TOO_MANY_REQUESTS,
         E::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

@@ -250,6 +250,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    totp_secrets (account_id) {
+        account_id -> Text,
+        secret_sealed -> Binary,
+        created_at -> BigInt,
+        confirmed_at -> Nullable<BigInt>,
+        last_step -> BigInt,
+    }
+}
+
+diesel::table! {
+    recovery_codes (account_id, code_tag) {
+        account_id -> Text,
+        code_tag -> Binary,
+    }
+}
+
 diesel::joinable!(documents -> transfers (transfer_id));
 diesel::joinable!(links -> transfers (transfer_id));
 diesel::joinable!(ssh_keys -> accounts (account_id));
@@ -257,6 +274,7 @@ diesel::joinable!(downloads -> transfers (transfer_id));
 diesel::joinable!(downloads -> documents (document_id));
 diesel::joinable!(app_passwords -> accounts (account_id));
 diesel::joinable!(staff_sessions -> accounts (account_id));
+diesel::joinable!(totp_secrets -> accounts (account_id));
 diesel::joinable!(dead_properties -> transfers (transfer_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -279,6 +297,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     web_sessions,
     staff_sessions,
     first_run,
+    totp_secrets,
+    recovery_codes,
     app_passwords,
     dav_locks,
     dead_properties,
@@ -290,6 +310,7 @@ diesel::table! {
         secret_hash -> Nullable<Binary>,
         organisation -> Text,
         completed_at -> Nullable<BigInt>,
+        require_second_factor -> Bool,
     }
 }
 
@@ -299,6 +320,7 @@ diesel::table! {
         account_id -> Text,
         created_at -> BigInt,
         last_seen_at -> BigInt,
+        awaiting_code -> Bool,
     }
 }
 

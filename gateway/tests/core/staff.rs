@@ -4,9 +4,19 @@
 use std::time::Duration;
 
 use gateway::home::{MessageQuery, PAGE_SIZE, Side};
+use gateway::second_factor::SignInStep;
+use gateway::staff_session::StaffSignIn;
 use gateway::{Door, Error, Origin, Role, TransferState};
 
 use crate::bed::{Bed, PASSWORD, TestResult, pdf};
+
+/// The session of a sign-in that needed no second step.
+fn done(step: SignInStep) -> Result<StaffSignIn, String> {
+    match step {
+        SignInStep::Done(signed) => Ok(signed),
+        SignInStep::CodeNeeded(_) => Err("a code was asked for".into()),
+    }
+}
 
 fn web() -> Origin {
     Origin::new(Door::Web, Some("192.0.2.9".parse().expect("an address")))
@@ -19,7 +29,7 @@ async fn a_staff_session_ends_on_sign_out_idle_time_its_age_and_a_disabled_accou
     let wrong = bed.gw.sign_in_staff("jan@minvws.nl", "not the password", web()).await;
     assert!(matches!(wrong, Err(Error::BadCredentials)), "{wrong:?}");
 
-    let signed = bed.gw.sign_in_staff("Jan@MinVWS.nl", PASSWORD, web()).await?;
+    let signed = done(bed.gw.sign_in_staff("Jan@MinVWS.nl", PASSWORD, web()).await?)?;
     assert_eq!(signed.token.expose().len(), 43, "256 random bits");
     let session = bed.gw.staff_session(signed.token.expose(), web()).await?;
     assert_eq!(session.email(), "jan@minvws.nl");
@@ -34,15 +44,15 @@ async fn a_staff_session_ends_on_sign_out_idle_time_its_age_and_a_disabled_accou
     assert!(matches!(bed.gw.staff_session(signed.token.expose(), web()).await, Err(Error::NotFound)), "12 hours");
 
     // Idle for 30 minutes.
-    let idle = bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?;
+    let idle = done(bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?)?;
     bed.advance(Duration::from_secs(29 * 60));
     bed.gw.staff_session(idle.token.expose(), web()).await?;
     bed.advance(Duration::from_secs(30 * 60));
     assert!(matches!(bed.gw.staff_session(idle.token.expose(), web()).await, Err(Error::NotFound)), "idle");
 
     // Signing out ends that session only.
-    let one = bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?;
-    let other = bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?;
+    let one = done(bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?)?;
+    let other = done(bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?)?;
     bed.gw.sign_out_staff(one.token.expose(), web()).await?;
     assert!(matches!(bed.gw.staff_session(one.token.expose(), web()).await, Err(Error::NotFound)));
     bed.gw.staff_session(other.token.expose(), web()).await?;
@@ -137,12 +147,12 @@ async fn staff_register_prove_their_address_within_a_day_and_reset_a_password_on
     assert!(matches!(before, Err(Error::Forbidden(_))), "not before the address is proven: {before:?}");
     assert_eq!(bed.gw.verify_account(&secret, web()).await?, "jan@minvws.nl");
     assert!(matches!(bed.gw.verify_account(&secret, web()).await, Err(Error::NotFound)), "once");
-    let first = bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?;
+    let first = done(bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?)?;
     // Registering again with a proven address sends nothing and changes nothing.
     let mails = bed.queued("account-verification").await?.len();
     bed.gw.register(Registration { password: "another long password 1".into(), ..new("jan@minvws.nl") }, web()).await?;
     assert_eq!(bed.queued("account-verification").await?.len(), mails);
-    bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?;
+    done(bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?)?;
 
     // A verification link is good for a day.
     bed.gw.register(new("kees@minvws.nl"), web()).await?;
@@ -163,7 +173,7 @@ async fn staff_register_prove_their_address_within_a_day_and_reset_a_password_on
     assert!(matches!(bed.gw.staff_session(first.token.expose(), web()).await, Err(Error::NotFound)), "ended");
     let old = bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await;
     assert!(matches!(old, Err(Error::BadCredentials)), "{old:?}");
-    bed.gw.sign_in_staff("jan@minvws.nl", "a new and long password", web()).await?;
+    done(bed.gw.sign_in_staff("jan@minvws.nl", "a new and long password", web()).await?)?;
     bed.gw.request_password_reset("jan@minvws.nl", gateway::Language::En, web()).await?;
     let stale = bed.param("password-reset", "reset_secret").await?;
     bed.advance(Duration::from_secs(31 * 60));
@@ -207,8 +217,8 @@ async fn a_staff_member_keeps_their_own_name_password_and_keys() -> TestResult {
     let bed = Bed::new().await?;
     bed.staff("jan@minvws.nl").await?;
     let kees = bed.staff("kees@minvws.nl").await?;
-    let here = bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?;
-    let elsewhere = bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?;
+    let here = done(bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?)?;
+    let elsewhere = done(bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?)?;
     let jan = here.session.clone();
 
     bed.gw.set_display_name(&jan, "  Jan de Wit ").await?;
@@ -221,7 +231,7 @@ async fn a_staff_member_keeps_their_own_name_password_and_keys() -> TestResult {
     bed.gw.change_password(&jan, PASSWORD, "a brand new password", here.token.expose()).await?;
     bed.gw.staff_session(here.token.expose(), web()).await?;
     assert!(matches!(bed.gw.staff_session(elsewhere.token.expose(), web()).await, Err(Error::NotFound)), "ended");
-    bed.gw.sign_in_staff("jan@minvws.nl", "a brand new password", web()).await?;
+    done(bed.gw.sign_in_staff("jan@minvws.nl", "a brand new password", web()).await?)?;
 
     let line = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl jan@laptop";
     let fingerprint = bed.gw.add_own_ssh_key(&jan, line, "").await?;
@@ -237,5 +247,126 @@ async fn a_staff_member_keeps_their_own_name_password_and_keys() -> TestResult {
     assert!(matches!(bed.gw.add_own_ssh_key(&jan, "not a key", "x").await, Err(Error::Invalid(_))));
     bed.gw.remove_own_ssh_key(&jan, &keys[0].id).await?;
     assert!(bed.gw.own_ssh_keys(&jan).await?.is_empty());
+    Ok(())
+}
+
+/// The code an authenticator app shows now for a secret as the setup gives it.
+fn app_code(bed: &Bed, secret: &str, offset_steps: i64) -> Result<String, Box<dyn std::error::Error>> {
+    let typed: String = secret.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes: [u8; 20] = data_encoding::BASE32_NOPAD.decode(typed.as_bytes())?.try_into().map_err(|_| "160 bits")?;
+    let app = totp_rs::Builder::new().with_secret(totp_rs::Secret::new_stack(bytes)).build()?;
+    let seconds = u64::try_from(bed.gw.now().as_millis() / 1000 + offset_steps * 30)?;
+    Ok(app.generate(seconds).to_string())
+}
+
+#[tokio::test]
+async fn the_second_step_asks_a_code_once_per_step_takes_each_recovery_code_once_and_closes_the_password_doors()
+-> TestResult {
+    let bed = Bed::new().await?;
+    let jan = bed.staff("jan@minvws.nl").await?;
+    let setup = bed.gw.begin_totp(&jan, "Inspectie").await?;
+    assert!(setup.uri.starts_with("otpauth://totp/Inspectie:jan%40minvws%2Enl?secret="), "{}", setup.uri);
+    assert!(setup.uri.ends_with("&issuer=Inspectie&algorithm=SHA1&digits=6&period=30"));
+    assert_eq!(bed.gw.totp_being_set_up(&jan, "Inspectie").await?, Some(setup.clone()), "shown again");
+    assert!(!bed.gw.second_factor(&jan).await?.on, "not before a code confirms it");
+    done(bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?)?;
+
+    let wrong = bed.gw.confirm_totp(&jan, "000000").await;
+    assert!(matches!(wrong, Err(Error::BadCredentials)), "{wrong:?}");
+    let codes = bed.gw.confirm_totp(&jan, &app_code(&bed, &setup.secret, 0)?).await?;
+    assert_eq!(codes.0.len(), 10);
+    assert!(codes.0.iter().all(|c| c.len() == 11 && c.as_bytes()[5] == b'-'), "{codes:?}");
+    let state = bed.gw.second_factor(&jan).await?;
+    assert_eq!((state.on, state.recovery_left, state.required), (true, 10, false));
+    assert!(matches!(bed.gw.begin_totp(&jan, "x").await, Err(Error::Conflict(_))), "on already");
+    assert!(format!("{:?}", codes).contains("10 codes") && !format!("{codes:?}").contains(&codes.0[0]));
+
+    // The password alone signs in nowhere now.
+    let SignInStep::CodeNeeded(pending) = bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await? else {
+        return Err("the code was not asked for".into());
+    };
+    assert!(matches!(bed.gw.staff_session(pending.expose(), web()).await, Err(Error::NotFound)), "half signed in");
+    for door in [Door::Webdav, Door::Sftp] {
+        let password = bed.gw.authenticate_password("jan@minvws.nl", PASSWORD, Origin::new(door, None)).await;
+        assert!(matches!(password, Err(Error::Forbidden(_))), "{door:?}: {password:?}");
+    }
+    let app = bed.gw.create_app_password(&jan, "laptop").await?;
+    bed.gw.authenticate_app_password("jan@minvws.nl", &app.secret, Origin::new(Door::Webdav, None)).await?;
+
+    // The code the sign-in confirmed with is spent; a wrong code counts as a failure.
+    let spent = bed.gw.finish_sign_in(pending.expose(), &app_code(&bed, &setup.secret, 0)?, web()).await;
+    assert!(matches!(spent, Err(Error::BadCredentials)), "{spent:?}");
+    let failures = bed.rows("auth_failures")?;
+    assert!(failures >= 1, "counted with the password failures of every door");
+    bed.advance(Duration::from_secs(30));
+    let next = app_code(&bed, &setup.secret, 0)?;
+    let signed = bed.gw.finish_sign_in(pending.expose(), &next, web()).await?;
+    bed.gw.staff_session(signed.token.expose(), web()).await?;
+    assert_ne!(signed.token.expose(), pending.expose(), "a new token once both steps are passed");
+    let SignInStep::CodeNeeded(again) = bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await? else {
+        return Err("the code was not asked for".into());
+    };
+    let replay = bed.gw.finish_sign_in(again.expose(), &next, web()).await;
+    assert!(matches!(replay, Err(Error::BadCredentials)), "a code works once: {replay:?}");
+
+    // A recovery code, typed loosely, works once.
+    let loose = codes.0[3].to_uppercase().replace('-', " ");
+    bed.gw.finish_sign_in(again.expose(), &loose, web()).await?;
+    let SignInStep::CodeNeeded(third) = bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await? else {
+        return Err("the code was not asked for".into());
+    };
+    assert!(matches!(bed.gw.finish_sign_in(third.expose(), &codes.0[3], web()).await, Err(Error::BadCredentials)));
+    assert_eq!(bed.gw.second_factor(&jan).await?.recovery_left, 9);
+    // The code step is for five minutes.
+    bed.advance(Duration::from_secs(5 * 60 + 1));
+    let late = bed.gw.finish_sign_in(third.expose(), &app_code(&bed, &setup.secret, 0)?, web()).await;
+    assert!(matches!(late, Err(Error::NotFound)), "{late:?}");
+
+    // New recovery codes replace the old; switching off takes the password.
+    let renewed = bed.gw.renew_recovery_codes(&jan, PASSWORD).await?;
+    assert!(renewed.0.iter().all(|c| !codes.0.contains(c)));
+    assert_eq!(bed.gw.second_factor(&jan).await?.recovery_left, 10);
+    assert!(matches!(bed.gw.disable_totp(&jan, "not it").await, Err(Error::BadCredentials)));
+    bed.gw.disable_totp(&jan, PASSWORD).await?;
+    assert_eq!(bed.rows("recovery_codes")?, 0);
+    done(bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?)?;
+    bed.gw.authenticate_password("jan@minvws.nl", PASSWORD, Origin::new(Door::Webdav, None)).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn when_the_admin_requires_the_second_step_a_staff_member_without_it_opens_only_its_setup() -> TestResult {
+    let bed = Bed::new().await?;
+    let jan = bed.staff("jan@minvws.nl").await?;
+    bed.gw.require_second_factor(&gateway::Admin::console(), true).await?;
+    assert!(bed.gw.second_factor_required().await?);
+    let signed = done(bed.gw.sign_in_staff("jan@minvws.nl", PASSWORD, web()).await?)?;
+    let due = bed.gw.staff_session(signed.token.expose(), web()).await;
+    assert!(matches!(due, Err(Error::SecondStepDue)), "{due:?}");
+    let webdav = bed.gw.authenticate_password("jan@minvws.nl", PASSWORD, Origin::new(Door::Webdav, None)).await;
+    assert!(matches!(webdav, Err(Error::Forbidden(_))), "{webdav:?}");
+    let session = bed.gw.staff_session_for_second_step(signed.token.expose(), web()).await?;
+    let setup = bed.gw.begin_totp(&session, "koerier").await?;
+    bed.gw.confirm_totp(&session, &app_code(&bed, &setup.secret, 0)?).await?;
+    bed.gw.staff_session(signed.token.expose(), web()).await?;
+    let off = bed.gw.disable_totp(&jan, PASSWORD).await;
+    assert!(matches!(off, Err(Error::Forbidden(_))), "required: {off:?}");
+    bed.gw.require_second_factor(&gateway::Admin::console(), false).await?;
+    bed.gw.disable_totp(&jan, PASSWORD).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_new_password_that_is_easy_to_guess_is_refused_with_the_reason() -> TestResult {
+    let bed = Bed::new().await?;
+    let jan = bed.staff("jan@minvws.nl").await?;
+    for guessable in ["password1234", "qwertyuiop123", "wachtwoord2024!", "minvws123456", "Jansen1234567"] {
+        let refused = bed.gw.change_password(&jan, PASSWORD, guessable, "").await;
+        assert!(
+            matches!(refused, Err(Error::Field(gateway::FieldRefusal::Guessable { .. }))),
+            "{guessable}: {refused:?}"
+        );
+    }
+    bed.gw.change_password(&jan, PASSWORD, "paarse olifanten dansen zelden", "").await?;
     Ok(())
 }
