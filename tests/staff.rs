@@ -1078,3 +1078,122 @@ fn in_chromium_the_second_step_is_set_up_and_asked_by_keyboard() -> TestResult {
     }
     k.stop()
 }
+
+/// The `action` of the form or the `href` of the link whose row contains
+/// `row` and whose target ends with `tail` (slashes unescaped).
+fn target(html: &str, row: &str, tail: &str) -> Option<String> {
+    let html = html.replace("&#x2f;", "/");
+    html.split("<tr")
+        .filter(|r| r.contains(row))
+        .flat_map(|r| r.split(['"', '?']).map(str::to_owned).collect::<Vec<_>>())
+        .find(|part| part.starts_with('/') && part.ends_with(tail))
+}
+
+/// Kees, signed in, reaches none of Jan's things through any page: his
+/// message to someone else, his draft, his SSH key, his app password, his
+/// request, his contact and his template, by every URL that takes an id or
+/// a name, read or written. Each is refused (404, as for what does not
+/// exist) and all of Jan's things are as they were.
+#[test]
+fn a_staff_member_reaches_nothing_of_another_through_any_page() -> TestResult {
+    let mut k = Koerier::new()?;
+    let (jan_user, kees_user) = sent(&k)?;
+    k.start()?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let (jan, jan_csrf) = signed_in(&k, w, &jan_user, "jan")?;
+    let (kees, kees_csrf) = signed_in(&k, w, &kees_user, "kees")?;
+    let page = |b: &Browser, path: &str| -> Result<String, door::Error> {
+        let (status, _, body) = b.request(&[&k.url(path)])?;
+        assert_eq!(status, 200, "{path}");
+        Ok(String::from_utf8_lossy(&body).into_owned())
+    };
+    let jan_post = |path: &str, form: &str| -> Result<(u16, String), door::Error> {
+        let (status, head, _) = jan.request(&["-d", &format!("csrf={jan_csrf}&lang=nl&{form}"), &k.url(path)])?;
+        Ok((status, header(&head, "location").unwrap_or_default().to_owned()))
+    };
+
+    // Jan's things: a message to Piet, a draft with a document, a key, an
+    // app password, a request, a contact and a template.
+    let message = target(&page(&jan, "/home?lang=nl")?, "Uw dossier", "").ok_or("no message link")?;
+    let message = message.trim_end_matches('/').to_owned();
+    assert!(message.starts_with("/messages/"), "{message}");
+    let (status, draft) = jan_post("/drafts", "")?;
+    assert_eq!(status, 303);
+    let draft = draft.split('?').next().unwrap_or_default().to_owned();
+    std::fs::write(w.join("nota.pdf"), pdf("nota"))?;
+    let upload = format!("{}/documents?csrf={jan_csrf}&lang=nl", k.url(&draft));
+    assert_eq!(jan.request(&["-F", &format!("documents=@{}", w.join("nota.pdf").display()), &upload])?.0, 303);
+    jan_post("/settings/app-passwords", "label=Laptop")?;
+    let settings = page(&jan, "/settings?lang=nl")?;
+    let key = target(&settings, "jan@minvws.nl", "/remove").ok_or("no key")?;
+    let app = target(&settings, "Laptop", "/revoke").ok_or("no app password")?;
+    jan_post("/requests", "to_name=Lisa&to_email=lisa@example.org&language=nl&text=Graag")?;
+    let request = target(&page(&jan, "/requests?lang=nl")?, "lisa@example.org", "/withdraw").ok_or("no request")?;
+    jan_post("/addressbook", "to_name=Carla&to_email=carla@example.org&to_phone=0612345678")?;
+    jan_post("/templates", "name=Jaarstukken&subject=Jaarstukken 2026&language=nl")?;
+
+    // Every page and form that takes one of them, as Kees.
+    let form = |extra: &str| format!("csrf={kees_csrf}&lang=nl{extra}");
+    let gets = [message.clone(), format!("{message}/pdf"), draft.clone()];
+    let into_draft = format!("{}/documents?csrf={kees_csrf}&lang=nl", k.url(&draft));
+    let (status, _, _) = kees.request(&["-F", &format!("documents=@{}", w.join("nota.pdf").display()), &into_draft])?;
+    assert_eq!(status, 404, "a document into Jan's draft");
+    let posts = [
+        (format!("{draft}/remove"), form("&name=nota.pdf")),
+        (format!("{draft}/send"), form("&action=send&to_email=kees@minvws.nl&subject=x")),
+        (format!("{draft}/send"), form("&action=save&subject=overgenomen")),
+        (format!("{draft}/discard"), form("")),
+        (format!("{draft}/contact"), form("&email=carla@example.org")),
+        (format!("{draft}/template"), form("&name=Jaarstukken")),
+        (key.clone(), form("")),
+        (app.clone(), form("")),
+        (request.clone(), form("")),
+    ];
+    for path in &gets {
+        let (status, _, body) = kees.request(&[&k.url(path)])?;
+        assert_eq!(status, 404, "GET {path}: {}", String::from_utf8_lossy(&body));
+    }
+    for (path, body) in &posts {
+        let (status, head, _) = kees.request(&["-d", body, &k.url(path)])?;
+        assert_eq!(status, 404, "POST {path}: {head}");
+    }
+    // The address book and templates are each one's own: Kees's removal of
+    // a name he does not have leaves Jan's.
+    kees.request(&["-d", &form("&email=carla@example.org"), &k.url("/addressbook/remove")])?;
+    kees.request(&["-d", &form("&name=Jaarstukken"), &k.url("/templates/remove")])?;
+    assert!(!page(&kees, "/addressbook?lang=nl")?.contains("carla@example.org"));
+    assert!(!page(&kees, "/templates?lang=nl")?.contains("Jaarstukken"));
+    // Nor through the upload endpoint with his own token for Jan's draft.
+    let draft_id = draft.trim_start_matches("/drafts/");
+    let (status, _, _) = kees.request(&[
+        "-H",
+        &format!("Authorization: Bearer draft:{draft_id}:{kees_csrf}"),
+        "-H",
+        "Tus-Resumable: 1.0.0",
+        "-H",
+        "Upload-Length: 3",
+        "-H",
+        "Upload-Metadata: filename bS5wZGY=",
+        "-X",
+        "POST",
+        &k.url("/tus"),
+    ])?;
+    assert!(matches!(status, 401 | 403 | 404), "tus for Jan's draft: {status}");
+    // Kees's own overview knows nothing of Jan's message to Piet.
+    for side in ["sent", "received"] {
+        assert!(!page(&kees, &format!("/home?lang=nl&side={side}&q=dossier"))?.contains("Uw dossier"), "{side}");
+    }
+
+    // Jan's things are as they were.
+    assert!(page(&jan, &format!("{message}?lang=nl"))?.contains("brief.pdf"));
+    let draft_page = page(&jan, &format!("{draft}?lang=nl"))?;
+    assert!(draft_page.contains("nota.pdf") && !draft_page.contains("overgenomen"), "{draft_page}");
+    let settings = page(&jan, "/settings?lang=nl")?;
+    assert_eq!(target(&settings, "jan@minvws.nl", "/remove"), Some(key));
+    assert_eq!(target(&settings, "Laptop", "/revoke"), Some(app));
+    assert_eq!(target(&page(&jan, "/requests?lang=nl")?, "lisa@example.org", "/withdraw"), Some(request));
+    assert!(page(&jan, "/addressbook?lang=nl")?.contains("carla@example.org"));
+    assert!(page(&jan, "/templates?lang=nl")?.contains("Jaarstukken"));
+    k.stop()
+}
