@@ -12,6 +12,8 @@ mod door;
 #[path = "binary/mail.rs"]
 mod mail;
 mod ports;
+#[path = "binary/sms.rs"]
+mod sms;
 
 use browser::{Browser, base64, browse, header};
 use std::time::Duration;
@@ -1196,4 +1198,175 @@ fn a_staff_member_reaches_nothing_of_another_through_any_page() -> TestResult {
     assert!(page(&jan, "/addressbook?lang=nl")?.contains("carla@example.org"));
     assert!(page(&jan, "/templates?lang=nl")?.contains("Jaarstukken"));
     k.stop()
+}
+
+/// A new staff member's first day in Chromium, by keyboard, axe-core on
+/// every page: register, the verification link from the mail, sign in,
+/// send two documents to Piet outside; Piet opens his mail's link, types the
+/// SMS code and downloads both; Lotte's overview says "downloaded", the
+/// report lists Piet's downloads, its PDF downloads and `koerier report
+/// verify` accepts it. Then she asks Lisa for documents; Lisa answers in her
+/// browser and the document is in Lotte's inbox, byte for byte.
+#[test]
+fn in_chromium_a_new_staff_members_first_day_from_registering_to_a_verified_report() -> TestResult {
+    let mut k = Koerier::new()?;
+    k.start()?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let password = "drie blauwe fietsen op het dak";
+    let (plan, letter) = (pdf_of_size("plan", 2_000_000), pdf("brief aan Piet"));
+    std::fs::write(w.join("plan.pdf"), &plan)?;
+    std::fs::write(w.join("brief.pdf"), &letter)?;
+    let run = |name: &str, steps: serde_json::Value| -> Result<serde_json::Value, door::Error> {
+        let out = w.join(name);
+        std::fs::create_dir_all(&out)?;
+        browse(&json!({"viewport": "desktop", "out": out, "locale": "nl", "steps": steps}), w)
+    };
+    let sign_in = [
+        json!({"goto": k.url("/signin?lang=nl")}),
+        json!({"tabTo": "E-mailadres"}),
+        json!({"type": "lotte@minvws.nl"}),
+        json!({"tabTo": "Wachtwoord"}),
+        json!({"type": password}),
+        json!({"tabTo": "Inloggen"}),
+        json!({"key": "Enter"}),
+        json!({"waitUrl": "/home"}),
+    ];
+
+    run(
+        "register",
+        json!([
+            {"goto": k.url("/register?lang=nl")},
+            {"tabTo": "Uw naam"}, {"type": "Lotte de Graaf"}, {"tabTo": "E-mailadres"}, {"type": "lotte@minvws.nl"},
+            {"tabTo": "Wachtwoord"}, {"type": password}, {"tabTo": "Wachtwoord nogmaals"}, {"type": password},
+            {"tabTo": "Account aanmaken"}, {"key": "Enter"}, {"waitText": "Kijk in uw e-mail"}, {"axe": "check-mail"},
+        ]),
+    )?;
+    let verify = mailed(&k, "lotte@minvws.nl", "/verify/")?;
+    let mut steps = vec![
+        json!({"goto": k.url(&format!("/verify/{verify}?lang=nl"))}),
+        json!({"axe": "verify"}),
+        json!({"tabTo": "Bevestigen"}),
+        json!({"key": "Enter"}),
+        json!({"waitText": "Uw e-mailadres is bevestigd"}),
+    ];
+    steps.extend(sign_in.clone());
+    steps.extend([
+        json!({"tabTo": "Verstuur een bericht"}),
+        json!({"key": "Enter"}),
+        json!({"waitUrl": "/drafts/"}),
+        json!({"chooseFiles": {"control": "kies bestanden", "paths": [w.join("plan.pdf"), w.join("brief.pdf")]}}),
+        json!({"waitSelector": "ul.documents li:has-text('brief.pdf')"}),
+        json!({"waitSelector": "ul.documents li:has-text('plan.pdf')"}),
+        json!({"tabTo": "Naam van de ontvanger"}),
+        json!({"type": "Piet Puk"}),
+        json!({"tabTo": "E-mailadres van de ontvanger"}),
+        json!({"type": "piet@example.org"}),
+        json!({"tabTo": "Mobiel nummer van de ontvanger"}),
+        json!({"type": "06 12345678"}),
+        json!({"tabTo": "Onderwerp"}),
+        json!({"type": "Uw plan"}),
+        json!({"axe": "filled"}),
+        json!({"tabTo": "Verstuur bericht"}),
+        json!({"key": "Enter"}),
+        json!({"waitUrl": "/home"}),
+        json!({"axe": "sent"}),
+        json!({"text": "sent"}),
+    ]);
+    let seen = run("send", json!(steps))?;
+    let sent = seen["texts"]["sent"].as_str().unwrap_or_default();
+    assert!(sent.contains("Uw plan") && sent.contains("Verzonden, nog niet gedownload"), "{seen}");
+
+    // Piet: the link from his mail, the code from his SMS, both documents.
+    let link = mailed(&k, "piet@example.org", "/l/")?;
+    let sms = k.path().join("data/sms");
+    assert!(wait_until(Duration::from_secs(30), || std::fs::read_dir(&sms).map(|d| d.count()).unwrap_or(0) == 1));
+    let (code, to) = sms::latest_code(&sms)?;
+    assert_eq!(to, "+31612345678");
+    let got = (w.join("got-plan.pdf"), w.join("got-brief.pdf"));
+    run(
+        "redeem",
+        json!([
+            {"goto": k.url(&format!("/l/{link}"))}, {"axe": "code"},
+            {"tabTo": "Code uit de sms"}, {"type": code}, {"key": "Enter"}, {"waitText": "brief.pdf"},
+            {"axe": "download"},
+            {"download": {"control": "Downloaden plan.pdf", "save": got.0}},
+            {"download": {"control": "Downloaden brief.pdf", "save": got.1}},
+        ]),
+    )?;
+    assert!(std::fs::read(&got.0)? == plan && std::fs::read(&got.1)? == letter, "byte for byte");
+
+    // Lotte: downloaded, the report lists it, its PDF verifies.
+    let report_pdf = w.join("rapportage.pdf");
+    let mut steps = sign_in.to_vec();
+    steps.extend([
+        json!({"waitText": "Gedownload op"}),
+        json!({"axe": "downloaded"}),
+        json!({"tabTo": "Uw plan"}),
+        json!({"key": "Enter"}),
+        json!({"waitUrl": "/messages/"}),
+        json!({"axe": "report"}),
+        json!({"text": "report"}),
+        json!({"download": {"control": "Download rapportage", "save": report_pdf}}),
+        json!({"goto": k.url("/requests?lang=nl")}),
+        json!({"tabTo": "Naam van de ontvanger"}),
+        json!({"type": "Lisa Smit"}),
+        json!({"tabTo": "E-mailadres van de ontvanger"}),
+        json!({"type": "lisa@example.org"}),
+        json!({"tabTo": "Verstuur verzoek"}),
+        json!({"key": "Enter"}),
+        json!({"waitText": "lisa@example.org"}),
+        json!({"axe": "asked"}),
+    ]);
+    let seen = run("report", json!(steps))?;
+    let report = seen["texts"]["report"].as_str().unwrap_or_default();
+    assert!(report.contains("piet@example.org") && report.contains("plan.pdf"), "{seen}");
+    assert!(report.matches("sms").count() + report.matches("SMS").count() >= 1, "proven by the SMS code: {report}");
+    let verified = k.ok(&["report", "verify", &report_pdf.to_string_lossy()], None)?;
+    assert!(verified.contains("the proof is valid"), "{verified}");
+
+    // Lisa answers in her browser; the document is in Lotte's inbox.
+    let outbox = k.path().join("data/mail");
+    let written = || mail::request_mail(&outbox, "lisa@example.org").is_ok();
+    assert!(wait_until(Duration::from_secs(30), written), "the request mail to Lisa");
+    let asked = mail::request_mail(&outbox, "lisa@example.org")?;
+    let answer = pdf_of_size("antwoord van Lisa", 1_500_000);
+    std::fs::write(w.join("antwoord.pdf"), &answer)?;
+    run(
+        "answer",
+        json!([
+            {"goto": k.url(&format!("/r/{}", asked.secret))}, {"axe": "request"},
+            {"chooseFiles": {"control": "kies bestanden", "paths": [w.join("antwoord.pdf")]}},
+            {"waitSelector": "ul.documents li:has-text('antwoord.pdf')"},
+            {"tabTo": "Verstuur document(en)"}, {"key": "Enter"}, {"waitText": "Uw documenten zijn verstuurd aan"},
+            {"axe": "answered"},
+        ]),
+    )?;
+    let mut steps = sign_in.to_vec();
+    steps.extend([
+        json!({"goto": k.url("/home?lang=nl&side=received")}),
+        json!({"axe": "received"}),
+        json!({"text": "received"}),
+    ]);
+    let seen = run("inbox", json!(steps))?;
+    assert!(seen["texts"]["received"].as_str().unwrap_or_default().contains("lisa@example.org"), "{seen}");
+    let key = w.join("lotte-key");
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "lotte", "-f"])
+        .arg(&key)
+        .status()?;
+    assert!(made.success());
+    k.ok(&["account", "add-key", "--email", "lotte@minvws.nl", &key.with_extension("pub").to_string_lossy()], None)?;
+    let lotte = User { email: "lotte@minvws.nl".into(), password: password.into(), key };
+    let got = k.sftp_batch(&lotte, w, "get inbox/*/antwoord.pdf from-lisa.pdf\n")?;
+    assert!(got.status.success(), "{}", text(&got));
+    assert!(std::fs::read(w.join("from-lisa.pdf"))? == answer, "byte for byte");
+    k.stop()
+}
+
+/// A PDF of about `size` bytes that starts with a real PDF header.
+fn pdf_of_size(words: &str, size: usize) -> Vec<u8> {
+    let mut bytes = pdf(words);
+    bytes.extend((0..size.saturating_sub(bytes.len())).map(|i| (i % 251) as u8));
+    bytes
 }

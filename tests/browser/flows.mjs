@@ -105,6 +105,14 @@ async function run(page, step) {
     await tabTo(page, step.chooseFiles.control);
     await page.keyboard.press('Enter');
     await (await chooser).setFiles(step.chooseFiles.paths);
+  } else if (step.download) {
+    // A link that downloads, followed from the keyboard; the file kept.
+    const waiting = page.waitForEvent('download');
+    await tabTo(page, step.download.control);
+    await page.keyboard.press('Enter');
+    const download = await waiting;
+    await download.saveAs(step.download.save);
+    seen.downloads = { ...(seen.downloads || {}), [step.download.save]: download.suggestedFilename() };
   } else if (step.setFiles) {
     await page.setInputFiles(step.setFiles.selector, step.setFiles.paths);
   } else if (step.waitUrl) {
