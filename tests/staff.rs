@@ -1370,3 +1370,41 @@ fn pdf_of_size(words: &str, size: usize) -> Vec<u8> {
     bytes.extend((0..size.saturating_sub(bytes.len())).map(|i| (i % 251) as u8));
     bytes
 }
+
+/// Without JavaScript the staff pages still work: sign in, a new message,
+/// a document through the plain form, sent; the overview, a report and the
+/// settings, with axe-core on each.
+#[test]
+fn in_chromium_without_javascript_staff_send_a_message() -> TestResult {
+    let mut k = Koerier::new()?;
+    let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
+    let kees = k.user("kees@minvws.nl", "Kees de Vries", "staff")?;
+    k.start()?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let doc = pdf_of_size("zonder script", 1_000_000);
+    std::fs::write(w.join("nota.pdf"), &doc)?;
+    let seen = browse(
+        &json!({"javascript": false, "out": w, "locale": "nl", "steps": [
+            {"goto": k.url("/signin?lang=nl")}, {"axe": "signin"},
+            {"tabTo": "E-mailadres"}, {"type": "jan@minvws.nl"}, {"tabTo": "Wachtwoord"}, {"type": jan.password},
+            {"tabTo": "Inloggen"}, {"key": "Enter"}, {"waitUrl": "/home"}, {"axe": "home"},
+            {"tabTo": "Verstuur een bericht"}, {"key": "Enter"}, {"waitUrl": "/drafts/"}, {"axe": "draft"},
+            {"setFiles": {"selector": "#files", "paths": [w.join("nota.pdf")]}},
+            {"tabTo": "Uploaden"}, {"key": "Enter"},
+            {"waitSelector": "ul.documents li:has-text('nota.pdf')"}, {"axe": "added"},
+            {"tabTo": "E-mailadres van de ontvanger"}, {"type": "kees@minvws.nl"},
+            {"tabTo": "Onderwerp"}, {"type": "Nota"},
+            {"tabTo": "Verstuur bericht"}, {"key": "Enter"}, {"waitUrl": "/home"}, {"axe": "sent"}, {"text": "sent"},
+            {"tabTo": "Nota"}, {"key": "Enter"}, {"waitUrl": "/messages/"}, {"axe": "report"},
+            {"goto": k.url("/settings?lang=nl")}, {"axe": "settings"},
+            {"goto": k.url("/settings/second-step?lang=nl")}, {"axe": "second-step"},
+        ]}),
+        w,
+    )?;
+    assert!(seen["texts"]["sent"].as_str().unwrap_or_default().contains("Het bericht is verstuurd"), "{seen}");
+    let got = k.sftp_batch(&kees, w, "get inbox/*/nota.pdf got.pdf\n")?;
+    assert!(got.status.success(), "{}", text(&got));
+    assert!(std::fs::read(w.join("got.pdf"))? == doc, "byte for byte");
+    k.stop()
+}
