@@ -1408,3 +1408,64 @@ fn in_chromium_without_javascript_staff_send_a_message() -> TestResult {
     assert!(std::fs::read(w.join("got.pdf"))? == doc, "byte for byte");
     k.stop()
 }
+
+/// Wrong passwords count in one store whichever door they come by: two
+/// over SFTP, two over WebDAV and two on the sign-in page reach the
+/// account's limit (six here), and then even the right password on the
+/// page is refused, saying why.
+#[test]
+fn sign_in_failures_over_sftp_webdav_and_the_web_count_together() -> TestResult {
+    let mut k = Koerier::new()?;
+    let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
+    k.set("KOERIER_RULES__ACCOUNT_FAILURES_PER_HOUR", "6");
+    k.start()?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let askpass = w.join("askpass.sh");
+    std::fs::write(&askpass, "#!/bin/sh\necho 'not the password'\n")?;
+    std::process::Command::new("chmod").arg("700").arg(&askpass).status()?;
+    std::fs::write(w.join("batch.txt"), "ls\n")?;
+    for _ in 0..2 {
+        let out = std::process::Command::new("sftp")
+            .args(["-o", "BatchMode=no", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"])
+            .args(["-o", "LogLevel=ERROR", "-o", "PreferredAuthentications=password"])
+            .args(["-o", "NumberOfPasswordPrompts=1", "-o", "User=jan@minvws.nl", "-P", &k.port.to_string()])
+            .args(["-b", "batch.txt", "127.0.0.1"])
+            .env("SSH_ASKPASS", &askpass)
+            .env("SSH_ASKPASS_REQUIRE", "force")
+            .env("DISPLAY", ":0")
+            .current_dir(w)
+            .output()?;
+        assert!(!out.status.success(), "a wrong password over SFTP");
+        let out = browser::curl(&[
+            "-sk",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-u",
+            "jan@minvws.nl:not the password",
+            "-X",
+            "PROPFIND",
+            "-H",
+            "Depth: 0",
+            &k.url("/dav/"),
+        ])?;
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "401", "a wrong password over WebDAV");
+    }
+    let b = Browser::new(w, "jan");
+    let try_password = |password: &str| -> Result<String, door::Error> {
+        let (_, _, page) = b.request(&[&k.url("/signin?lang=nl")])?;
+        let form = format!("csrf={}&lang=nl&email=jan@minvws.nl&password={password}", Browser::csrf(&page)?);
+        let (status, head, _) = b.request(&["-d", &form, &k.url("/signin")])?;
+        assert_eq!((status, header(&head, "location")), (303, Some("/signin?lang=nl")), "not signed in");
+        let (_, _, page) = b.request(&[&k.url("/signin?lang=nl")])?;
+        Ok(String::from_utf8_lossy(&page).into_owned())
+    };
+    for _ in 0..2 {
+        assert!(try_password("not the password")?.contains("klopt niet"));
+    }
+    let html = try_password(&jan.password)?;
+    assert!(html.contains("Te veel mislukte pogingen"), "{html}");
+    k.stop()
+}
