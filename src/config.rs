@@ -75,6 +75,18 @@ pub struct Config {
     pub master_key: Option<Secret>,
     /// `KOERIER_MASTER_KEY_FILE`; unset: `<data>/keys/master.key`, made on first start.
     pub master_key_file: Option<PathBuf>,
+    /// `KOERIER_SSH_HOST_KEY_FILE`: the SSH host key (OpenSSH Ed25519);
+    /// unset: `<data>/keys/ssh_host_ed25519_key`, made on first start.
+    pub ssh_host_key_file: Option<PathBuf>,
+    /// `KOERIER_REPORT_SIGNING_KEY_FILE`: the report signing key (PKCS#8
+    /// PEM); unset: `<data>/keys/report-signing.key`, made on first start.
+    pub report_signing_key_file: Option<PathBuf>,
+    /// `KOERIER_CLUSTER=1`: this node is one of many. It never makes a
+    /// key, and the start stops unless everything the nodes share is given:
+    /// the master key, the SSH host key, the report signing key, the
+    /// certificate, PostgreSQL, SMTP and the SMS gateway.
+    #[serde(default, deserialize_with = "switch")]
+    pub cluster: bool,
     /// How often the lifecycle jobs run (humantime).
     pub jobs_interval: String,
     /// The rules of SPEC section 3 beyond the window and retention (`[rules]`,
@@ -179,6 +191,9 @@ const ENV_KEYS: &[&str] = &[
     "outbox_interval",
     "master_key",
     "master_key_file",
+    "ssh_host_key_file",
+    "report_signing_key_file",
+    "cluster",
     "jobs_interval",
     "rules",
     "limits",
@@ -255,7 +270,59 @@ impl Config {
                 .map_err(|e| anyhow::anyhow!("configuration: master_key: {e}"))?;
         }
         notify::check_settings(&self.notify_settings()?).map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+        for (setting, path) in [
+            ("ssh_host_key_file", &self.ssh_host_key_file),
+            ("report_signing_key_file", &self.report_signing_key_file),
+            ("master_key_file", &self.master_key_file),
+        ] {
+            if let Some(path) = path
+                && self.cluster
+                && !path.is_file()
+            {
+                bail!("configuration: {setting} = {} is not a file", path.display());
+            }
+        }
+        if self.cluster {
+            self.cluster_ready()?;
+        }
         Ok(self)
+    }
+
+    /// A node of a cluster makes nothing of its own: every key and every
+    /// outside service the nodes share must be given. Says all that is
+    /// missing at once.
+    fn cluster_ready(&self) -> Result<()> {
+        let mut missing = Vec::new();
+        if self.master_key.is_none() && self.master_key_file.is_none() {
+            missing.push("the master key (KOERIER_MASTER_KEY or KOERIER_MASTER_KEY_FILE)");
+        }
+        if self.ssh_host_key_file.is_none() {
+            missing.push("the SSH host key (KOERIER_SSH_HOST_KEY_FILE)");
+        }
+        if self.report_signing_key_file.is_none() {
+            missing.push("the report signing key (KOERIER_REPORT_SIGNING_KEY_FILE)");
+        }
+        if self.https_cert.is_none() {
+            missing.push("the certificate and its key (KOERIER_HTTPS_CERT, KOERIER_HTTPS_KEY)");
+        }
+        let postgres =
+            matches!(gateway::db::Backend::of(&self.database_url()).map(|b| b.0), Ok(gateway::db::Backend::Postgres));
+        if !postgres {
+            missing.push("a PostgreSQL database every node uses (KOERIER_DATABASE_URL=postgres://…)");
+        }
+        if self.smtp_url.is_none() {
+            missing.push("an SMTP server (KOERIER_SMTP_URL): mail written to files stays on one node");
+        }
+        if self.sms_url.is_none() {
+            missing.push("an SMS gateway (KOERIER_SMS_URL): texts written to files stay on one node");
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        bail!(
+            "configuration: cluster = 1, and a node of a cluster makes nothing of its own; it needs {}",
+            missing.join("; ")
+        )
     }
 
     /// The database URL: the setting, or SQLite in the data folder.
@@ -283,6 +350,10 @@ impl Config {
             database_url: self.database_url(),
             rules: self.rules.clone(),
             limits: self.limits.clone(),
+            keys: gateway::KeyFiles {
+                report_signing_key: self.report_signing_key_file.clone(),
+                make_missing: !self.cluster,
+            },
         }
     }
 
@@ -383,6 +454,26 @@ fn parse_duration(setting: &str, text: &str) -> Result<std::time::Duration> {
         bail!("configuration: {setting} must be longer than zero");
     }
     Ok(d)
+}
+
+/// An on/off setting: `1`, `true`, `yes` or `on`, and their opposites (an
+/// environment variable gives `1` as a number).
+fn switch<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Bool(bool),
+        Number(i64),
+        Text(String),
+    }
+    match Given::deserialize(d)? {
+        Given::Bool(b) => Ok(b),
+        Given::Number(1) => Ok(true),
+        Given::Number(0) => Ok(false),
+        Given::Text(t) if ["1", "true", "yes", "on"].contains(&t.to_lowercase().as_str()) => Ok(true),
+        Given::Text(t) if ["0", "false", "no", "off", ""].contains(&t.to_lowercase().as_str()) => Ok(false),
+        _ => Err(serde::de::Error::custom("cluster is 1 or 0")),
+    }
 }
 
 #[cfg(test)]

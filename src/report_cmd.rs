@@ -92,7 +92,11 @@ pub async fn report(config: &Config, action: ReportAction) -> Result<()> {
             let key = gw.report_key();
             println!("public key   {}", key.public_key);
             println!("fingerprint  {}", key.fingerprint);
-            println!("key file     {}", config.data_dir.join(gateway::report::SIGNING_KEY_FILE).display());
+            let file = config
+                .report_signing_key_file
+                .clone()
+                .unwrap_or_else(|| config.data_dir.join(gateway::report::SIGNING_KEY_FILE));
+            println!("key file     {}", file.display());
         }
     }
     Ok(())

@@ -36,7 +36,11 @@ pub async fn serve(config: Config) -> Result<()> {
     let sftp = {
         let settings = sftp::SftpSettings {
             listen: config.sftp_listen,
-            data_dir: config.data_dir.clone(),
+            host_key_file: config
+                .ssh_host_key_file
+                .clone()
+                .unwrap_or_else(|| config.data_dir.join(sftp::hostkey::HOST_KEY_FILE)),
+            make_missing_key: !config.cluster,
             idle_timeout: std::time::Duration::from_secs(300),
             admission: gateway::Admission::new(limits),
         };

@@ -175,6 +175,12 @@ impl Keys {
         String::from_utf8(plain.to_vec()).map_err(|_| Error::Corrupt)
     }
 
+    /// A value that proves which master key this is without revealing it
+    /// (HKDF is one-way): kept in the database, compared at every start.
+    pub fn check_value(&self) -> Vec<u8> {
+        self.master.derive("koerier/key-check/v1", b"").as_ref().to_vec()
+    }
+
     /// The keyed hash of an SMS code, bound to its link.
     pub fn code_tag(&self, link_id: &str, code: &str) -> Vec<u8> {
         hmac::sign(&self.code, format!("{link_id}:{code}").as_bytes()).as_ref().to_vec()
@@ -205,13 +211,8 @@ impl SigningKey {
     /// and kept: every proof ever issued names its public key.
     pub fn load_or_generate(path: &Path, random: &dyn Random) -> Result<(SigningKey, KeyOrigin)> {
         use aws_lc_rs::signature::Ed25519KeyPair;
-        let invalid = || Error::Invalid(format!("{} is not an Ed25519 private key in PKCS#8 PEM", path.display()));
         match std::fs::read_to_string(path) {
-            Ok(text) => {
-                let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
-                let der = Zeroizing::new(BASE64.decode(body.trim().as_bytes()).map_err(|_| invalid())?);
-                Ok((SigningKey(Ed25519KeyPair::from_pkcs8(&der).map_err(|_| invalid())?), KeyOrigin::Loaded))
-            }
+            Ok(text) => Ok((SigningKey::from_pem(path, &text)?, KeyOrigin::Loaded)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut seed = Zeroizing::new([0u8; 32]);
                 random.fill(seed.as_mut())?;
@@ -232,6 +233,25 @@ impl SigningKey {
             }
             Err(e) => Err(Error::internal("cannot read the report signing key file", e)),
         }
+    }
+
+    /// Read the key file, which must exist (a node of a cluster makes no keys).
+    pub fn load(path: &Path) -> Result<SigningKey> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => SigningKey::from_pem(path, &text),
+            Err(e) => Err(Error::Invalid(format!(
+                "cannot read the report signing key {}: {e}; a node of a cluster makes no keys, so every node \
+                 is given the same file (KOERIER_REPORT_SIGNING_KEY_FILE)",
+                path.display()
+            ))),
+        }
+    }
+
+    fn from_pem(path: &Path, text: &str) -> Result<SigningKey> {
+        let invalid = || Error::Invalid(format!("{} is not an Ed25519 private key in PKCS#8 PEM", path.display()));
+        let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = Zeroizing::new(BASE64.decode(body.trim().as_bytes()).map_err(|_| invalid())?);
+        Ok(SigningKey(aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8(&der).map_err(|_| invalid())?))
     }
 
     /// The raw 32-byte public key.

@@ -28,6 +28,7 @@ pub mod envelope;
 pub mod error;
 pub mod first_run;
 pub mod home;
+pub mod key_check;
 pub mod lifecycle;
 pub mod link;
 pub mod lock;
@@ -62,7 +63,7 @@ pub use envelope::Envelope;
 pub use error::{Error, Field, FieldRefusal, Result, Unready};
 pub use random::{Random, SystemRandom};
 pub use session::{Door, Origin, Session};
-pub use settings::{FolderRule, Rules, Settings};
+pub use settings::{FolderRule, KeyFiles, Rules, Settings};
 pub use transfer::{Folder, TransferId, TransferKind, TransferState, TransferSummary};
 
 /// The language of a page or a message.
@@ -143,8 +144,9 @@ impl Gateway {
         let hashing = credential::Hashing::new().await?;
         let names = settings.rules.name_rules();
         let node = random::RandomExt::id(random.as_ref())?;
-        let signing = report::load_signing_key(&settings.data_dir, random.as_ref())?;
+        let signing = report::load_signing_key(&settings, random.as_ref())?;
         let keys = crypto::Keys::new(master);
+        key_check::master_key_matches(&db, &keys).await?;
         let inner = Inner { db, store, keys, signing, clock, random, settings, hashing, names, node };
         Ok(Gateway { inner: Arc::new(inner) })
     }

@@ -20,6 +20,25 @@ pub struct Settings {
     pub rules: Rules,
     /// Connections, request bodies and the free-space reserve (`[limits]`).
     pub limits: crate::Limits,
+    /// Where the keys beside the master key come from.
+    pub keys: KeyFiles,
+}
+
+/// The key files of the core beside the master key, and whether a missing
+/// one is made (one node) or stops the start (a node of a cluster, which
+/// must use the keys every other node uses).
+#[derive(Debug, Clone)]
+pub struct KeyFiles {
+    /// The report signing key (PKCS#8 PEM); unset: `<data>/keys/report-signing.key`.
+    pub report_signing_key: Option<PathBuf>,
+    /// Make a key that is missing (false in a cluster).
+    pub make_missing: bool,
+}
+
+impl Default for KeyFiles {
+    fn default() -> Self {
+        KeyFiles { report_signing_key: None, make_missing: true }
+    }
 }
 
 /// The rules of SPEC section 3 and the limits on guessing. Every number configurable.

@@ -63,6 +63,7 @@ impl Bed {
             database_url: database_for(dir.path())?,
             rules,
             limits: Default::default(),
+            keys: Default::default(),
         };
         let gw = Gateway::open(settings, master, Arc::new(clock.clone()), Arc::new(SystemRandom)).await?;
         gw.add_domain(&Admin::console(), "minvws.nl").await?;

@@ -1,5 +1,6 @@
 //! The server's SSH host key: Ed25519, made on first start and kept in the
-//! data folder (owner-only), so that clients see the same key after a restart.
+//! data folder (owner-only), so that clients see the same key after a restart;
+//! or given (`KOERIER_SSH_HOST_KEY_FILE`), the same on every node of a cluster.
 
 use std::path::{Path, PathBuf};
 
@@ -22,11 +23,27 @@ pub enum HostKeyError {
     /// No randomness for a new key.
     #[error("no randomness for a new host key")]
     Random,
+    /// A node of a cluster makes no key, and this one is not there.
+    #[error(
+        "host key {path} does not exist; a node of a cluster makes no keys, so every node is given the same \
+         file (KOERIER_SSH_HOST_KEY_FILE)"
+    )]
+    Missing { path: PathBuf },
 }
 
-/// Load the host key, making it first if there is none.
-pub fn load_or_generate(data_dir: &Path) -> Result<PrivateKey, HostKeyError> {
-    let path = data_dir.join(HOST_KEY_FILE);
+/// Load the host key from `path`, which must exist (a node of a cluster).
+pub fn load(path: &Path) -> Result<PrivateKey, HostKeyError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => PrivateKey::from_openssh(text.as_bytes())
+            .map_err(|e| HostKeyError::Format { path: path.to_owned(), reason: e.to_string() }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(HostKeyError::Missing { path: path.to_owned() }),
+        Err(source) => Err(HostKeyError::Io { path: path.to_owned(), source }),
+    }
+}
+
+/// Load the host key at `path`, making it first if there is none.
+pub fn load_or_generate(path: &Path) -> Result<PrivateKey, HostKeyError> {
+    let path = path.to_owned();
     let io = |source| HostKeyError::Io { path: path.clone(), source };
     match std::fs::read_to_string(&path) {
         Ok(text) => PrivateKey::from_openssh(text.as_bytes())
@@ -40,7 +57,7 @@ pub fn load_or_generate(data_dir: &Path) -> Result<PrivateKey, HostKeyError> {
                 .map_err(|e| HostKeyError::Format { path: path.clone(), reason: e.to_string() })?;
             if !gateway::crypto::create_private(&path, text.as_bytes()).map_err(io)? {
                 // Another process made it first: use theirs.
-                return load_or_generate(data_dir);
+                return load_or_generate(&path);
             }
             tracing::info!(path = %path.display(), "generated the SSH host key");
             Ok(key)
@@ -56,8 +73,11 @@ mod tests {
     #[test]
     fn the_key_is_made_once_owner_only_and_kept() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
-        let first = load_or_generate(dir.path())?;
-        let again = load_or_generate(dir.path())?;
+        let path = dir.path().join(HOST_KEY_FILE);
+        assert!(matches!(load(&path), Err(HostKeyError::Missing { .. })), "not made by load");
+        let first = load_or_generate(&path)?;
+        let again = load_or_generate(&path)?;
+        assert_eq!(load(&path)?.public_key(), first.public_key());
         assert_eq!(first.public_key(), again.public_key());
         assert_eq!(first.algorithm(), russh::keys::Algorithm::Ed25519);
         #[cfg(unix)]

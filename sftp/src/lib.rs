@@ -37,8 +37,10 @@ use tokio::time::Sleep;
 pub struct SftpSettings {
     /// Where to listen (`KOERIER_SFTP_LISTEN`).
     pub listen: SocketAddr,
-    /// The data folder: the host key is kept under it.
-    pub data_dir: PathBuf,
+    /// The host key (OpenSSH Ed25519).
+    pub host_key_file: PathBuf,
+    /// Make the host key when the file is missing (not in a cluster).
+    pub make_missing_key: bool,
     /// A connection without traffic for this long is closed.
     pub idle_timeout: Duration,
     /// Who may connect, and how long a connection has to sign in.
@@ -67,7 +69,11 @@ pub struct SftpServer {
 impl SftpServer {
     /// Load (or make) the host key and bind the listener.
     pub async fn bind(gateway: Gateway, settings: &SftpSettings) -> Result<SftpServer, StartError> {
-        let key = hostkey::load_or_generate(&settings.data_dir)?;
+        let key = if settings.make_missing_key {
+            hostkey::load_or_generate(&settings.host_key_file)?
+        } else {
+            hostkey::load(&settings.host_key_file)?
+        };
         let config = Arc::new(ssh::config(key, settings.idle_timeout));
         let listener = TcpListener::bind(settings.listen)
             .await

@@ -261,6 +261,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    key_checks (name) {
+        name -> Text,
+        value -> Binary,
+    }
+}
+
+diesel::table! {
     recovery_codes (account_id, code_tag) {
         account_id -> Text,
         code_tag -> Binary,
@@ -299,6 +306,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     first_run,
     totp_secrets,
     recovery_codes,
+    key_checks,
     app_passwords,
     dav_locks,
     dead_properties,

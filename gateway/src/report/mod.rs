@@ -12,7 +12,6 @@ mod pdf;
 pub mod proof;
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use diesel::prelude::*;
 
@@ -74,9 +73,13 @@ pub struct ReportData {
 /// Where the report signing key lives under the data folder.
 pub const SIGNING_KEY_FILE: &str = "keys/report-signing.key";
 
-/// Load the report signing key, making it on first start.
-pub(crate) fn load_signing_key(data_dir: &Path, random: &dyn Random) -> Result<SigningKey> {
-    let path = data_dir.join(SIGNING_KEY_FILE);
+/// Load the report signing key: the file named, or the one in the data
+/// folder, made on first start unless missing keys are not to be made.
+pub(crate) fn load_signing_key(settings: &crate::Settings, random: &dyn Random) -> Result<SigningKey> {
+    let path = settings.keys.report_signing_key.clone().unwrap_or_else(|| settings.data_dir.join(SIGNING_KEY_FILE));
+    if !settings.keys.make_missing {
+        return SigningKey::load(&path);
+    }
     let (key, origin) = SigningKey::load_or_generate(&path, random)?;
     if origin == KeyOrigin::Generated {
         tracing::warn!(

@@ -65,6 +65,7 @@ impl Bed {
             database_url: database_url.clone(),
             rules,
             limits: Default::default(),
+            keys: Default::default(),
         };
         let gw = Gateway::open(settings, master, Arc::new(clock.clone()), Arc::new(SystemRandom)).await?;
         let admin = Admin::console();
@@ -80,6 +81,7 @@ impl Bed {
             database_url: self.database_url.clone(),
             rules: self.gw.settings().rules.clone(),
             limits: self.gw.settings().limits.clone(),
+            keys: Default::default(),
         };
         Ok(Gateway::open(settings, master, Arc::new(self.clock.clone()), Arc::new(SystemRandom)).await?)
     }
