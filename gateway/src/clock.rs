@@ -150,6 +150,14 @@ const MONTHS_EN: [&str; 12] = [
 pub trait Clock: Send + Sync + 'static {
     /// Now.
     fn now(&self) -> Timestamp;
+
+    /// Whether this is the world's time, which every node reads from its
+    /// own clock with its own error: then what nodes must agree on (leases)
+    /// is timed by the database's clock instead. A clock a test moves is
+    /// its own time, and times everything.
+    fn is_world_time(&self) -> bool {
+        true
+    }
 }
 
 /// The real clock.
@@ -188,6 +196,10 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
         Timestamp(self.0.load(Ordering::SeqCst))
+    }
+
+    fn is_world_time(&self) -> bool {
+        false
     }
 }
 

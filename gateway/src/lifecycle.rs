@@ -29,22 +29,45 @@ pub struct LifecycleReport {
     pub staging_swept: usize,
 }
 
-const LEASE_TTL: Duration = Duration::from_secs(120);
+/// How long the jobs lease lasts unless renewed: a node killed in a round
+/// is taken over this long after, within one round's interval (30 s).
+const LEASE_TTL: Duration = Duration::from_secs(30);
+
+/// How often a round that is still running renews its lease.
+const LEASE_RENEW: Duration = Duration::from_secs(10);
+
+/// The database's clock, in milliseconds since the epoch.
+fn database_now(conn: &mut AnyConnection) -> Result<i64> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::BigInt;
+    let expression = match conn {
+        AnyConnection::Sqlite(_) => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+        AnyConnection::Postgresql(_) => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+    };
+    Ok(diesel::select(sql::<BigInt>(expression)).get_result(conn)?)
+}
 
 impl Gateway {
-    /// Take or renew a named lease for `ttl`; false when another node holds it.
+    /// Take or renew a named lease for `ttl`; false when another node holds
+    /// it. Timed by the database's clock, the one every node shares, so a
+    /// node whose clock runs ahead neither takes a lease early nor holds
+    /// one too long.
     pub(crate) async fn take_lease(&self, name: &'static str, ttl: Duration) -> Result<bool> {
-        let now = self.now();
-        let until = now.plus(ttl).as_millis();
         let node = self.node.clone();
+        let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let own = (!self.clock.is_world_time()).then(|| self.now().as_millis());
         self.db
             .write(move |conn| {
+                let now = match own {
+                    Some(now) => now,
+                    None => database_now(conn)?,
+                };
                 let n = diesel::update(
                     leases::table
                         .filter(leases::name.eq(name))
-                        .filter(leases::holder.eq(&node).or(leases::expires_at.lt(now.as_millis()))),
+                        .filter(leases::holder.eq(&node).or(leases::expires_at.lt(now))),
                 )
-                .set((leases::holder.eq(&node), leases::expires_at.eq(until)))
+                .set((leases::holder.eq(&node), leases::expires_at.eq(now.saturating_add(ttl))))
                 .execute(conn)?;
                 Ok(n == 1)
             })
@@ -72,14 +95,31 @@ impl Gateway {
     }
 
     /// Run the lifecycle jobs once, if no other node is running them. The
-    /// lease is held only while they run: a node killed between two rounds
-    /// holds nothing, and one killed during a round holds it for at most
-    /// [`LEASE_TTL`].
+    /// lease is held only while they run, renewed every [`LEASE_RENEW`]: a
+    /// node killed between two rounds holds nothing, and one killed during
+    /// a round holds it for at most [`LEASE_TTL`] more.
     pub async fn run_lifecycle(&self) -> Result<Option<LifecycleReport>> {
         if !self.take_lease("lifecycle", LEASE_TTL).await? {
             return Ok(None);
         }
+        let renewing = {
+            let this = self.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(LEASE_RENEW).await;
+                    match this.take_lease("lifecycle", LEASE_TTL).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::warn!("the jobs lease went to another node during a long round");
+                            break;
+                        }
+                        Err(e) => tracing::warn!(error = %e, "could not renew the jobs lease"),
+                    }
+                }
+            })
+        };
         let round = self.lifecycle_round().await;
+        renewing.abort();
         self.release_lease("lifecycle").await?;
         round.map(Some)
     }

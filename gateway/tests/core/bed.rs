@@ -75,6 +75,11 @@ impl Bed {
 
     /// Open a second core on the same folder and database: a restart.
     pub async fn restart(&self) -> Result<Gateway, Box<dyn std::error::Error>> {
+        self.node_with(Arc::new(self.clock.clone())).await
+    }
+
+    /// Another node on the same folder and database, with its own clock.
+    pub async fn node_with(&self, clock: Arc<dyn gateway::Clock>) -> Result<Gateway, Box<dyn std::error::Error>> {
         let master = MasterKey::from_base64("S29lcmllciB0ZXN0IG1hc3RlciBrZXkgMzIgYnl0ZXM=")?;
         let settings = Settings {
             data_dir: self.dir.path().to_owned(),
@@ -83,7 +88,7 @@ impl Bed {
             limits: self.gw.settings().limits.clone(),
             keys: Default::default(),
         };
-        Ok(Gateway::open(settings, master, Arc::new(self.clock.clone()), Arc::new(SystemRandom)).await?)
+        Ok(Gateway::open(settings, master, clock, Arc::new(SystemRandom)).await?)
     }
 
     /// How many rows a table holds, read from the database itself: what the

@@ -3,6 +3,7 @@
 //! its sender and shows in the report; caps on SMS and unsolicited mail refuse
 //! clearly and queue nothing.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use gateway::address::Mailbox;
@@ -181,4 +182,31 @@ fn the_backoff_schedule() {
     let secs: Vec<u64> = (1..=10).map(|n| backoff(n).as_secs()).collect();
     assert_eq!(secs, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
     assert_eq!(backoff(1000), MAX_RETRY);
+}
+
+/// The world's time, as read on a node whose clock is `ahead` fast.
+struct FastClock(Duration);
+
+impl gateway::Clock for FastClock {
+    fn now(&self) -> gateway::Timestamp {
+        gateway::SystemClock.now().plus(self.0)
+    }
+}
+
+/// Leases are timed by the database's clock: a node whose own clock runs
+/// ten minutes fast sees the lease another node took a moment ago as the
+/// live lease it is, and takes it once that node lets go.
+#[tokio::test]
+async fn a_node_with_a_fast_clock_does_not_take_a_live_lease() -> TestResult {
+    let bed = Bed::new().await?;
+    let steady = bed.node_with(Arc::new(gateway::SystemClock)).await?;
+    let fast = bed.node_with(Arc::new(FastClock(Duration::from_secs(600)))).await?;
+    assert!(steady.hold_outbox_lease().await?, "the lease is free");
+    assert!(!fast.hold_outbox_lease().await?, "still held by the database's clock");
+    assert!(fast.run_lifecycle().await?.is_some(), "another lease is free to it");
+    steady.release_outbox_lease().await?;
+    assert!(fast.hold_outbox_lease().await?, "let go: taken at once");
+    assert!(!steady.hold_outbox_lease().await?, "and now held by the fast node");
+    assert!(FastClock(Duration::ZERO).is_world_time());
+    Ok(())
 }
