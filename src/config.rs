@@ -87,6 +87,10 @@ pub struct Config {
     /// certificate, PostgreSQL, SMTP and the SMS gateway.
     #[serde(default, deserialize_with = "switch")]
     pub cluster: bool,
+    /// `KOERIER_TRUSTED_PROXIES`: addresses and CIDR blocks of the load
+    /// balancers whose PROXY header (HTTPS and SFTP) and `X-Forwarded-For`
+    /// (HTTP) name the client; unset: none, every peer is the client.
+    pub trusted_proxies: Option<String>,
     /// How often the lifecycle jobs run (humantime).
     pub jobs_interval: String,
     /// The rules of SPEC section 3 beyond the window and retention (`[rules]`,
@@ -194,6 +198,7 @@ const ENV_KEYS: &[&str] = &[
     "ssh_host_key_file",
     "report_signing_key_file",
     "cluster",
+    "trusted_proxies",
     "jobs_interval",
     "rules",
     "limits",
@@ -285,7 +290,14 @@ impl Config {
         if self.cluster {
             self.cluster_ready()?;
         }
+        self.trusted_proxies()?;
         Ok(self)
+    }
+
+    /// The load balancers whose word on the client's address is believed.
+    pub fn trusted_proxies(&self) -> Result<gateway::proxied::TrustedProxies> {
+        gateway::proxied::TrustedProxies::parse(self.trusted_proxies.as_deref().unwrap_or_default())
+            .map_err(|e| anyhow::anyhow!("configuration: trusted_proxies: {e}"))
     }
 
     /// A node of a cluster makes nothing of its own: every key and every

@@ -41,6 +41,7 @@ pub async fn serve(config: Config) -> Result<()> {
                 .clone()
                 .unwrap_or_else(|| config.data_dir.join(sftp::hostkey::HOST_KEY_FILE)),
             make_missing_key: !config.cluster,
+            trusted_proxies: config.trusted_proxies()?,
             idle_timeout: std::time::Duration::from_secs(300),
             admission: gateway::Admission::new(limits),
         };
@@ -96,6 +97,7 @@ async fn start_https(
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>> {
     let tls = web::tls::server_config(&config.cert_source())?;
+    let proxies = std::sync::Arc::new(config.trusted_proxies()?);
     let mut settings = config.web_settings()?;
     if settings.organisation.is_empty() {
         settings.organisation = gateway.organisation().await?;
@@ -109,7 +111,7 @@ async fn start_https(
         let _ = stopped.wait_for(|stop| *stop).await;
     };
     Ok(tokio::spawn(async move {
-        if let Err(e) = web::serve_https(listener, tls, app, admission, shutdown).await {
+        if let Err(e) = web::serve_https(listener, tls, app, admission, proxies, shutdown).await {
             tracing::error!(error = %e, "the HTTPS listener failed");
         }
     }))

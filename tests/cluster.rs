@@ -145,3 +145,99 @@ fn a_node_of_a_cluster_serves_with_the_keys_it_is_given_and_makes_none() -> Test
     assert!(!fresh.join("mail").exists() && !fresh.join("sms").exists(), "no mail or SMS files");
     Ok(())
 }
+
+/// Connects to `127.0.0.1:<port>`, sends a PROXY header naming `client`
+/// (`v1` or `v2`), then relays stdin and stdout: what a load balancer does,
+/// for OpenSSH's `ProxyCommand`; or, given a request, speaks TLS and prints
+/// the answer's status line (an HTTP client behind the balancer).
+const BALANCER: &str = r#"
+import socket, ssl, struct, sys, threading, ipaddress
+port, version, client = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = socket.create_connection(("127.0.0.1", port))
+ip = ipaddress.ip_address(client)
+if version == "v1":
+    family = "TCP4" if ip.version == 4 else "TCP6"
+    dest = "127.0.0.1" if ip.version == 4 else "::1"
+    s.sendall(f"PROXY {family} {client} {dest} 40123 {port}\r\n".encode())
+else:
+    dest = ipaddress.ip_address("127.0.0.1" if ip.version == 4 else "::1")
+    body = ip.packed + dest.packed + struct.pack("!HH", 40123, port)
+    fam = 0x11 if ip.version == 4 else 0x21
+    s.sendall(b"\r\n\r\n\x00\r\nQUIT\n" + bytes([0x21, fam]) + struct.pack("!H", len(body)) + body)
+if len(sys.argv) > 4:
+    ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+    t = ctx.wrap_socket(s, server_hostname="localhost")
+    t.sendall(sys.argv[4].encode().decode("unicode_escape").encode())
+    print(t.recv(200).split(b"\r\n")[0].decode())
+    sys.exit(0)
+def up():
+    while True:
+        data = sys.stdin.buffer.read1(65536)
+        if not data: break
+        s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+threading.Thread(target=up, daemon=True).start()
+while True:
+    data = s.recv(65536)
+    if not data: break
+    sys.stdout.buffer.write(data); sys.stdout.buffer.flush()
+"#;
+
+/// Behind a load balancer (`KOERIER_TRUSTED_PROXIES`), the report names the
+/// client the balancer names, by every door: a download over SFTP through a
+/// PROXY v1 header, over WebDAV through a v2 header (IPv6), and over WebDAV
+/// with `X-Forwarded-For`.
+#[test]
+fn behind_a_balancer_the_report_names_each_client_not_the_balancer() -> TestResult {
+    let mut k = Koerier::new()?;
+    let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
+    let kees = k.user("kees@minvws.nl", "Kees de Vries", "staff")?;
+    k.set("KOERIER_TRUSTED_PROXIES", "127.0.0.1, ::1");
+    std::fs::write(k.path().join("nota.pdf"), b"%PDF-1.4\n% nota\n%%EOF\n")?;
+    let sent = k.ok(&["send", "--from", &jan.email, "--to", &kees.email, "--subject", "Nota", "nota.pdf"], None)?;
+    let name = sent.lines().find_map(|l| l.strip_prefix("sent ")?.split(';').next()).ok_or("no name")?.to_owned();
+    k.start()?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    std::fs::write(w.join("balancer.py"), BALANCER)?;
+    let balancer = w.join("balancer.py").to_string_lossy().into_owned();
+
+    // SFTP through the balancer, the client named in a v1 header.
+    let inbox = k.sftp_batch(&kees, w, "ls inbox\n")?;
+    let folder = text(&inbox).lines().filter_map(|l| l.trim().strip_prefix("inbox/")).next().map(str::to_owned);
+    let folder = folder.ok_or(format!("no folder in {}", text(&inbox)))?;
+    let proxy_command = format!("ProxyCommand=python3 {balancer} {} v1 192.0.2.44", k.port);
+    std::fs::write(w.join("get.txt"), format!("get inbox/{folder}/nota.pdf over-sftp.pdf\n"))?;
+    let out = Command::new("sftp")
+        .args(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"])
+        .args(["-o", "LogLevel=ERROR", "-o", &proxy_command, "-o", "IdentitiesOnly=yes", "-i"])
+        .arg(&kees.key)
+        .args(["-o", &format!("User={}", kees.email), "-b", "get.txt", "balanced"])
+        .current_dir(w)
+        .output()?;
+    assert!(out.status.success() && w.join("over-sftp.pdf").is_file(), "{}", text(&out));
+
+    // WebDAV through a v2 header naming an IPv6 client.
+    let auth = data_encoding::BASE64.encode(format!("{}:{}", kees.email, kees.password).as_bytes());
+    let request = format!(
+        "GET /dav/inbox/{folder}/nota.pdf HTTP/1.1\\r\\nHost: localhost\\r\\nAuthorization: Basic {auth}\\r\\nConnection: close\\r\\n\\r\\n"
+    );
+    let out =
+        Command::new("python3").args([&balancer, &k.https.to_string(), "v2", "2001:db8::9", &request]).output()?;
+    assert!(text(&out).contains("200"), "{}", text(&out));
+
+    // WebDAV with X-Forwarded-For from the balancer (here: this machine).
+    let out = Command::new("curl")
+        .args(["-sk", "-o", "/dev/null", "-w", "%{http_code}", "-u", &format!("{}:{}", kees.email, kees.password)])
+        .args(["-H", "X-Forwarded-For: 198.51.100.23", &k.url(&format!("/dav/inbox/{folder}/nota.pdf"))])
+        .output()?;
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
+    k.stop()?;
+
+    let proof = k.ok(&["report", "message", "--account", &jan.email, &name, "--proof", "--output", "-"], None)?;
+    for client in ["192.0.2.44", "2001:db8::9", "198.51.100.23"] {
+        assert!(proof.contains(client), "the report names {client}: {proof}");
+    }
+    assert!(!proof.contains("\"127.0.0.1\""), "not the balancer: {proof}");
+    Ok(())
+}

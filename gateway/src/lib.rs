@@ -37,6 +37,7 @@ pub mod outsider;
 pub mod own_account;
 pub mod policy;
 pub mod properties;
+pub mod proxied;
 pub mod random;
 pub mod registration;
 pub mod report;

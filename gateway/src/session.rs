@@ -104,6 +104,11 @@ impl Actor {
 }
 
 impl Session {
+    /// The same signed-in actor, for a request from `origin` (a door that
+    /// remembers a sign-in for a while records each request's own address).
+    pub fn from_origin(&self, origin: Origin) -> Session {
+        Session { actor: self.actor.clone(), origin }
+    }
     /// The caller's email address.
     pub fn email(&self) -> &str {
         self.actor.email()

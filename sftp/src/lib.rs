@@ -26,6 +26,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use gateway::admission::Ticket;
+use gateway::proxied::TrustedProxies;
 use gateway::{Admission, Gateway};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -45,6 +46,8 @@ pub struct SftpSettings {
     pub idle_timeout: Duration,
     /// Who may connect, and how long a connection has to sign in.
     pub admission: Admission,
+    /// Load balancers whose PROXY header names the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Why the SFTP door could not start.
@@ -64,6 +67,7 @@ pub struct SftpServer {
     config: Arc<russh::server::Config>,
     gateway: Gateway,
     admission: Admission,
+    proxies: TrustedProxies,
 }
 
 impl SftpServer {
@@ -78,7 +82,8 @@ impl SftpServer {
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|source| StartError::Listen { addr: settings.listen, source })?;
-        Ok(SftpServer { listener, config, gateway, admission: settings.admission.clone() })
+        let (admission, proxies) = (settings.admission.clone(), settings.trusted_proxies.clone());
+        Ok(SftpServer { listener, config, gateway, admission, proxies })
     }
 
     /// The address actually bound.
@@ -102,15 +107,27 @@ impl SftpServer {
                     continue;
                 }
             };
-            let ticket = match self.admission.admit_to_sign_in(peer.ip()) {
-                Ok(ticket) => ticket,
-                Err(why) => {
-                    // RFC 4253 4.2 lets a server send lines before its version;
-                    // OpenSSH shows them with -v. Never waits: a full buffer drops it.
-                    let _ = socket.try_write(format!("koerier: {why}\r\n").as_bytes());
-                    continue;
-                }
-            };
+            if self.proxies.contains(peer.ip()) {
+                // The client's address first, from its proxy's header; then admitted by it.
+                let (config, gateway, admission) = (self.config.clone(), self.gateway.clone(), self.admission.clone());
+                tokio::spawn(async move {
+                    let mut socket = socket;
+                    let client = match gateway::proxied::client_of(&mut socket, peer).await {
+                        Ok(client) => client,
+                        Err(e) => {
+                            tracing::warn!(%peer, error = %e, "a trusted proxy's PROXY header was refused");
+                            return;
+                        }
+                    };
+                    if let Some(ticket) = admitted(&admission, &socket, client) {
+                        tokio::time::sleep(ticket.wait()).await;
+                        let socket = SignInDeadline::new(socket, ticket, admission.limits().sign_in_time);
+                        connection(config, gateway, socket, client).await
+                    }
+                });
+                continue;
+            }
+            let Some(ticket) = admitted(&self.admission, &socket, peer) else { continue };
             let sign_in_time = self.admission.limits().sign_in_time;
             let (config, gateway) = (self.config.clone(), self.gateway.clone());
             tokio::spawn(async move {
@@ -118,6 +135,19 @@ impl SftpServer {
                 let socket = SignInDeadline::new(socket, ticket, sign_in_time);
                 connection(config, gateway, socket, peer).await
             });
+        }
+    }
+}
+
+/// A place for a connection from `client`, or a line that says why not.
+fn admitted(admission: &Admission, socket: &TcpStream, client: SocketAddr) -> Option<Ticket> {
+    match admission.admit_to_sign_in(client.ip()) {
+        Ok(ticket) => Some(ticket),
+        Err(why) => {
+            // RFC 4253 4.2 lets a server send lines before its version;
+            // OpenSSH shows them with -v. Never waits: a full buffer drops it.
+            let _ = socket.try_write(format!("koerier: {why}\r\n").as_bytes());
+            None
         }
     }
 }

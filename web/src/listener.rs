@@ -11,12 +11,14 @@
 //! for a request's headers, between requests too, is `request_idle`.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, Request, Response, StatusCode, header};
+use gateway::proxied::TrustedProxies;
 use gateway::{Admission, Crowded};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -44,6 +46,7 @@ pub async fn serve_https(
     tls: Arc<rustls::ServerConfig>,
     app: Router,
     admission: Admission,
+    proxies: Arc<TrustedProxies>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let limits = Arc::new(admission.limits().clone());
@@ -63,19 +66,43 @@ pub async fn serve_https(
             },
             () = &mut shutdown => break,
         };
-        let ticket = match admission.admit(peer.ip()) {
-            Ok(ticket) => Some(ticket),
-            // Answered below, so that a browser behind a crowded address says why.
-            Err(Crowded::AddressFull) => None,
-            Err(_) => continue,
+        let proxied = proxies.contains(peer.ip());
+        let ticket = if proxied {
+            // Admitted by the client's address, once its proxy has named it.
+            None
+        } else {
+            match admission.admit(peer.ip()) {
+                Ok(ticket) => Some(ticket),
+                // Answered below, so that a browser behind a crowded address says why.
+                Err(Crowded::AddressFull) => None,
+                Err(_) => continue,
+            }
         };
         let _ = tcp.set_nodelay(true);
-        let tcp = tokio::io::BufReader::with_capacity(SOCKET_READ_BUFFER, tcp);
         let acceptor = acceptor.clone();
         let app = app.clone();
         let limits = limits.clone();
         let watcher = graceful.watcher();
+        let (admission, proxies) = (admission.clone(), proxies.clone());
         tokio::spawn(async move {
+            let mut tcp = tcp;
+            let (peer, ticket) = if proxied {
+                let client = match gateway::proxied::client_of(&mut tcp, peer).await {
+                    Ok(client) => client,
+                    Err(e) => {
+                        tracing::warn!(%peer, error = %e, "a trusted proxy's PROXY header was refused");
+                        return;
+                    }
+                };
+                match admission.admit(client.ip()) {
+                    Ok(ticket) => (client, Some(ticket)),
+                    Err(Crowded::AddressFull) => (client, None),
+                    Err(_) => return,
+                }
+            } else {
+                (peer, ticket)
+            };
+            let tcp = tokio::io::BufReader::with_capacity(SOCKET_READ_BUFFER, tcp);
             if let Some(ticket) = &ticket {
                 tokio::time::sleep(ticket.wait()).await;
             }
@@ -96,7 +123,11 @@ pub async fn serve_https(
             let ended = match ticket {
                 Some(_held) => {
                     let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-                        req.extensions_mut().insert(ConnectInfo(peer));
+                        // Behind a trusted HTTP proxy the client is in X-Forwarded-For.
+                        let forwarded = req.headers().get_all("x-forwarded-for");
+                        let client =
+                            proxies.forwarded_client(peer.ip(), forwarded.iter().filter_map(|v| v.to_str().ok()));
+                        req.extensions_mut().insert(ConnectInfo(SocketAddr::new(client, peer.port())));
                         let req = req.map(|body| axum::body::Body::new(Paced::new(body, &limits)));
                         let app = app.clone();
                         async move {

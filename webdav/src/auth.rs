@@ -79,7 +79,8 @@ impl SignIns {
             let revoked = gateway::app_password::looks_like_app_password(&password)
                 && !gateway.app_password_stands(&password).await.unwrap_or(false);
             if !revoked {
-                return Ok(session);
+                // This request's own address, not the one of the sign-in remembered.
+                return Ok(session.from_origin(Origin::new(Door::Webdav, ip)));
             }
             self.lock().remove(&key);
         }
