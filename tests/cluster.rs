@@ -241,3 +241,144 @@ fn behind_a_balancer_the_report_names_each_client_not_the_balancer() -> TestResu
     assert!(!proof.contains("\"127.0.0.1\""), "not the balancer: {proof}");
     Ok(())
 }
+
+/// A process killed when dropped.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for_port(port: u16) -> Result<(), door::Error> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if std::time::Instant::now() > deadline {
+            return Err(format!("nothing listens on {port}").into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+/// Behind HAProxy with the configuration of `docs/haproxy.cfg` as it is
+/// (TCP pass-through, PROXY v2, health checks on `/readyz`): on PostgreSQL
+/// two nodes of a cluster with the same keys serve as one, and when one
+/// stops the other serves on; on SQLite (one node by design) one node.
+/// WebDAV and SFTP through the balancer, the host key the shared one.
+#[test]
+fn behind_haproxy_the_nodes_serve_as_one_and_one_may_stop() -> TestResult {
+    let mut k = Koerier::new()?;
+    let kees = k.user("kees@minvws.nl", "Kees de Vries", "staff")?;
+    k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
+    let keys = tempfile::tempdir()?;
+    shared_keys(keys.path())?;
+    std::fs::copy(k.path().join("data/keys/master.key"), keys.path().join("master.key"))?;
+    let key = |name: &str| keys.path().join(name).to_string_lossy().into_owned();
+    let two = on_postgres();
+    let mut shared = vec![
+        ("KOERIER_TRUSTED_PROXIES", "127.0.0.1".to_owned()),
+        ("KOERIER_SSH_HOST_KEY_FILE", key("ssh_host_ed25519_key")),
+        ("KOERIER_REPORT_SIGNING_KEY_FILE", key("report-signing.key")),
+        ("KOERIER_HTTPS_CERT", key("tls.crt")),
+        ("KOERIER_HTTPS_KEY", key("tls.key")),
+    ];
+    if two {
+        shared.extend([
+            ("KOERIER_CLUSTER", "1".to_owned()),
+            ("KOERIER_MASTER_KEY_FILE", key("master.key")),
+            ("KOERIER_SMTP_URL", "smtp://127.0.0.1:1".to_owned()),
+            ("KOERIER_SMS_URL", "https://127.0.0.1:1/sms".to_owned()),
+        ]);
+    }
+    for (setting, value) in &shared {
+        k.set(setting, value);
+    }
+    let document: Vec<u8> = b"%PDF-1.4\n".iter().copied().chain((0..300_000u32).map(|i| (i % 251) as u8)).collect();
+    std::fs::write(k.path().join("jaarplan.pdf"), &document)?;
+    k.ok(&["send", "--from", "jan@minvws.nl", "--to", &kees.email, "--subject", "Plan", "jaarplan.pdf"], None)?;
+    k.start()?;
+    let (b_https, b_sftp) = (ports::free_port()?, ports::free_port()?);
+    let node_b = if two {
+        let child = k
+            .command(&["serve"])
+            .env("KOERIER_HTTPS_LISTEN", format!("127.0.0.1:{b_https}"))
+            .env("KOERIER_SFTP_LISTEN", format!("127.0.0.1:{b_sftp}"))
+            .spawn()?;
+        let running = Running(child);
+        wait_for_port(b_https)?;
+        wait_for_port(b_sftp)?;
+        Some(running)
+    } else {
+        None
+    };
+    let (lb_https, lb_sftp) = (ports::free_port()?, ports::free_port()?);
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/haproxy.cfg");
+    let haproxy = Running(
+        Command::new("haproxy")
+            .arg("-db")
+            .arg("-f")
+            .arg(&config)
+            .env("KOERIER_LB_HTTPS", format!("127.0.0.1:{lb_https}"))
+            .env("KOERIER_LB_SFTP", format!("127.0.0.1:{lb_sftp}"))
+            .env("KOERIER_NODE_A_HTTPS", format!("127.0.0.1:{}", k.https))
+            .env("KOERIER_NODE_A_SFTP", format!("127.0.0.1:{}", k.port))
+            .env("KOERIER_NODE_A_HTTPS_PORT", k.https.to_string())
+            .env("KOERIER_NODE_B_HTTPS", format!("127.0.0.1:{b_https}"))
+            .env("KOERIER_NODE_B_SFTP", format!("127.0.0.1:{b_sftp}"))
+            .env("KOERIER_NODE_B_HTTPS_PORT", b_https.to_string())
+            .spawn()
+            .map_err(|e| format!("haproxy (scripts/setup installs it): {e}"))?,
+    );
+    wait_for_port(lb_https)?;
+    wait_for_port(lb_sftp)?;
+    // The health checks see the nodes up.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let inbox = k.sftp_batch(&kees, w, "ls inbox\n")?;
+    let folder = text(&inbox).lines().filter_map(|l| l.trim().strip_prefix("inbox/")).next().map(str::to_owned);
+    let folder = folder.ok_or(format!("no folder in {}", text(&inbox)))?;
+    let ssh_options = k.ssh_options(&kees);
+    let through = |round: usize| -> TestResult {
+        let file = w.join(format!("dav-{round}.pdf"));
+        let url = format!("https://127.0.0.1:{lb_https}/dav/inbox/{folder}/jaarplan.pdf");
+        let out = Command::new("curl")
+            .args(["-sk", "-o"])
+            .arg(&file)
+            .args(["-w", "%{http_code}", "-u", &format!("{}:{}", kees.email, kees.password), &url])
+            .output()?;
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "200", "WebDAV through the balancer, round {round}");
+        assert!(std::fs::read(&file)? == document, "byte for byte");
+        std::fs::write(w.join("get.txt"), format!("get inbox/{folder}/jaarplan.pdf sftp-{round}.pdf\n"))?;
+        let out = Command::new("sftp")
+            .args(&ssh_options)
+            .args(["-o", "BatchMode=yes", "-P", &lb_sftp.to_string(), "-b", "get.txt", "127.0.0.1"])
+            .current_dir(w)
+            .output()?;
+        assert!(out.status.success(), "SFTP through the balancer, round {round}: {}", text(&out));
+        assert!(std::fs::read(w.join(format!("sftp-{round}.pdf")))? == document, "byte for byte");
+        Ok(())
+    };
+    for round in 0..4 {
+        through(round)?;
+    }
+    let scanned =
+        Command::new("ssh-keyscan").args(["-t", "ed25519", "-p", &lb_sftp.to_string(), "127.0.0.1"]).output()?;
+    let given = std::fs::read_to_string(keys.path().join("ssh_host_ed25519_key.pub"))?;
+    let blob = given.split_whitespace().nth(1).ok_or("a public key line")?;
+    assert!(String::from_utf8_lossy(&scanned.stdout).contains(blob), "the shared host key: {}", text(&scanned));
+    if two {
+        // One node stops; the other serves every request.
+        k.stop()?;
+        for round in 4..8 {
+            through(round)?;
+        }
+    }
+    drop(haproxy);
+    drop(node_b);
+    k.stop()
+}
