@@ -50,8 +50,9 @@ const DESCRIPTORS_PER_CONNECTION: u64 = 2;
 /// and say so. Returns the limit in force.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub fn descriptors_for(limits: &mut gateway::Limits) -> u64 {
-    let listeners = 2;
-    let need = u64::from(limits.connections) * DESCRIPTORS_PER_CONNECTION * listeners + SPARE_DESCRIPTORS;
+    let both = u64::from(limits.connections_of(gateway::Listener::Https))
+        + u64::from(limits.connections_of(gateway::Listener::Sftp));
+    let need = both * DESCRIPTORS_PER_CONNECTION + SPARE_DESCRIPTORS;
     let mut current = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit and setrlimit read and write the struct given, nothing else.
     let have = unsafe {
@@ -66,17 +67,15 @@ pub fn descriptors_for(limits: &mut gateway::Limits) -> u64 {
         }
         current.rlim_cur
     };
-    if have < need {
-        let fits = have.saturating_sub(SPARE_DESCRIPTORS) / (DESCRIPTORS_PER_CONNECTION * listeners);
-        let fits = u32::try_from(fits).unwrap_or(u32::MAX).max(1);
+    let budget = have.saturating_sub(SPARE_DESCRIPTORS) / DESCRIPTORS_PER_CONNECTION;
+    if limits.fit_into(budget) {
         tracing::warn!(
             open_files = have,
-            wanted = limits.connections,
-            connections = fits,
+            wanted = both,
+            https = limits.connections_of(gateway::Listener::Https),
+            sftp = limits.connections_of(gateway::Listener::Sftp),
             "the open-file limit is lower than the connection caps need; fewer connections are admitted"
         );
-        limits.connections = fits;
-        limits.connections_per_address = limits.connections_per_address.min(fits);
     }
     have
 }

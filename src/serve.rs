@@ -17,14 +17,17 @@ pub async fn serve(config: Config) -> Result<()> {
     let notifier = notify::Notifier::new(gateway.clone(), config.notify_settings()?)?;
     let mut limits = config.limits.clone();
     let open_files = crate::process::descriptors_for(&mut limits);
+    let (https_limits, sftp_limits) =
+        (limits.for_listener(gateway::Listener::Https), limits.for_listener(gateway::Listener::Sftp));
     tracing::info!(
         open_files,
-        connections = limits.connections,
+        https = https_limits.connections,
+        sftp = sftp_limits.connections,
         per_address = limits.connections_per_address,
-        "connection caps, per listener"
+        "connection caps"
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let https = start_https(&config, &gateway, gateway::Admission::new(limits.clone()), stopped.clone()).await?;
+    let https = start_https(&config, &gateway, gateway::Admission::new(https_limits), stopped.clone()).await?;
     // The first run: no admin yet, so the way to make one goes to this log
     // (and nowhere else); each start makes a new link.
     if let Some(secret) = gateway.setup_link_secret().await? {
@@ -43,7 +46,7 @@ pub async fn serve(config: Config) -> Result<()> {
             make_missing_key: !config.cluster,
             trusted_proxies: config.trusted_proxies()?,
             idle_timeout: std::time::Duration::from_secs(300),
-            admission: gateway::Admission::new(limits),
+            admission: gateway::Admission::new(sftp_limits),
         };
         let server = sftp::SftpServer::bind(gateway.clone(), &settings).await?;
         tracing::info!(listen = ?server.local_addr(), "SFTP is listening");

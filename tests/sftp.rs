@@ -371,3 +371,49 @@ fn paramiko_traversal_partners_disabled_accounts_and_what_is_refused() -> TestRe
     assert!(disabled["after"].as_str().unwrap_or_default().contains("disabled"), "{disabled}");
     k.stop()
 }
+
+/// Each listener has its own cap on open connections: with SFTP held to
+/// two, a third SSH connection is closed at once while the HTTPS listener
+/// (its own cap) goes on answering; when one closes, SFTP takes one again.
+#[test]
+fn the_sftp_listener_has_a_cap_of_its_own() -> TestResult {
+    use std::io::{Read, Write};
+    let mut k = Koerier::new()?;
+    k.set("KOERIER_LIMITS__SFTP_CONNECTIONS", "2");
+    k.set("KOERIER_LIMITS__CONNECTIONS_PER_ADDRESS", "2");
+    k.start()?;
+    let banner_of = |stream: &mut std::net::TcpStream| -> Result<String, door::Error> {
+        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+        let mut got = [0u8; 64];
+        let n = stream.read(&mut got)?;
+        Ok(String::from_utf8_lossy(&got[..n]).into_owned())
+    };
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", k.port))?;
+        stream.write_all(b"SSH-2.0-held\r\n")?;
+        assert!(banner_of(&mut stream)?.starts_with("SSH-2.0-"), "admitted");
+        held.push(stream);
+    }
+    let mut third = std::net::TcpStream::connect(("127.0.0.1", k.port))?;
+    let said = banner_of(&mut third).unwrap_or_default();
+    assert!(!said.starts_with("SSH-2.0-"), "the third is not served: {said:?}");
+    for _ in 0..5 {
+        let out =
+            Command::new("curl").args(["-sk", "-o", "/dev/null", "-w", "%{http_code}", &k.url("/healthz")]).output()?;
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "200", "HTTPS has its own cap");
+    }
+    drop(held.pop());
+    let freed = wait_until(Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", k.port))
+            .and_then(|mut s| {
+                s.set_read_timeout(Some(Duration::from_secs(3)))?;
+                let mut got = [0u8; 8];
+                let n = s.read(&mut got)?;
+                Ok(got[..n].starts_with(b"SSH-2.0-"))
+            })
+            .unwrap_or(false)
+    });
+    assert!(freed, "a place again once one closed");
+    k.stop()
+}

@@ -19,12 +19,24 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
+/// One of the listeners that admit connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    Https,
+    Sftp,
+}
+
 /// The operator's limits on connections and request bodies (`[limits]`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
-    /// Open connections on one listener (HTTPS or SFTP), all addresses together.
+    /// Open connections on one listener (HTTPS or SFTP), all addresses
+    /// together, unless the listener's own number below is set.
     pub connections: u32,
+    /// Open connections on the HTTPS listener; unset: `connections`.
+    pub https_connections: Option<u32>,
+    /// Open connections on the SFTP listener; unset: `connections`.
+    pub sftp_connections: Option<u32>,
     /// Open connections on one listener from one address.
     pub connections_per_address: u32,
     /// SSH connections from one address that have not signed in yet (the
@@ -61,6 +73,8 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             connections: 4096,
+            https_connections: None,
+            sftp_connections: None,
             connections_per_address: 128,
             sign_ins_per_address: 16,
             connection_rate_per_address: 64,
@@ -88,6 +102,9 @@ impl Limits {
                     .into(),
             ));
         }
+        if self.https_connections == Some(0) || self.sftp_connections == Some(0) {
+            return Err(Error::Invalid("https_connections and sftp_connections must be at least 1".into()));
+        }
         if self.connections_per_address > self.connections {
             return Err(Error::Invalid("connections_per_address must not exceed connections".into()));
         }
@@ -99,6 +116,36 @@ impl Limits {
             return Err(Error::Invalid("request_idle and sign_in_time must be between 1s and 10m".into()));
         }
         Ok(())
+    }
+
+    /// Open connections one listener holds.
+    pub fn connections_of(&self, listener: Listener) -> u32 {
+        match listener {
+            Listener::Https => self.https_connections,
+            Listener::Sftp => self.sftp_connections,
+        }
+        .unwrap_or(self.connections)
+    }
+
+    /// The limits one listener admits by: its own number of connections
+    /// (an address's share never more than all of it).
+    pub fn for_listener(&self, listener: Listener) -> Limits {
+        let connections = self.connections_of(listener);
+        Limits { connections, connections_per_address: self.connections_per_address.min(connections), ..self.clone() }
+    }
+
+    /// Fit both listeners' caps into `budget` connections in all, each cut
+    /// in proportion (at least one each); true when they had to be cut.
+    pub fn fit_into(&mut self, budget: u64) -> bool {
+        let (https, sftp) = (self.connections_of(Listener::Https), self.connections_of(Listener::Sftp));
+        let wanted = u64::from(https) + u64::from(sftp);
+        if wanted <= budget {
+            return false;
+        }
+        let share = |n: u32| u32::try_from(u64::from(n) * budget / wanted).unwrap_or(u32::MAX).max(1);
+        self.https_connections = Some(share(https));
+        self.sftp_connections = Some(share(sftp));
+        true
     }
 
     /// New connections an address may open at once: its share, and as many
@@ -341,6 +388,19 @@ impl Drop for Ticket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_listener_has_its_own_cap_and_both_fit_a_budget_in_proportion() {
+        let mut limits = Limits { sftp_connections: Some(10_000), ..Limits::default() };
+        assert_eq!(limits.for_listener(Listener::Https).connections, 4096);
+        assert_eq!(limits.for_listener(Listener::Sftp).connections, 10_000);
+        assert!(!limits.fit_into(14_096), "fits as it is");
+        assert!(limits.fit_into(7_048));
+        assert_eq!((limits.connections_of(Listener::Https), limits.connections_of(Listener::Sftp)), (2048, 5000));
+        let tight = Limits { connections_per_address: 128, https_connections: Some(50), ..Limits::default() };
+        assert_eq!(tight.for_listener(Listener::Https).connections_per_address, 50);
+        assert!(Limits { sftp_connections: Some(0), ..Limits::default() }.validate().is_err());
+    }
 
     fn limits(connections: u32, per_address: u32, rate: u32) -> Limits {
         Limits {

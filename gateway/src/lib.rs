@@ -57,7 +57,7 @@ pub mod zip;
 use std::sync::Arc;
 
 pub use account::{AccountInfo, Admin, NewAccount, Role};
-pub use admission::{Admission, Crowded, Limits};
+pub use admission::{Admission, Crowded, Limits, Listener};
 pub use clock::{Clock, LocalZone, ManualClock, SystemClock, Timestamp};
 pub use crypto::{KeyOrigin, MasterKey};
 pub use envelope::Envelope;
