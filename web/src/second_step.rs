@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 use crate::App;
 use crate::error::page_for;
+use crate::i18n::StaffTexts;
 use crate::i18n::{accepted, chosen};
 use crate::link::{LangQuery, origin};
 use crate::reasons::reason;
@@ -148,20 +149,45 @@ fn back(language: Language, outcome: Result<&str, String>, codes: Option<&[Strin
     }
 }
 
+/// A POST of this page: its first steps, then `action` with the session.
+async fn posted(
+    app: &App,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    form: &Posted,
+    action: impl AsyncFnOnce(&Session, Language) -> Response,
+) -> Response {
+    match app.second_step_post(headers, peer, form).await {
+        Ok((session, language)) => action(&session, language).await,
+        Err(r) => r,
+    }
+}
+
+fn staff_texts(language: Language) -> &'static StaffTexts {
+    &crate::i18n::texts(language).staff
+}
+
+/// Why a change was refused: `wrong` for a wrong code or password, else the core's reason.
+fn refused(err: &Error, language: Language, wrong: &str) -> Response {
+    match err {
+        Error::BadCredentials => back(language, Err(wrong.to_owned()), None),
+        other => back(language, Err(reason(other, language)), None),
+    }
+}
+
 async fn begin(
     State(app): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<Posted>,
 ) -> Response {
-    let (session, language) = match app.second_step_post(&headers, peer, &form).await {
-        Ok(ok) => ok,
-        Err(r) => return r,
-    };
-    match app.gateway.begin_totp(&session, &app.issuer()).await {
-        Ok(_) => Redirect::to(&with_lang(SECOND_STEP_PAGE, language)).into_response(),
-        Err(e) => back(language, Err(reason(&e, language)), None),
-    }
+    posted(&app, &headers, peer, &form, async |session, language| {
+        match app.gateway.begin_totp(session, &app.issuer()).await {
+            Ok(_) => Redirect::to(&with_lang(SECOND_STEP_PAGE, language)).into_response(),
+            Err(e) => back(language, Err(reason(&e, language)), None),
+        }
+    })
+    .await
 }
 
 async fn confirm(
@@ -170,16 +196,14 @@ async fn confirm(
     headers: HeaderMap,
     Form(form): Form<Posted>,
 ) -> Response {
-    let (session, language) = match app.second_step_post(&headers, peer, &form).await {
-        Ok(ok) => ok,
-        Err(r) => return r,
-    };
-    let t = &crate::i18n::texts(language).staff;
-    match app.gateway.confirm_totp(&session, &form.code).await {
-        Ok(codes) => back(language, Ok(t.second_switched_on), Some(&codes.0)),
-        Err(Error::BadCredentials) => back(language, Err(t.bad_code.to_owned()), None),
-        Err(e) => back(language, Err(reason(&e, language)), None),
-    }
+    posted(&app, &headers, peer, &form, async |session, language| {
+        let t = staff_texts(language);
+        match app.gateway.confirm_totp(session, &form.code).await {
+            Ok(codes) => back(language, Ok(t.second_switched_on), Some(&codes.0)),
+            Err(e) => refused(&e, language, t.bad_code),
+        }
+    })
+    .await
 }
 
 async fn renew(
@@ -188,16 +212,14 @@ async fn renew(
     headers: HeaderMap,
     Form(form): Form<Posted>,
 ) -> Response {
-    let (session, language) = match app.second_step_post(&headers, peer, &form).await {
-        Ok(ok) => ok,
-        Err(r) => return r,
-    };
-    let t = &crate::i18n::texts(language).staff;
-    match app.gateway.renew_recovery_codes(&session, &form.current).await {
-        Ok(codes) => back(language, Ok(t.codes_renewed), Some(&codes.0)),
-        Err(Error::BadCredentials) => back(language, Err(t.wrong_current.to_owned()), None),
-        Err(e) => back(language, Err(reason(&e, language)), None),
-    }
+    posted(&app, &headers, peer, &form, async |session, language| {
+        let t = staff_texts(language);
+        match app.gateway.renew_recovery_codes(session, &form.current).await {
+            Ok(codes) => back(language, Ok(t.codes_renewed), Some(&codes.0)),
+            Err(e) => refused(&e, language, t.wrong_current),
+        }
+    })
+    .await
 }
 
 async fn off(
@@ -206,15 +228,13 @@ async fn off(
     headers: HeaderMap,
     Form(form): Form<Posted>,
 ) -> Response {
-    let (session, language) = match app.second_step_post(&headers, peer, &form).await {
-        Ok(ok) => ok,
-        Err(r) => return r,
-    };
-    let t = &crate::i18n::texts(language).staff;
-    match app.gateway.disable_totp(&session, &form.current).await {
-        Ok(()) => back(language, Ok(t.second_switched_off), None),
-        Err(Error::BadCredentials) => back(language, Err(t.wrong_current.to_owned()), None),
-        Err(Error::Forbidden(_)) => back(language, Err(t.second_required_note.to_owned()), None),
-        Err(e) => back(language, Err(reason(&e, language)), None),
-    }
+    posted(&app, &headers, peer, &form, async |session, language| {
+        let t = staff_texts(language);
+        match app.gateway.disable_totp(session, &form.current).await {
+            Ok(()) => back(language, Ok(t.second_switched_off), None),
+            Err(Error::Forbidden(_)) => back(language, Err(t.second_required_note.to_owned()), None),
+            Err(e) => refused(&e, language, t.wrong_current),
+        }
+    })
+    .await
 }
