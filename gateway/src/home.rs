@@ -4,10 +4,18 @@
 //! reference; each with its state and whether it has been downloaded. One
 //! query of a page's rows and one of their first downloads, however many
 //! messages the account has.
+//!
+//! A page is read in the order of an index on (owner or recipient, when,
+//! id), so its rows are found without sorting all of the account's
+//! messages; only a search reads every one of them (to count the matches).
 
 use diesel::dsl::{count_star, min};
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sqlite::Sqlite;
 
+use crate::db::MultiBackend;
 use crate::db::schema::{downloads, transfers};
 use crate::error::{Error, Result};
 use crate::transfer::{TransferId, TransferKind, TransferState};
@@ -80,8 +88,109 @@ type LineRow = (
     Option<i64>,
 );
 
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+// The order of the overview: `transfers_owner_newest` and
+// `transfers_recipient_newest` index this very expression.
 diesel::define_sql_function!(fn coalesce(x: diesel::sql_types::Nullable<diesel::sql_types::BigInt>, y: diesel::sql_types::BigInt) -> diesel::sql_types::BigInt);
+
+/// A search: every word (a LIKE pattern of [`pattern`]) in one of the texts
+/// of a message, its who (address or name), subject or reference, whatever
+/// the case. Written for each backend, as a search reads every message of
+/// the account and what costs most there is folding the case:
+///
+/// - PostgreSQL's LIKE minds case and its `lower()` folds every letter, at
+///   a price per call: so the texts are folded once, joined by spaces, and
+///   each word sought in that. A word holds no whitespace and its LIKE
+///   characters are escaped, so it is found in the joined texts only where
+///   it is in one of them.
+/// - SQLite's LIKE ignores the case of ASCII letters by itself, and its
+///   `lower()` folds no others, so each text is compared as it is: the same
+///   matches as with `lower()`, without calling it.
+#[derive(Debug, Clone)]
+struct Matches {
+    side: Side,
+    patterns: Vec<String>,
+}
+
+impl Matches {
+    fn texts<DB: diesel::backend::Backend>(&self) -> [&'static dyn QueryFragment<DB>; 4]
+    where
+        transfers::recipient_email: QueryFragment<DB>,
+        transfers::recipient_name: QueryFragment<DB>,
+        transfers::sender_email: QueryFragment<DB>,
+        transfers::sender_name: QueryFragment<DB>,
+        transfers::subject: QueryFragment<DB>,
+        transfers::reference: QueryFragment<DB>,
+    {
+        match self.side {
+            Side::Sent => {
+                [&transfers::recipient_email, &transfers::recipient_name, &transfers::subject, &transfers::reference]
+            }
+            Side::Received => {
+                [&transfers::sender_email, &transfers::sender_name, &transfers::subject, &transfers::reference]
+            }
+        }
+    }
+}
+
+impl Expression for Matches {
+    type SqlType = diesel::sql_types::Bool;
+}
+
+impl AppearsOnTable<transfers::table> for Matches {}
+
+impl diesel::expression::ValidGrouping<()> for Matches {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl QueryId for Matches {
+    type QueryId = ();
+    // Its SQL differs with the number of words.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<Pg> for Matches {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("lower(");
+        for (n, text) in self.texts().into_iter().enumerate() {
+            if n > 0 {
+                out.push_sql(" || ' ' || ");
+            }
+            out.push_sql("coalesce(");
+            text.walk_ast(out.reborrow())?;
+            out.push_sql(", '')");
+        }
+        // Backslash is PostgreSQL's escape character of LIKE unless told otherwise.
+        out.push_sql(") LIKE ALL (");
+        out.push_bind_param::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&self.patterns)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl QueryFragment<Sqlite> for Matches {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql("(1");
+        for pattern in &self.patterns {
+            out.push_sql(" AND (0");
+            for text in self.texts() {
+                out.push_sql(" OR ");
+                text.walk_ast(out.reborrow())?;
+                out.push_sql(" LIKE ");
+                out.push_bind_param::<diesel::sql_types::Text, _>(pattern)?;
+                out.push_sql(" ESCAPE '\\'");
+            }
+            out.push_sql(")");
+        }
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl QueryFragment<MultiBackend> for Matches {
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        MultiBackend::walk_variant_ast(self, pass)
+    }
+}
 
 /// `%word%` for LIKE, with LIKE's own characters taken literally.
 fn pattern(word: &str) -> String {
@@ -115,55 +224,56 @@ impl Gateway {
                             .filter(transfers::recipient_email.eq(email.clone()))
                             .filter(transfers::state.eq_any(["sent", "expired"])),
                     };
-                    for word in &words {
-                        // Each word in who (address or name), the subject or the reference.
-                        macro_rules! anywhere {
-                            ($($column:expr),*) => {
-                                false.into_sql::<diesel::sql_types::Bool>()
-                                    $(.or(lower($column).like(word.clone()).escape('\\')))*
-                            };
-                        }
-                        q = match query.side {
-                            Side::Sent => q.filter(anywhere!(
-                                transfers::recipient_email.assume_not_null(),
-                                transfers::recipient_name.assume_not_null(),
-                                transfers::subject,
-                                transfers::reference
-                            )),
-                            Side::Received => q.filter(anywhere!(
-                                transfers::sender_email,
-                                transfers::sender_name,
-                                transfers::subject,
-                                transfers::reference
-                            )),
-                        };
+                    if !words.is_empty() {
+                        q = q.filter(Matches { side: query.side, patterns: words.clone() });
                     }
                     q
                 };
-                let total: i64 = mine().select(count_star()).get_result(conn)?;
-                let total = u64::try_from(total).unwrap_or(0);
-                let pages = u32::try_from(total.div_ceil(u64::from(PAGE_SIZE))).unwrap_or(u32::MAX).max(1);
-                let page = query.page.clamp(1, pages);
-                let rows: Vec<LineRow> = mine()
-                    .order((coalesce(transfers::sent_at, transfers::created_at).desc(), transfers::id))
-                    .limit(i64::from(PAGE_SIZE))
-                    .offset(i64::from((page - 1) * PAGE_SIZE))
-                    .select((
-                        transfers::id,
-                        transfers::name,
-                        transfers::state,
-                        transfers::kind,
-                        transfers::sender_name,
-                        transfers::sender_email,
-                        transfers::recipient_name,
-                        transfers::recipient_email,
-                        transfers::subject,
-                        transfers::reference,
-                        transfers::created_at,
-                        transfers::sent_at,
-                        transfers::expires_at,
-                    ))
-                    .load(conn)?;
+                let newest_first = (coalesce(transfers::sent_at, transfers::created_at).desc(), transfers::id);
+                let line = (
+                    transfers::id,
+                    transfers::name,
+                    transfers::state,
+                    transfers::kind,
+                    transfers::sender_name,
+                    transfers::sender_email,
+                    transfers::recipient_name,
+                    transfers::recipient_email,
+                    transfers::subject,
+                    transfers::reference,
+                    transfers::created_at,
+                    transfers::sent_at,
+                    transfers::expires_at,
+                );
+                let (total, page, pages, rows): (_, _, _, Vec<LineRow>) = if words.is_empty() {
+                    // The index counts the messages and walks to the page.
+                    let (total, page, pages) = page_of(mine().select(count_star()).get_result(conn)?, query.page);
+                    let rows = mine()
+                        .order(newest_first)
+                        .limit(i64::from(PAGE_SIZE))
+                        .offset(i64::from((page - 1) * PAGE_SIZE))
+                        .select(line)
+                        .load(conn)?;
+                    (total, page, pages, rows)
+                } else {
+                    // A search reads every message of the account, so it
+                    // does so once: all the matches' ids, in order, count
+                    // them and give the page's; a count and then a page
+                    // would each read them all.
+                    let found: Vec<String> = mine().order(newest_first).select(transfers::id).load(conn)?;
+                    let (total, page, pages) = page_of(i64::try_from(found.len()).unwrap_or(i64::MAX), query.page);
+                    let skip = usize::try_from((page - 1) * PAGE_SIZE).unwrap_or(usize::MAX);
+                    let on_page: Vec<&String> = found.iter().skip(skip).take(PAGE_SIZE as usize).collect();
+                    let rows = match on_page.is_empty() {
+                        true => Vec::new(),
+                        false => transfers::table
+                            .filter(transfers::id.eq_any(on_page))
+                            .order(newest_first)
+                            .select(line)
+                            .load(conn)?,
+                    };
+                    (total, page, pages, rows)
+                };
                 let ids: Vec<&String> = rows.iter().map(|r| &r.0).collect();
                 let firsts: Vec<(String, Option<i64>)> = downloads::table
                     .filter(downloads::transfer_id.eq_any(ids))
@@ -198,6 +308,14 @@ impl Gateway {
             })
             .await
     }
+}
+
+/// The total of matches, the page to show of those asked for (a page past
+/// the end is the last one), and the number of pages.
+fn page_of(total: i64, asked: u32) -> (u64, u32, u32) {
+    let total = u64::try_from(total).unwrap_or(0);
+    let pages = u32::try_from(total.div_ceil(u64::from(PAGE_SIZE))).unwrap_or(u32::MAX).max(1);
+    (total, asked.clamp(1, pages), pages)
 }
 
 fn mailbox(name: &str, email: Option<&str>) -> String {

@@ -370,3 +370,68 @@ async fn a_new_password_that_is_easy_to_guess_is_refused_with_the_reason() -> Te
     bed.gw.change_password(&jan, PASSWORD, "paarse olifanten dansen zelden", "").await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_search_of_the_overview_pages_and_takes_every_character_as_it_is() -> TestResult {
+    let bed = Bed::new().await?;
+    let jan = bed.staff("jan@minvws.nl").await?;
+    let kees = bed.staff("kees@minvws.nl").await?;
+    let doc = pdf("x");
+    // A page and one more of budgets; then LIKE's own characters, and a
+    // subject and reference that would make a word if they were one text.
+    let mut envelopes: Vec<(String, String)> =
+        (0..=PAGE_SIZE).map(|n| (format!("Begroting {n}"), format!("B-{n}"))).collect();
+    for (subject, reference) in
+        [("Jaarverslag 50%", "A_1"), ("Jaarverslag 50 procent", "AB1"), ("Notulen café", "c:\\stukken")]
+    {
+        envelopes.push((subject.into(), reference.into()));
+    }
+    let mut sent = Vec::new();
+    for (n, (subject, reference)) in envelopes.into_iter().enumerate() {
+        let id = bed.draft(&jan, &format!("s{n}"), "Kees <kees@minvws.nl>", None, &[("a.pdf", &doc)]).await?;
+        let env = gateway::Envelope { subject, reference, ..bed.gw.envelope(&jan, &id).await? };
+        bed.gw.set_envelope(&jan, &id, env).await?;
+        bed.gw.send(&jan, &id).await?;
+        sent.push(id);
+        bed.advance(Duration::from_secs(60));
+    }
+    let query = |side, search: &str, page| MessageQuery { side, search: search.into(), page };
+    let total = async |side, search: &str| bed.gw.messages(&jan, query(side, search, 1)).await.map(|p| p.total);
+
+    // What a search finds pages like the whole overview: newest first, and
+    // a page past the end is the last one.
+    let first = bed.gw.messages(&jan, query(Side::Sent, "begroting", 1)).await?;
+    assert_eq!((first.total, first.pages, first.lines.len()), (u64::from(PAGE_SIZE) + 1, 2, PAGE_SIZE as usize));
+    assert_eq!(first.lines[0].id, sent[PAGE_SIZE as usize]);
+    assert_eq!(first.lines[1].id, sent[PAGE_SIZE as usize - 1]);
+    for asked in [2, 9] {
+        let last = bed.gw.messages(&jan, query(Side::Sent, "begroting", asked)).await?;
+        assert_eq!(last.page, 2);
+        assert_eq!(last.lines.iter().map(|l| &l.id).collect::<Vec<_>>(), [&sent[0]], "the oldest last");
+    }
+
+    // Every word, each in who, subject or reference, whatever its case.
+    assert_eq!(total(Side::Sent, "BEGROTING b-7").await?, 1);
+    assert_eq!(total(Side::Sent, "kees jaarverslag").await?, 2);
+    assert_eq!(total(Side::Sent, "procent ab1").await?, 1);
+    assert_eq!(total(Side::Sent, "procentab1").await?, 0, "a word is in one text, not across two");
+    assert_eq!(total(Side::Sent, "begroting jaarverslag").await?, 0);
+    assert_eq!(total(Side::Sent, "café").await?, 1);
+
+    // LIKE's own characters are characters like any other.
+    assert_eq!(total(Side::Sent, "50%").await?, 1);
+    assert_eq!(total(Side::Sent, "%").await?, 1);
+    assert_eq!(total(Side::Sent, "a_1").await?, 1);
+    assert_eq!(total(Side::Sent, "_").await?, 1);
+    assert_eq!(total(Side::Sent, "c:\\stukken").await?, 1);
+    assert_eq!(total(Side::Sent, "\\").await?, 1);
+
+    // The same from the recipient's side, where who is the sender.
+    let inbox = |search: &str| query(Side::Received, search, 1);
+    assert_eq!(bed.gw.messages(&kees, inbox("JAN@minvws.nl 50%")).await?.total, 1);
+    assert_eq!(bed.gw.messages(&kees, inbox("_")).await?.total, 1);
+    assert_eq!(bed.gw.messages(&kees, inbox("kees")).await?.total, 0, "not the recipient's own address");
+    let all = bed.gw.messages(&kees, inbox("jan")).await?;
+    assert_eq!((all.total, all.lines[0].id.clone()), (u64::from(PAGE_SIZE) + 4, sent[sent.len() - 1].clone()));
+    Ok(())
+}
