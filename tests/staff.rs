@@ -1204,8 +1204,8 @@ fn a_staff_member_reaches_nothing_of_another_through_any_page() -> TestResult {
     k.stop()
 }
 
-/// A new staff member's first day in Chromium, by keyboard, axe-core on
-/// every page: register, the verification link from the mail, sign in,
+/// A new staff member's first day in Chromium, by keyboard, in Dutch and in
+/// English, axe-core on every page: register, the verification link from the mail, sign in,
 /// send two documents to Piet outside; Piet opens his mail's link, types the
 /// SMS code and downloads both; Lotte's overview says "downloaded", the
 /// report lists Piet's downloads, its PDF downloads and `koerier report
@@ -1213,6 +1213,45 @@ fn a_staff_member_reaches_nothing_of_another_through_any_page() -> TestResult {
 /// browser and the document is in Lotte's inbox, byte for byte.
 #[test]
 fn in_chromium_a_new_staff_members_first_day_from_registering_to_a_verified_report() -> TestResult {
+    for lang in ["nl", "en"] {
+        first_day(lang)?;
+    }
+    Ok(())
+}
+
+/// The words a person looks for on the pages of the first day, in `lang`.
+fn first_day_words(lang: &str) -> std::collections::HashMap<&'static str, &'static str> {
+    let pairs: [(&str, &str, &str); 24] = [
+        ("your_name", "Uw naam", "Your name"),
+        ("email", "E-mailadres", "Email address"),
+        ("password", "Wachtwoord", "Password"),
+        ("password_again", "Wachtwoord nogmaals", "Password again"),
+        ("create", "Account aanmaken", "Create account"),
+        ("check_mail", "Kijk in uw e-mail", "Check your e-mail"),
+        ("confirm", "Bevestigen", "Confirm"),
+        ("confirmed", "Uw e-mailadres is bevestigd", "Your email address is confirmed"),
+        ("sign_in", "Inloggen", "Sign in"),
+        ("new_message", "Verstuur een bericht", "Send a message"),
+        ("choose", "kies bestanden", "choose files"),
+        ("to_name", "Naam van de ontvanger", "Recipient's name"),
+        ("to_email", "E-mailadres van de ontvanger", "Recipient's email address"),
+        ("to_phone", "Mobiel nummer van de ontvanger", "Recipient's mobile number"),
+        ("subject", "Onderwerp", "Subject"),
+        ("send", "Verstuur bericht", "Send message"),
+        ("not_downloaded", "Verzonden, nog niet gedownload", "Sent, not downloaded yet"),
+        ("sms_code", "Code uit de sms", "Code from the text message"),
+        ("download", "Downloaden", "Download"),
+        ("downloaded", "Gedownload op", "Downloaded on"),
+        ("report_pdf", "Download rapportage", "Download report"),
+        ("ask", "Verstuur verzoek", "Send request"),
+        ("send_documents", "Verstuur document(en)", "Send document(s)"),
+        ("answered", "Uw documenten zijn verstuurd aan", "Your documents were sent to"),
+    ];
+    pairs.iter().map(|(key, nl, en)| (*key, if lang == "nl" { *nl } else { *en })).collect()
+}
+
+fn first_day(lang: &str) -> TestResult {
+    let t = first_day_words(lang);
     let mut k = Koerier::new()?;
     k.start()?;
     let work = tempfile::tempdir()?;
@@ -1224,15 +1263,15 @@ fn in_chromium_a_new_staff_members_first_day_from_registering_to_a_verified_repo
     let run = |name: &str, steps: serde_json::Value| -> Result<serde_json::Value, door::Error> {
         let out = w.join(name);
         std::fs::create_dir_all(&out)?;
-        browse(&json!({"viewport": "desktop", "out": out, "locale": "nl", "steps": steps}), w)
+        browse(&json!({"viewport": "desktop", "out": out, "locale": lang, "steps": steps}), w)
     };
     let sign_in = [
-        json!({"goto": k.url("/signin?lang=nl")}),
-        json!({"tabTo": "E-mailadres"}),
+        json!({"goto": k.url(&format!("/signin?lang={lang}"))}),
+        json!({"tabTo": t["email"]}),
         json!({"type": "lotte@minvws.nl"}),
-        json!({"tabTo": "Wachtwoord"}),
+        json!({"tabTo": t["password"]}),
         json!({"type": password}),
-        json!({"tabTo": "Inloggen"}),
+        json!({"tabTo": t["sign_in"]}),
         json!({"key": "Enter"}),
         json!({"waitUrl": "/home"}),
     ];
@@ -1240,38 +1279,38 @@ fn in_chromium_a_new_staff_members_first_day_from_registering_to_a_verified_repo
     run(
         "register",
         json!([
-            {"goto": k.url("/register?lang=nl")},
-            {"tabTo": "Uw naam"}, {"type": "Lotte de Graaf"}, {"tabTo": "E-mailadres"}, {"type": "lotte@minvws.nl"},
-            {"tabTo": "Wachtwoord"}, {"type": password}, {"tabTo": "Wachtwoord nogmaals"}, {"type": password},
-            {"tabTo": "Account aanmaken"}, {"key": "Enter"}, {"waitText": "Kijk in uw e-mail"}, {"axe": "check-mail"},
+            {"goto": k.url(&format!("/register?lang={lang}"))},
+            {"tabTo": t["your_name"]}, {"type": "Lotte de Graaf"}, {"tabTo": t["email"]}, {"type": "lotte@minvws.nl"},
+            {"tabTo": t["password"]}, {"type": password}, {"tabTo": t["password_again"]}, {"type": password},
+            {"tabTo": t["create"]}, {"key": "Enter"}, {"waitText": t["check_mail"]}, {"axe": "check-mail"},
         ]),
     )?;
     let verify = mailed(&k, "lotte@minvws.nl", "/verify/")?;
     let mut steps = vec![
-        json!({"goto": k.url(&format!("/verify/{verify}?lang=nl"))}),
+        json!({"goto": k.url(&format!("/verify/{verify}?lang={lang}"))}),
         json!({"axe": "verify"}),
-        json!({"tabTo": "Bevestigen"}),
+        json!({"tabTo": t["confirm"]}),
         json!({"key": "Enter"}),
-        json!({"waitText": "Uw e-mailadres is bevestigd"}),
+        json!({"waitText": t["confirmed"]}),
     ];
     steps.extend(sign_in.clone());
     steps.extend([
-        json!({"tabTo": "Verstuur een bericht"}),
+        json!({"tabTo": t["new_message"]}),
         json!({"key": "Enter"}),
         json!({"waitUrl": "/drafts/"}),
-        json!({"chooseFiles": {"control": "kies bestanden", "paths": [w.join("plan.pdf"), w.join("brief.pdf")]}}),
+        json!({"chooseFiles": {"control": t["choose"], "paths": [w.join("plan.pdf"), w.join("brief.pdf")]}}),
         json!({"waitSelector": "ul.documents li:has-text('brief.pdf')"}),
         json!({"waitSelector": "ul.documents li:has-text('plan.pdf')"}),
-        json!({"tabTo": "Naam van de ontvanger"}),
+        json!({"tabTo": t["to_name"]}),
         json!({"type": "Piet Puk"}),
-        json!({"tabTo": "E-mailadres van de ontvanger"}),
+        json!({"tabTo": t["to_email"]}),
         json!({"type": "piet@example.org"}),
-        json!({"tabTo": "Mobiel nummer van de ontvanger"}),
+        json!({"tabTo": t["to_phone"]}),
         json!({"type": "06 12345678"}),
-        json!({"tabTo": "Onderwerp"}),
+        json!({"tabTo": t["subject"]}),
         json!({"type": "Uw plan"}),
         json!({"axe": "filled"}),
-        json!({"tabTo": "Verstuur bericht"}),
+        json!({"tabTo": t["send"]}),
         json!({"key": "Enter"}),
         json!({"waitUrl": "/home"}),
         json!({"axe": "sent"}),
@@ -1279,7 +1318,7 @@ fn in_chromium_a_new_staff_members_first_day_from_registering_to_a_verified_repo
     ]);
     let seen = run("send", json!(steps))?;
     let sent = seen["texts"]["sent"].as_str().unwrap_or_default();
-    assert!(sent.contains("Uw plan") && sent.contains("Verzonden, nog niet gedownload"), "{seen}");
+    assert!(sent.contains("Uw plan") && sent.contains(t["not_downloaded"]), "{seen}");
 
     // Piet: the link from his mail, the code from his SMS, both documents.
     let link = mailed(&k, "piet@example.org", "/l/")?;
@@ -1291,11 +1330,11 @@ fn in_chromium_a_new_staff_members_first_day_from_registering_to_a_verified_repo
     run(
         "redeem",
         json!([
-            {"goto": k.url(&format!("/l/{link}"))}, {"axe": "code"},
-            {"tabTo": "Code uit de sms"}, {"type": code}, {"key": "Enter"}, {"waitText": "brief.pdf"},
+            {"goto": k.url(&format!("/l/{link}?lang={lang}"))}, {"axe": "code"},
+            {"tabTo": t["sms_code"]}, {"type": code}, {"key": "Enter"}, {"waitText": "brief.pdf"},
             {"axe": "download"},
-            {"download": {"control": "Downloaden plan.pdf", "save": got.0}},
-            {"download": {"control": "Downloaden brief.pdf", "save": got.1}},
+            {"download": {"control": format!("{} plan.pdf", t["download"]), "save": got.0}},
+            {"download": {"control": format!("{} brief.pdf", t["download"]), "save": got.1}},
         ]),
     )?;
     assert!(std::fs::read(&got.0)? == plan && std::fs::read(&got.1)? == letter, "byte for byte");
@@ -1304,20 +1343,20 @@ fn in_chromium_a_new_staff_members_first_day_from_registering_to_a_verified_repo
     let report_pdf = w.join("rapportage.pdf");
     let mut steps = sign_in.to_vec();
     steps.extend([
-        json!({"waitText": "Gedownload op"}),
+        json!({"waitText": t["downloaded"]}),
         json!({"axe": "downloaded"}),
         json!({"tabTo": "Uw plan"}),
         json!({"key": "Enter"}),
         json!({"waitUrl": "/messages/"}),
         json!({"axe": "report"}),
         json!({"text": "report"}),
-        json!({"download": {"control": "Download rapportage", "save": report_pdf}}),
-        json!({"goto": k.url("/requests?lang=nl")}),
-        json!({"tabTo": "Naam van de ontvanger"}),
+        json!({"download": {"control": t["report_pdf"], "save": report_pdf}}),
+        json!({"goto": k.url(&format!("/requests?lang={lang}"))}),
+        json!({"tabTo": t["to_name"]}),
         json!({"type": "Lisa Smit"}),
-        json!({"tabTo": "E-mailadres van de ontvanger"}),
+        json!({"tabTo": t["to_email"]}),
         json!({"type": "lisa@example.org"}),
-        json!({"tabTo": "Verstuur verzoek"}),
+        json!({"tabTo": t["ask"]}),
         json!({"key": "Enter"}),
         json!({"waitText": "lisa@example.org"}),
         json!({"axe": "asked"}),
@@ -1339,16 +1378,16 @@ fn in_chromium_a_new_staff_members_first_day_from_registering_to_a_verified_repo
     run(
         "answer",
         json!([
-            {"goto": k.url(&format!("/r/{}", asked.secret))}, {"axe": "request"},
-            {"chooseFiles": {"control": "kies bestanden", "paths": [w.join("antwoord.pdf")]}},
+            {"goto": k.url(&format!("/r/{}?lang={lang}", asked.secret))}, {"axe": "request"},
+            {"chooseFiles": {"control": t["choose"], "paths": [w.join("antwoord.pdf")]}},
             {"waitSelector": "ul.documents li:has-text('antwoord.pdf')"},
-            {"tabTo": "Verstuur document(en)"}, {"key": "Enter"}, {"waitText": "Uw documenten zijn verstuurd aan"},
+            {"tabTo": t["send_documents"]}, {"key": "Enter"}, {"waitText": t["answered"]},
             {"axe": "answered"},
         ]),
     )?;
     let mut steps = sign_in.to_vec();
     steps.extend([
-        json!({"goto": k.url("/home?lang=nl&side=received")}),
+        json!({"goto": k.url(&format!("/home?lang={lang}&side=received"))}),
         json!({"axe": "received"}),
         json!({"text": "received"}),
     ]);
