@@ -168,7 +168,13 @@ if len(sys.argv) > 4:
     ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
     t = ctx.wrap_socket(s, server_hostname="localhost")
     t.sendall(sys.argv[4].encode().decode("unicode_escape").encode())
-    print(t.recv(200).split(b"\r\n")[0].decode())
+    # The whole answer (Connection: close), as a client that downloads does.
+    answer = b""
+    while True:
+        data = t.recv(65536)
+        if not data: break
+        answer += data
+    print(answer.split(b"\r\n")[0].decode())
     sys.exit(0)
 def up():
     while True:
