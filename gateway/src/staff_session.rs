@@ -52,7 +52,7 @@ impl Gateway {
     /// SFTP and have no web pages.
     pub async fn sign_in_staff(&self, email: &str, password: &str, origin: Origin) -> Result<SignInStep> {
         let account = self.password_account(email, password, origin).await?;
-        if account.role == Role::Partner.as_str() {
+        if account.role()? == Role::Partner {
             return Err(Error::Forbidden("a partner account works over SFTP only"));
         }
         let id = account.id.clone();
