@@ -97,26 +97,37 @@ impl LocalBackend {
     /// lock: one writer per upload. A writer that was just dropped may hold
     /// it a moment longer, until its last append is done, so this waits up
     /// to [`LOCK_WAIT`] before it gives up with [`io::ErrorKind::ResourceBusy`].
+    ///
+    /// The writer that held the lock may have committed meanwhile (the file
+    /// is now a blob under another name) or given the upload up (the name is
+    /// gone): a lock taken on a file no longer under the staging name is let
+    /// go and the name opened again, so no writer ever appends to a
+    /// committed blob.
     pub(super) fn open_staging(&self, id: &BlobId) -> io::Result<StagingFile> {
         let path = self.staging_path(id);
         // O_APPEND: every record lands at the end, even after a truncation.
         let mut options = OpenOptions::new();
         options.read(true).append(true);
-        // A new file's directory entry is made durable only when the upload
-        // is suspended (`keep_staging`), or under its committed name at
-        // commit: a crash before either loses nothing the client was told
-        // is stored.
-        let file = match options.open(&path) {
-            Err(err) if err.kind() == io::ErrorKind::NotFound => options.create(true).open(&path)?,
-            other => other?,
-        };
         let deadline = Instant::now() + LOCK_WAIT;
         loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(StagingFile(Arc::new(file))),
-                Err(TryLockError::WouldBlock) if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
-                Err(TryLockError::WouldBlock) => return Err(io::ErrorKind::ResourceBusy.into()),
-                Err(TryLockError::Error(err)) => return Err(err),
+            // A new file's directory entry is made durable only when the
+            // upload is suspended (`keep_staging`), or under its committed
+            // name at commit: a crash before either loses nothing the client
+            // was told is stored.
+            let file = match options.open(&path) {
+                Err(err) if err.kind() == io::ErrorKind::NotFound => options.create(true).open(&path)?,
+                other => other?,
+            };
+            loop {
+                match file.try_lock() {
+                    Ok(()) if still_named(&file, &path)? => return Ok(StagingFile(Arc::new(file))),
+                    Ok(()) => break,
+                    Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                        thread::sleep(Duration::from_millis(5))
+                    }
+                    Err(TryLockError::WouldBlock) => return Err(io::ErrorKind::ResourceBusy.into()),
+                    Err(TryLockError::Error(err)) => return Err(err),
+                }
             }
         }
     }
@@ -317,6 +328,17 @@ fn lock(file: &Mutex<File>) -> MutexGuard<'_, File> {
     // lock cannot leave it in a half-updated state worth rejecting; the next
     // read seeks afresh anyway.
     file.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Whether `file` is still the file named `path`.
+fn still_named(file: &File, path: &Path) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt as _;
+    let held = file.metadata()?;
+    match fs::metadata(path) {
+        Ok(named) => Ok(named.dev() == held.dev() && named.ino() == held.ino()),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(err) => Err(err),
+    }
 }
 
 fn remove_if_present(path: &Path) -> io::Result<()> {

@@ -501,6 +501,34 @@ async fn a_second_writer_of_one_upload_is_refused() {
     resume_and_finish(&f, &id, &key, &data, 2 << 20).await;
 }
 
+/// A second writer that opened the staging file while the first still held
+/// it, and gets the lock only after the first committed, starts a new
+/// staging file: the committed blob is never cut back or appended to.
+#[tokio::test]
+async fn a_writer_waiting_while_the_upload_commits_leaves_the_blob_alone() {
+    let f = fixture();
+    let data = random_bytes(3 << 20);
+    let (id, key) = new_doc();
+    let mut first = f.store.stage(&id, &key).await.unwrap();
+    first.write(&data).await.unwrap();
+    // The second writer waits for the lock on the staging file while the
+    // first commits, and takes none on the blob that file became.
+    let (second, committed) = tokio::join!(f.store.stage(&id, &key), async {
+        tokio::time::sleep(local::LOCK_WAIT / 4).await;
+        first.commit().await.unwrap()
+    });
+    let second = second.unwrap();
+    assert_eq!(second.offset(), 0, "the second writer starts a staging file of its own");
+    let whole = 0..data.len() as u64;
+    assert_eq!(
+        read_committed(&f.store, &id, &key, &committed, whole.clone()).await.unwrap(),
+        data,
+        "the blob is whole"
+    );
+    drop(second);
+    assert_eq!(read_committed(&f.store, &id, &key, &committed, whole).await.unwrap(), data);
+}
+
 #[tokio::test]
 async fn a_new_upload_makes_no_file_until_a_batch_is_sealed() {
     let f = fixture();
