@@ -91,6 +91,14 @@ pub struct Config {
     /// balancers whose PROXY header (HTTPS and SFTP) and `X-Forwarded-For`
     /// (HTTP) name the client; unset: none, every peer is the client.
     pub trusted_proxies: Option<String>,
+    /// `KOERIER_STORE_URL`: `s3://bucket/prefix`, the S3-compatible object
+    /// store every node keeps the documents in; unset: the data folder.
+    pub store_url: Option<String>,
+    /// `KOERIER_S3_ENDPOINT`: the object store's address (`https://…`, or
+    /// `http://…` on a private network); unset: AWS. Addressed by path.
+    pub s3_endpoint: Option<String>,
+    /// `KOERIER_S3_REGION`; unset: `AWS_REGION`, else `us-east-1`.
+    pub s3_region: Option<String>,
     /// How often the lifecycle jobs run (humantime).
     pub jobs_interval: String,
     /// The rules of SPEC section 3 beyond the window and retention (`[rules]`,
@@ -199,6 +207,9 @@ const ENV_KEYS: &[&str] = &[
     "report_signing_key_file",
     "cluster",
     "trusted_proxies",
+    "store_url",
+    "s3_endpoint",
+    "s3_region",
     "jobs_interval",
     "rules",
     "limits",
@@ -291,7 +302,21 @@ impl Config {
             self.cluster_ready()?;
         }
         self.trusted_proxies()?;
+        self.object_store()?;
         Ok(self)
+    }
+
+    /// The object store the documents are kept in, when one is set.
+    pub fn object_store(&self) -> Result<Option<gateway::store::ObjectStoreConfig>> {
+        let Some(url) = &self.store_url else {
+            if self.s3_endpoint.is_some() {
+                bail!("configuration: s3_endpoint is set but store_url is not; set store_url = s3://bucket/prefix");
+            }
+            return Ok(None);
+        };
+        let config = gateway::store::ObjectStoreConfig::from_url(url, self.s3_endpoint.clone(), self.s3_region.clone())
+            .map_err(|e| anyhow::anyhow!("configuration: store_url: {e}"))?;
+        Ok(Some(config))
     }
 
     /// The load balancers whose word on the client's address is believed.
@@ -327,6 +352,9 @@ impl Config {
         }
         if self.sms_url.is_none() {
             missing.push("an SMS gateway (KOERIER_SMS_URL): texts written to files stay on one node");
+        }
+        if self.store_url.is_none() {
+            missing.push("an object store (KOERIER_STORE_URL=s3://…): documents in a data folder stay on one node");
         }
         if missing.is_empty() {
             return Ok(());
@@ -366,6 +394,7 @@ impl Config {
                 report_signing_key: self.report_signing_key_file.clone(),
                 make_missing: !self.cluster,
             },
+            store: self.object_store().ok().flatten(),
         }
     }
 

@@ -141,7 +141,10 @@ impl Gateway {
         settings.rules.validate()?;
         let db = db::Db::connect(&settings.database_url)?;
         db.migrate().await?;
-        let store = store::Store::open_local(&settings.data_dir, settings.limits.free_space_reserve)?;
+        let store = match &settings.store {
+            Some(object) => store::Store::open_object(object)?,
+            None => store::Store::open_local(&settings.data_dir, settings.limits.free_space_reserve)?,
+        };
         let hashing = credential::Hashing::new().await?;
         let names = settings.rules.name_rules();
         let node = random::RandomExt::id(random.as_ref())?;

@@ -22,6 +22,9 @@ pub struct Settings {
     pub limits: crate::Limits,
     /// Where the keys beside the master key come from.
     pub keys: KeyFiles,
+    /// The S3-compatible object store the documents are kept in; unset:
+    /// `<data>/blobs` and `<data>/staging`.
+    pub store: Option<crate::store::ObjectStoreConfig>,
 }
 
 /// The key files of the core beside the master key, and whether a missing

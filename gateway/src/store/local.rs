@@ -103,7 +103,7 @@ impl LocalBackend {
     /// gone): a lock taken on a file no longer under the staging name is let
     /// go and the name opened again, so no writer ever appends to a
     /// committed blob.
-    pub(super) fn open_staging(&self, id: &BlobId) -> io::Result<StagingFile> {
+    pub(super) fn open_staging(&self, id: &BlobId) -> io::Result<DiskStaging> {
         let path = self.staging_path(id);
         // O_APPEND: every record lands at the end, even after a truncation.
         let mut options = OpenOptions::new();
@@ -120,7 +120,7 @@ impl LocalBackend {
             };
             loop {
                 match file.try_lock() {
-                    Ok(()) if still_named(&file, &path)? => return Ok(StagingFile(Arc::new(file))),
+                    Ok(()) if still_named(&file, &path)? => return Ok(DiskStaging(Arc::new(file))),
                     Ok(()) => break,
                     Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
                         thread::sleep(Duration::from_millis(5))
@@ -157,7 +157,7 @@ impl LocalBackend {
 
     /// Makes a staging file's bytes and its name durable: a suspended upload
     /// promises its offset survives a crash.
-    pub(super) fn keep_staging(&self, file: &StagingFile) -> io::Result<()> {
+    pub(super) fn keep_staging(&self, file: &DiskStaging) -> io::Result<()> {
         file.sync_data()?;
         sync_dir(&self.staging)
     }
@@ -253,9 +253,9 @@ fn move_two_character_shards(blobs: &Path) -> io::Result<bool> {
 /// descriptor so a background flush can run while the writer keeps
 /// appending; the lock goes with the last of them.
 #[derive(Clone, Debug)]
-pub(super) struct StagingFile(Arc<File>);
+pub(super) struct DiskStaging(Arc<File>);
 
-impl StagingFile {
+impl DiskStaging {
     pub(super) fn len(&self) -> io::Result<u64> {
         Ok(self.0.metadata()?.len())
     }
@@ -288,6 +288,7 @@ impl StagingFile {
 pub(super) enum BlobFile {
     Disk(Arc<Mutex<File>>),
     Memory(Arc<[u8]>),
+    Object(Arc<super::object::ObjectBlob>),
 }
 
 impl BlobFile {
@@ -295,6 +296,7 @@ impl BlobFile {
         match self {
             Self::Disk(file) => Ok(lock(file).metadata()?.len()),
             Self::Memory(bytes) => Ok(bytes.len() as u64),
+            Self::Object(blob) => Ok(blob.len()),
         }
     }
 
@@ -306,6 +308,7 @@ impl BlobFile {
     pub(super) fn read_at(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
         let file = match self {
             Self::Disk(file) => file,
+            Self::Object(blob) => return blob.read_at(offset, len),
             Self::Memory(bytes) => {
                 let start = usize::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::UnexpectedEof))?;
                 let piece = start.checked_add(len).and_then(|end| bytes.get(start..end));

@@ -16,6 +16,9 @@
 mod chunk;
 mod id;
 mod local;
+mod object;
+#[cfg(test)]
+mod object_tests;
 mod reader;
 mod staging;
 #[cfg(test)]
@@ -35,7 +38,9 @@ pub use reader::BlobReader;
 pub use staging::{Checkpoint, Committed, INLINE_MAX, StagedWriter};
 
 use chunk::{ChunkCipher, HEADER_LEN};
-use local::{BlobFile, LocalBackend, StagingFile};
+use local::{BlobFile, DiskStaging, LocalBackend};
+pub use object::ObjectStoreConfig;
+use object::{ObjectBackend, ObjectStaging};
 
 /// Why a store operation failed. Messages never contain key material.
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +113,13 @@ impl Store {
         Ok(Self { backend: Arc::new(backend) })
     }
 
+    /// A store in an S3-compatible object store, shared by every node. Made
+    /// on the runtime that will use it; nothing is requested yet.
+    pub fn open_object(config: &ObjectStoreConfig) -> Result<Self, StoreError> {
+        let backend = Backend::Object(ObjectBackend::open(config)?);
+        Ok(Self { backend: Arc::new(backend) })
+    }
+
     /// Begins the upload of `id`, or resumes it if a staging file exists;
     /// [`StagedWriter::offset`] says where the client must continue.
     pub async fn stage(&self, id: &BlobId, key: &DocumentKey) -> Result<StagedWriter, StoreError> {
@@ -154,20 +166,29 @@ impl Store {
         let expected = chunk::sealed_len(size)
             .ok_or_else(|| StoreError::Corrupt(format!("recorded size {size} is impossible")))?;
         let cipher = Arc::new(ChunkCipher::new(key, id)?);
-        let file = match inline {
-            Some(sealed) => BlobFile::Memory(sealed.into()),
+        // The length and the header, read where reading may block.
+        let (file, len, header) = match inline {
+            Some(sealed) => {
+                let file = BlobFile::Memory(sealed.into());
+                let (len, header) = length_and_header(&file)?;
+                (file, len, header)
+            }
             None => {
                 let (backend, id) = (Arc::clone(&self.backend), id.clone());
-                blocking(move || backend.open_blob(&id).map_err(not_found)).await?
+                blocking(move || {
+                    let file = backend.open_blob(&id).map_err(not_found)?;
+                    let (len, header) = length_and_header(&file)?;
+                    Ok((file, len, header))
+                })
+                .await?
             }
         };
-        let len = file.len()?;
         if len != expected {
             return Err(StoreError::Corrupt(format!(
                 "blob is {len} bytes but a {size}-byte document seals to {expected}"
             )));
         }
-        cipher.check_header(&file.read_at(0, HEADER_LEN)?)?;
+        cipher.check_header(&header)?;
         Ok(BlobReader::new(file, cipher, size, range))
     }
 
@@ -255,97 +276,189 @@ impl Store {
     }
 }
 
-/// Where blob bytes live. Only the local filesystem exists today; an object
-/// store becomes another variant here, with staging and read handles to
-/// match. Every method blocks.
+/// Where blob bytes live: a folder of this machine's, or an S3-compatible
+/// object store that every node shares. Every method blocks.
 #[derive(Debug)]
 enum Backend {
     Local(LocalBackend),
+    Object(ObjectBackend),
 }
 
 impl Backend {
+    /// Bytes free for uploads; an object store has no such bound.
     fn free_space(&self) -> io::Result<u64> {
         match self {
             Backend::Local(local) => local.free_space(),
+            Backend::Object(_) => Ok(u64::MAX),
         }
     }
 
     fn ensure_room(&self, len: usize) -> io::Result<()> {
         match self {
             Backend::Local(local) => local.ensure_room(len),
+            Backend::Object(_) => Ok(()),
         }
     }
 
     fn probe_write(&self) -> io::Result<()> {
         match self {
             Backend::Local(local) => local.probe_write(),
-        }
-    }
-    fn open_staging(&self, id: &BlobId) -> io::Result<StagingFile> {
-        match self {
-            Self::Local(local) => local.open_staging(id),
+            Backend::Object(object) => object.probe_write(),
         }
     }
 
-    fn move_to_committed(&self, id: &BlobId) -> io::Result<()> {
+    fn open_staging(&self, id: &BlobId) -> io::Result<StagingFile> {
         match self {
-            Self::Local(local) => local.move_to_committed(id),
+            Self::Local(local) => local.open_staging(id).map(StagingFile::Disk),
+            Self::Object(object) => object.open_staging(id).map(|staging| StagingFile::Object(Arc::new(staging))),
+        }
+    }
+
+    /// Makes a fully written staging the committed blob of `id`.
+    fn move_to_committed(&self, file: &StagingFile, id: &BlobId) -> io::Result<()> {
+        match (self, file) {
+            (Self::Local(local), _) => local.move_to_committed(id),
+            (Self::Object(object), StagingFile::Object(staging)) => object.move_to_committed(staging),
+            (Self::Object(_), StagingFile::Disk(_)) => Err(io::Error::other("a staging file outside the object store")),
         }
     }
 
     fn sync_committed_folder(&self, id: &BlobId) -> io::Result<()> {
         match self {
             Self::Local(local) => local.sync_committed_folder(id),
+            // A completed upload is durable when the service says so.
+            Self::Object(_) => Ok(()),
         }
     }
 
     fn keep_staging(&self, file: &StagingFile) -> io::Result<()> {
-        match self {
-            Self::Local(local) => local.keep_staging(file),
+        match (self, file) {
+            (Self::Local(local), StagingFile::Disk(disk)) => local.keep_staging(disk),
+            (_, StagingFile::Object(staging)) => staging.keep(),
+            (Self::Object(_), StagingFile::Disk(_)) => Err(io::Error::other("a staging file outside the object store")),
         }
     }
 
     fn open_blob(&self, id: &BlobId) -> io::Result<BlobFile> {
         match self {
             Self::Local(local) => local.open_blob(id),
+            Self::Object(object) => object.open_blob(id).map(|blob| BlobFile::Object(Arc::new(blob))),
         }
     }
 
     fn delete_blob(&self, id: &BlobId) -> io::Result<()> {
         match self {
             Self::Local(local) => local.delete_blob(id),
+            Self::Object(object) => object.delete_blob(id),
         }
     }
 
     fn remove_staging(&self, id: &BlobId) -> io::Result<()> {
         match self {
             Self::Local(local) => local.remove_staging(id),
+            Self::Object(object) => object.remove_staging(id),
         }
     }
 
     fn staging_len(&self, id: &BlobId) -> io::Result<u64> {
         match self {
             Self::Local(local) => local.staging_len(id),
+            Self::Object(object) => object.staging_len(id),
         }
     }
 
     fn staging_names(&self) -> io::Result<Vec<OsString>> {
         match self {
             Self::Local(local) => local.staging_names(),
+            Self::Object(object) => object.staging_names(),
         }
     }
 
     fn remove_staging_name(&self, name: &OsString) -> io::Result<()> {
         match self {
             Self::Local(local) => local.remove_staging_name(name),
+            Self::Object(object) => object.remove_staging_name(name),
         }
     }
 
     fn committed_ids(&self) -> io::Result<Vec<BlobId>> {
         match self {
             Self::Local(local) => local.committed_ids(),
+            Self::Object(object) => object.committed_ids(),
         }
     }
+}
+
+/// An upload's staging, held by its one writer: a locked file, or a claimed
+/// manifest in the object store.
+#[derive(Clone, Debug)]
+enum StagingFile {
+    Disk(DiskStaging),
+    Object(Arc<ObjectStaging>),
+}
+
+impl StagingFile {
+    fn len(&self) -> io::Result<u64> {
+        match self {
+            Self::Disk(disk) => disk.len(),
+            Self::Object(staging) => Ok(staging.len()),
+        }
+    }
+
+    /// A checkpoint the staging holds by itself, before which its records
+    /// cannot be read back (those sent to the object store as parts).
+    fn sent_checkpoint(&self) -> Option<Checkpoint> {
+        match self {
+            Self::Disk(_) => None,
+            Self::Object(staging) => staging.sent_checkpoint(),
+        }
+    }
+
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        match self {
+            Self::Disk(disk) => disk.read_exact_at(buf, offset),
+            Self::Object(staging) => staging.read_exact_at(buf, offset),
+        }
+    }
+
+    /// Appends sealed bytes; `before`, when they are records, is where the
+    /// plaintext hash stood before them.
+    fn append(&self, bytes: &[u8], before: Option<&Checkpoint>) -> io::Result<()> {
+        match self {
+            Self::Disk(disk) => disk.append(bytes),
+            Self::Object(staging) => staging.append(bytes, before),
+        }
+    }
+
+    fn truncate(&self, len: u64) -> io::Result<()> {
+        match self {
+            Self::Disk(disk) => disk.truncate(len),
+            Self::Object(staging) => staging.truncate(len),
+        }
+    }
+
+    /// Flushes what was appended; the object store's parts are durable once
+    /// sent, and its tail is kept at a suspend.
+    fn sync_data(&self) -> io::Result<()> {
+        match self {
+            Self::Disk(disk) => disk.sync_data(),
+            Self::Object(_) => Ok(()),
+        }
+    }
+
+    fn sync_all(&self) -> io::Result<()> {
+        match self {
+            Self::Disk(disk) => disk.sync_all(),
+            Self::Object(_) => Ok(()),
+        }
+    }
+}
+
+/// A blob's length and its header (empty when it is too short for one).
+fn length_and_header(file: &BlobFile) -> io::Result<(u64, Vec<u8>)> {
+    let len = file.len()?;
+    let header = if len >= HEADER_LEN as u64 { file.read_at(0, HEADER_LEN)? } else { Vec::new() };
+    Ok((len, header))
 }
 
 /// Runs blocking store work on tokio's blocking pool.

@@ -17,8 +17,7 @@ use sha2::{Digest, Sha256};
 use tokio::task::{JoinHandle, spawn_blocking};
 
 use super::chunk::{CHUNK_LEN, ChunkCipher, HEADER_LEN, RECORD_LEN, TAG_LEN, record_offset};
-use super::local::StagingFile;
-use super::{Backend, BlobId, StoreError, blocking, joined};
+use super::{Backend, BlobId, StagingFile, StoreError, blocking, joined};
 
 /// Chunks hashed and sealed per blocking task: large enough that handing
 /// work to the blocking pool costs little, small enough to keep memory flat.
@@ -253,8 +252,8 @@ impl StagedWriter {
                 let mut record = vec![0; tail.len() + TAG_LEN];
                 cipher.seal_into(index, true, &tail, &mut record)?;
                 backend.ensure_room(record.len())?;
-                file.append(&record)?;
-                backend.move_to_committed(&id)?;
+                file.append(&record, None)?;
+                backend.move_to_committed(&file, &id)?;
                 Ok(<[u8; 32]>::from(hasher.finalize()))
             }
         })
@@ -318,6 +317,9 @@ impl StagedWriter {
         let chunks = (batch.len() / CHUNK_LEN) as u64;
         let file = self.file().await?;
         let backend = Arc::clone(&self.backend);
+        // Where the hash stands before this batch: an object store's staging
+        // keeps it with the records it sends as a part.
+        let before = Checkpoint::of(self.chunks, &hasher);
         let hashing = spawn_blocking({
             let batch = Arc::clone(&batch);
             move || {
@@ -331,7 +333,7 @@ impl StagedWriter {
             move || -> Result<Vec<u8>, StoreError> {
                 cipher.seal_full_chunks(first, &batch, &mut records)?;
                 backend.ensure_room(records.len())?;
-                file.append(&records)?;
+                file.append(&records, Some(&before))?;
                 Ok(records)
             }
         }));
@@ -451,17 +453,25 @@ fn recover(
 ) -> Result<(u64, Sha256), StoreError> {
     let mut hasher = Sha256::new();
     let len = file.len()?;
+    // Records sent to an object store as parts are not read back: the
+    // staging says where the hash stood after them, and the header went
+    // with the first of them.
+    let sent = file.sent_checkpoint().filter(|sent| sent.hasher().is_some());
     let mut header = [0; HEADER_LEN];
-    let header_ok = len >= HEADER_LEN as u64 && {
-        file.read_exact_at(&mut header, 0)?;
-        cipher.check_header(&header).is_ok()
-    };
+    let header_ok = sent.is_some()
+        || len >= HEADER_LEN as u64
+            && match file.read_exact_at(&mut header, 0) {
+                Ok(()) => cipher.check_header(&header).is_ok(),
+                // Parts whose hash state was lost: the upload starts over.
+                Err(err) if err.kind() == io::ErrorKind::Unsupported => false,
+                Err(err) => return Err(err.into()),
+            };
     if !header_ok {
         if len > 0 {
             tracing::warn!(%id, len, "staging file has no valid header, starting over");
         }
         file.truncate(0)?;
-        file.append(cipher.header())?;
+        file.append(cipher.header(), None)?;
         // Not synced on its own: a header lost in a crash is written again
         // here, and suspend and commit sync the file with it.
         return Ok((0, hasher));
@@ -469,7 +479,9 @@ fn recover(
 
     let complete = (len - HEADER_LEN as u64) / RECORD_LEN as u64;
     let mut chunks = 0;
-    if let Some((at, state)) = checkpoint.filter(|c| c.chunks <= complete).and_then(|c| Some((c.chunks, c.hasher()?))) {
+    let sent_chunks = sent.as_ref().map_or(0, |sent| sent.chunks);
+    let start = checkpoint.filter(|c| c.chunks <= complete && c.chunks >= sent_chunks && c.hasher().is_some()).or(sent);
+    if let Some((at, state)) = start.and_then(|c| Some((c.chunks, c.hasher()?))) {
         (chunks, hasher) = (at, state);
     }
     let mut buf = vec![0; BATCH_LEN + BATCH_CHUNKS * TAG_LEN];

@@ -27,18 +27,18 @@ fn fixture() -> Fixture {
     Fixture { _dir: dir, root, store }
 }
 
-fn random_bytes(len: usize) -> Vec<u8> {
+pub(super) fn random_bytes(len: usize) -> Vec<u8> {
     let mut bytes = vec![0; len];
     aws_lc_rs::rand::fill(&mut bytes).unwrap();
     bytes
 }
 
-fn new_doc() -> (BlobId, DocumentKey) {
+pub(super) fn new_doc() -> (BlobId, DocumentKey) {
     (BlobId::generate().unwrap(), DocumentKey::generate().unwrap())
 }
 
 /// Writes `data` in uneven pieces so that batches straddle write calls.
-async fn write_uneven(writer: &mut StagedWriter, data: &[u8]) {
+pub(super) async fn write_uneven(writer: &mut StagedWriter, data: &[u8]) {
     let sizes = [1, 7_000, C, 100_000, 300_000, 2 << 20];
     let mut rest = data;
     for size in sizes.iter().cycle() {
@@ -81,7 +81,7 @@ async fn read_committed(
     read_sealed(store, id, key, committed.size, range, committed.inline.clone()).await
 }
 
-async fn read_sealed(
+pub(super) async fn read_sealed(
     store: &Store,
     id: &BlobId,
     key: &DocumentKey,
@@ -121,7 +121,7 @@ fn assert_corrupt(result: Result<Vec<u8>, StoreError>, what: &str) {
     }
 }
 
-fn sha256(data: &[u8]) -> [u8; 32] {
+pub(super) fn sha256(data: &[u8]) -> [u8; 32] {
     digest(&SHA256, data).as_ref().try_into().unwrap()
 }
 

@@ -66,6 +66,7 @@ impl Bed {
             rules,
             limits: Default::default(),
             keys: Default::default(),
+            store: None,
         };
         let gw = Gateway::open(settings, master, Arc::new(clock.clone()), Arc::new(SystemRandom)).await?;
         let admin = Admin::console();
@@ -87,6 +88,7 @@ impl Bed {
             rules: self.gw.settings().rules.clone(),
             limits: self.gw.settings().limits.clone(),
             keys: Default::default(),
+            store: None,
         };
         Ok(Gateway::open(settings, master, clock, Arc::new(SystemRandom)).await?)
     }
