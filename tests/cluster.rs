@@ -20,6 +20,20 @@ fn run(cmd: &mut Command) -> Result<(bool, String), door::Error> {
     ))
 }
 
+/// Keeps this server's documents under a prefix of their own in the test
+/// bucket of the S3 server `scripts/test` starts; the prefix.
+fn on_object_store(k: &mut Koerier) -> Result<String, door::Error> {
+    let endpoint = std::env::var("KOERIER_TEST_S3_ENDPOINT").map_err(|_| {
+        "KOERIER_TEST_S3_ENDPOINT is not set: run scripts/test, which starts an S3 server (moto) with the bucket koerier-test"
+    })?;
+    let prefix =
+        format!("cluster-{}", k.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    k.set("KOERIER_STORE_URL", &format!("s3://koerier-test/{prefix}"));
+    k.set("KOERIER_S3_ENDPOINT", &endpoint);
+    k.set("KOERIER_S3_REGION", "us-east-1");
+    Ok(prefix)
+}
+
 fn on_postgres() -> bool {
     std::env::var("KOERIER_TEST_DATABASE").is_ok_and(|d| d != "sqlite")
 }
@@ -40,6 +54,7 @@ fn a_node_of_a_cluster_names_everything_it_lacks_before_it_makes_anything() -> T
             "KOERIER_HTTPS_CERT",
             "KOERIER_SMTP_URL",
             "KOERIER_SMS_URL",
+            "KOERIER_STORE_URL",
         ] {
             assert!(said.contains(lacking), "{args:?} names {lacking}: {said}");
         }
@@ -100,6 +115,7 @@ fn shared_keys(dir: &Path) -> Result<(), door::Error> {
 #[test]
 fn a_node_of_a_cluster_serves_with_the_keys_it_is_given_and_makes_none() -> TestResult {
     let mut k = Koerier::new()?;
+    on_object_store(&mut k)?;
     let keys = tempfile::tempdir()?;
     shared_keys(keys.path())?;
     // The organisation's master key: the one its database was made with.
@@ -277,6 +293,7 @@ fn wait_for_port(port: u16) -> Result<(), door::Error> {
 #[test]
 fn behind_haproxy_the_nodes_serve_as_one_and_one_may_stop() -> TestResult {
     let mut k = Koerier::new()?;
+    on_object_store(&mut k)?;
     let kees = k.user("kees@minvws.nl", "Kees de Vries", "staff")?;
     k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
     let keys = tempfile::tempdir()?;
@@ -387,4 +404,157 @@ fn behind_haproxy_the_nodes_serve_as_one_and_one_may_stop() -> TestResult {
     drop(haproxy);
     drop(node_b);
     k.stop()
+}
+
+/// OpenSSH `sftp -b` as `user` against the node listening on `port`.
+fn sftp_at(k: &Koerier, user: &door::User, port: u16, cwd: &Path, batch: &str) -> Result<String, door::Error> {
+    std::fs::write(cwd.join("batch.txt"), batch)?;
+    let out = Command::new("sftp")
+        .args(k.ssh_options(user))
+        .args(["-P", &port.to_string(), "-b", "batch.txt", "127.0.0.1"])
+        .current_dir(cwd)
+        .output()?;
+    if out.status.success() { Ok(text(&out)) } else { Err(format!("sftp on {port}: {}", text(&out)).into()) }
+}
+
+/// Files (not folders) anywhere under `dir`.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() { found.extend(files_under(&path)) } else { found.push(path) }
+    }
+    found
+}
+
+/// The documents in an S3 server, every node without a disk of its own for
+/// them: on PostgreSQL three nodes with separate, empty data folders (on
+/// SQLite, one node by design, restarted in their place). A message is
+/// composed over SFTP on node A, which is killed with `kill -9` in the
+/// middle of a 20 MB upload; `reput` on node B continues after what A had
+/// sent to the store (never at 0); the message is finished and sent by
+/// WebDAV on node C; Kees downloads it on A, restarted, and by a range on
+/// B. No node holds a blob or a staging file on its disk.
+#[test]
+fn on_an_object_store_a_message_is_begun_on_one_node_finished_on_another_and_read_on_a_third() -> TestResult {
+    door::need("sftp")?;
+    let mut k = Koerier::new()?;
+    on_object_store(&mut k)?;
+    let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
+    let kees = k.user("kees@minvws.nl", "Kees de Vries", "staff")?;
+    let three = on_postgres();
+    let keys = tempfile::tempdir()?;
+    shared_keys(keys.path())?;
+    std::fs::copy(k.path().join("data/keys/master.key"), keys.path().join("master.key"))?;
+    let key = |name: &str| keys.path().join(name).to_string_lossy().into_owned();
+    if three {
+        for (setting, value) in [
+            ("KOERIER_CLUSTER", "1".to_owned()),
+            ("KOERIER_MASTER_KEY_FILE", key("master.key")),
+            ("KOERIER_SSH_HOST_KEY_FILE", key("ssh_host_ed25519_key")),
+            ("KOERIER_REPORT_SIGNING_KEY_FILE", key("report-signing.key")),
+            ("KOERIER_HTTPS_CERT", key("tls.crt")),
+            ("KOERIER_HTTPS_KEY", key("tls.key")),
+            ("KOERIER_SMTP_URL", "smtp://127.0.0.1:1".to_owned()),
+            ("KOERIER_SMS_URL", "https://127.0.0.1:1/sms".to_owned()),
+        ] {
+            k.set(setting, &value);
+        }
+    }
+    k.start()?;
+    // Nodes B and C: their own empty data folders and ports (on SQLite, A's).
+    let mut others = Vec::new();
+    let mut folders = vec![k.path().join("data")];
+    for name in ["node-b", "node-c"] {
+        if !three {
+            others.push((k.port, k.https, None));
+            continue;
+        }
+        let (https, sftp) = (ports::free_port()?, ports::free_port()?);
+        let folder = k.path().join(name);
+        let child = k
+            .command(&["serve"])
+            .env("KOERIER_DATA_DIR", &folder)
+            .env("KOERIER_HTTPS_LISTEN", format!("127.0.0.1:{https}"))
+            .env("KOERIER_SFTP_LISTEN", format!("127.0.0.1:{sftp}"))
+            .spawn()?;
+        let running = Running(child);
+        wait_for_port(https)?;
+        wait_for_port(sftp)?;
+        folders.push(folder);
+        others.push((sftp, https, Some(running)));
+    }
+    let (b_sftp, b_https) = (others[0].0, others[0].1);
+    let (c_https, a_sftp) = (others[1].1, k.port);
+
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    let mut big = door::pdf("jaarplan").to_vec();
+    big.extend((0..20_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+    std::fs::write(w.join("plan.pdf"), &big)?;
+    sftp_at(&k, &jan, a_sftp, w, "mkdir outbox/plan\n")?;
+    let pid = k.pid().ok_or("node A runs")?;
+    let cut = k.paramiko(
+        "client.py",
+        serde_json::json!({"user": jan.email, "password": jan.password, "action": "cut-upload", "port": a_sftp,
+                           "path": "/outbox/plan/plan.pdf", "file": w.join("plan.pdf"), "bytes": 18_000_000,
+                           "kill": pid}),
+    )?;
+    assert_eq!(cut["written"], 18_000_000);
+    k.reap()?;
+    if !three {
+        k.start()?;
+    }
+
+    // Node B sees what A had sent to the store, and `reput` goes on from it.
+    let listed = sftp_at(&k, &jan, b_sftp, w, "ls -l outbox/plan\n")?;
+    let stored: u64 = listed
+        .lines()
+        .find(|l| l.ends_with("plan.pdf"))
+        .and_then(|l| l.split_whitespace().nth(4))
+        .and_then(|s| s.parse().ok())
+        .ok_or(format!("plan.pdf is listed: {listed}"))?;
+    assert!(stored >= 8 << 20 && stored.is_multiple_of(65_536), "A had sent at least a part: {stored}");
+    sftp_at(&k, &jan, b_sftp, w, "reput plan.pdf outbox/plan/plan.pdf\n")?;
+
+    // Node C: the message over WebDAV, and the MOVE into /sent sends it.
+    let curl = |port: u16, user: &door::User, args: &[&str]| -> Result<(String, Vec<u8>), door::Error> {
+        let out = Command::new("curl")
+            .args(["-sk", "-o", "-", "-w", "\n%{http_code}", "-u", &format!("{}:{}", user.email, user.password)])
+            .args(args.iter().map(|a| a.replace("{base}", &format!("https://127.0.0.1:{port}"))))
+            .output()?;
+        let mut body = out.stdout;
+        let at = body.iter().rposition(|b| *b == b'\n').unwrap_or(0);
+        let status = String::from_utf8_lossy(&body[at + 1..]).into_owned();
+        body.truncate(at);
+        Ok((status, body))
+    };
+    let message = "To: Kees <kees@minvws.nl>\nSubject: Jaarplan\n\nHet jaarplan.\n";
+    let (status, _) =
+        curl(c_https, &jan, &["-X", "PUT", "--data-binary", message, "{base}/dav/outbox/plan/message.txt"])?;
+    assert!(status.starts_with('2'), "message.txt on C: {status}");
+    let (status, body) =
+        curl(c_https, &jan, &["-X", "MOVE", "-H", "Destination: {base}/dav/sent/plan/", "{base}/dav/outbox/plan/"])?;
+    assert!(status == "201" || status == "204", "sent on C: {status} {}", String::from_utf8_lossy(&body));
+
+    // Kees reads it on A (restarted) and by a range on B.
+    if three {
+        k.start()?;
+    }
+    sftp_at(&k, &kees, a_sftp, w, "get inbox/plan/plan.pdf received.pdf\n")?;
+    assert!(std::fs::read(w.join("received.pdf"))? == big, "byte for byte on A");
+    let (status, piece) =
+        curl(b_https, &kees, &["-H", "Range: bytes=10000000-10000099", "{base}/dav/inbox/plan/plan.pdf"])?;
+    assert_eq!(status, "206");
+    assert!(piece == big[10_000_000..10_000_100], "the range on B");
+    k.stop()?;
+    drop(others);
+    for folder in &folders {
+        let held: Vec<_> = files_under(folder)
+            .into_iter()
+            .filter(|f| f.components().any(|c| c.as_os_str() == "blobs" || c.as_os_str() == "staging"))
+            .collect();
+        assert!(held.is_empty(), "no document on a node's disk: {held:?}");
+    }
+    Ok(())
 }

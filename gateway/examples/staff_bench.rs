@@ -67,8 +67,14 @@ async fn main() -> Result<(), Box<dyn Error>> {
         mails_per_address_per_day: u32::MAX,
         ..Default::default()
     };
-    let settings =
-        Settings { data_dir: dir.clone(), database_url, rules, limits: Default::default(), keys: Default::default() };
+    let settings = Settings {
+        data_dir: dir.clone(),
+        database_url,
+        rules,
+        limits: Default::default(),
+        keys: Default::default(),
+        store: None,
+    };
     let master = MasterKey::from_base64("a29lcmllciBzdGFmZiBiZW5jaCBtYXN0ZXIga2V5ISE=")?;
     let gw = Gateway::open(settings, master, Arc::new(SystemClock), Arc::new(SystemRandom)).await?;
     let password = "bench password that is long enough";

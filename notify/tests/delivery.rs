@@ -64,6 +64,7 @@ impl Bed {
             rules,
             limits: Default::default(),
             keys: Default::default(),
+            store: None,
         };
         let gw = Gateway::open(settings, master, Arc::new(clock.clone()), Arc::new(SystemRandom)).await?;
         gw.add_domain(&Admin::console(), "minvws.nl").await?;

@@ -22,7 +22,9 @@
 //! names every part by the tag its current writer was given.
 //!
 //! Every function here blocks: the store calls them on the blocking pool,
-//! where they wait for the requests on the runtime they were made on.
+//! where they wait for requests that run on the store's own small runtime.
+//! Its own, so that requests in flight when the service stops finish on a
+//! runtime that is still there, and a command-line tool needs none.
 
 use std::ffi::OsString;
 use std::io;
@@ -36,7 +38,7 @@ use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, PutPayload, UpdateVersion};
 use serde::{Deserialize, Serialize};
-use tokio::runtime::Handle;
+use tokio::runtime::{Handle, Runtime};
 
 use super::BlobId;
 use super::staging::Checkpoint;
@@ -72,11 +74,41 @@ impl ObjectStoreConfig {
     }
 }
 
+/// The runtime the store's requests run on; stopped without waiting when
+/// the store goes (dropping a runtime may not block where it is dropped).
+struct Requests {
+    handle: Handle,
+    runtime: Option<Runtime>,
+}
+
+impl Requests {
+    fn start() -> io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("koerier-store")
+            .enable_all()
+            .build()?;
+        Ok(Requests { handle: runtime.handle().clone(), runtime: Some(runtime) })
+    }
+
+    fn handle(&self) -> &Handle {
+        &self.handle
+    }
+}
+
+impl Drop for Requests {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 #[derive(Clone)]
 pub(super) struct ObjectBackend {
     s3: Arc<AmazonS3>,
     prefix: Path,
-    runtime: Handle,
+    requests: Arc<Requests>,
     /// Says so in the service's error messages.
     bucket: String,
 }
@@ -88,10 +120,9 @@ impl std::fmt::Debug for ObjectBackend {
 }
 
 impl ObjectBackend {
-    /// A client for the store; made on the runtime whose blocking pool will
-    /// call it. Nothing is requested until it is used.
+    /// A client for the store. Nothing is requested until it is used.
     pub(super) fn open(config: &ObjectStoreConfig) -> io::Result<Self> {
-        let runtime = Handle::try_current().map_err(io::Error::other)?;
+        let requests = Arc::new(Requests::start()?);
         let mut builder = AmazonS3Builder::from_env().with_bucket_name(&config.bucket);
         if let Some(endpoint) = &config.endpoint {
             builder = builder
@@ -108,13 +139,18 @@ impl ObjectBackend {
         Ok(ObjectBackend {
             s3: Arc::new(s3),
             prefix: Path::from(config.prefix.as_str()),
-            runtime,
+            requests,
             bucket: config.bucket.clone(),
         })
     }
 
     fn wait<T>(&self, request: impl Future<Output = object_store::Result<T>>) -> io::Result<T> {
-        self.runtime.block_on(request).map_err(io_error)
+        self.run(request).map_err(io_error)
+    }
+
+    /// Runs a request on the store's runtime and waits for it.
+    fn run<T>(&self, request: impl Future<Output = T>) -> T {
+        self.requests.handle().block_on(request)
     }
 
     fn blob_path(&self, id: &BlobId) -> Path {
@@ -150,7 +186,7 @@ impl ObjectBackend {
     }
 
     fn read_manifest(&self, path: &Path) -> io::Result<Option<(Manifest, Vec<u8>, UpdateVersion)>> {
-        let got = match self.runtime.block_on(async {
+        let got = match self.run(async {
             let got = self.s3.get(path).await?;
             let version = UpdateVersion { e_tag: got.meta.e_tag.clone(), version: got.meta.version.clone() };
             Ok::<_, object_store::Error>((got.bytes().await?, version))
@@ -188,7 +224,7 @@ impl ObjectBackend {
             && let Some(upload) = &manifest.upload
         {
             let blob = self.prefix.clone().join("blobs").join(name);
-            match self.runtime.block_on(self.s3.abort_multipart(&blob, &upload.clone())) {
+            match self.run(self.s3.abort_multipart(&blob, &upload.clone())) {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
                 Err(err) => return Err(io_error(err)),
             }
@@ -232,7 +268,7 @@ impl ObjectBackend {
     }
 
     fn delete(&self, path: &Path) -> io::Result<()> {
-        match self.runtime.block_on(self.s3.delete(path)) {
+        match self.run(self.s3.delete(path)) {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(err) => Err(io_error(err)),
         }
@@ -359,7 +395,7 @@ impl ObjectStaging {
         let body = Bytes::from(staged.manifest.encode(&staged.tail));
         let path = self.backend.staging_path(self.id.as_str());
         let options = PutOptions { mode, ..PutOptions::default() };
-        let put = self.backend.runtime.block_on(self.backend.s3.put_opts(&path, body.into(), options));
+        let put = self.backend.run(self.backend.s3.put_opts(&path, body.into(), options));
         match put {
             Ok(done) => {
                 staged.version = Some(UpdateVersion { e_tag: done.e_tag, version: done.version });
@@ -445,7 +481,7 @@ impl ObjectStaging {
             None => {
                 if let Some(upload) = staged.manifest.upload.take() {
                     let blob = self.backend.blob_path(&self.id);
-                    match self.backend.runtime.block_on(self.backend.s3.abort_multipart(&blob, &upload)) {
+                    match self.backend.run(self.backend.s3.abort_multipart(&blob, &upload)) {
                         Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
                         Err(err) => return Err(io_error(err)),
                     }
