@@ -85,7 +85,8 @@ impl Koerier {
     pub fn new() -> Result<Koerier, Error> {
         let dir = tempfile::tempdir()?;
         let database = database_for(dir.path())?;
-        let k = Koerier { dir, port: free_port()?, https: free_port()?, database, child: None, env: Vec::new() };
+        let env = crate::ports::store_env(dir.path())?;
+        let k = Koerier { dir, port: free_port()?, https: free_port()?, database, child: None, env };
         k.ok(&["domain", "add", "minvws.nl"], None)?;
         Ok(k)
     }
@@ -113,6 +114,14 @@ impl Koerier {
         }
         c.envs(self.env.iter().map(|(k, v)| (k, v)));
         c
+    }
+
+    /// Keeps the documents in the data folder even when the tests run on
+    /// the object store (`KOERIER_TEST_STORE=s3`): for a test of the folder.
+    pub fn in_data_folder(&mut self) {
+        self.env.retain(|(key, _)| {
+            !matches!(key.as_str(), "KOERIER_STORE_URL" | "KOERIER_S3_ENDPOINT" | "KOERIER_S3_REGION")
+        });
     }
 
     /// A setting for every later command and `serve`.

@@ -65,6 +65,7 @@ impl Server {
             ("KOERIER_SFTP_LISTEN".to_owned(), format!("127.0.0.1:{}", free_port()?)),
             ("KOERIER_OUTBOX_INTERVAL".to_owned(), "1s".to_owned()),
         ];
+        env.extend(crate::ports::store_env(dir.path())?);
         env.extend(extra_env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         let server = Server { dir, port, database_url, child: None, env };
         server.ok(&["domain", "add", "minvws.nl"])?;

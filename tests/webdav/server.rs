@@ -52,6 +52,8 @@ impl Server {
     /// Start with two staff accounts and extra `KOERIER_*` settings.
     pub fn start(settings: &[(&str, &str)]) -> Result<Server, Error> {
         let dir = tempfile::tempdir()?;
+        // Says at once when the store asked for is not there.
+        crate::ports::store_env(dir.path())?;
         let port = free_port()?;
         let sftp = free_port()?;
         let child = Self::spawn(dir.path(), port, sftp, settings)?;
@@ -97,7 +99,8 @@ impl Server {
             .env("KOERIER_HTTPS_LISTEN", format!("127.0.0.1:{port}"))
             .env("KOERIER_SFTP_LISTEN", format!("127.0.0.1:{sftp}"))
             .env("KOERIER_OUTBOX_INTERVAL", "1s")
-            .env("KOERIER_RULES__AUTH_FAILURE_DELAY", "0s");
+            .env("KOERIER_RULES__AUTH_FAILURE_DELAY", "0s")
+            .envs(crate::ports::store_env(dir).unwrap_or_default());
         for (k, v) in settings {
             cmd.env(k, v);
         }

@@ -172,10 +172,20 @@ impl ObjectBackend {
     /// manifest, or new.
     pub(super) fn open_staging(&self, id: &BlobId) -> io::Result<ObjectStaging> {
         let path = self.staging_path(id.as_str());
-        let (manifest, tail, version) = match self.read_manifest(&path)? {
+        let (mut manifest, mut tail, version) = match self.read_manifest(&path)? {
             Some((manifest, tail, version)) => (manifest, tail, Some(version)),
             None => (Manifest::default(), Vec::new(), None),
         };
+        // A blob beside a manifest that names a multipart upload: the upload
+        // was completed and the node stopped before its manifest went (and
+        // before its document was recorded complete). That upload is gone;
+        // this one starts over, as a staging file renamed away does, and
+        // the blob goes too, so a blob beside a manifest always means this.
+        if manifest.upload.is_some() && self.exists(&self.blob_path(id))? {
+            tracing::info!(%id, "an upload completed in the store but not recorded; starting over");
+            self.delete(&self.blob_path(id))?;
+            (manifest, tail) = (Manifest::default(), Vec::new());
+        }
         let staging = ObjectStaging {
             backend: self.clone(),
             id: id.clone(),
@@ -209,7 +219,12 @@ impl ObjectBackend {
     /// The bytes the staging of `id` holds (parts and tail), 0 without one.
     pub(super) fn staging_len(&self, id: &BlobId) -> io::Result<u64> {
         let path = self.staging_path(id.as_str());
-        Ok(self.read_manifest(&path)?.map_or(0, |(manifest, tail, _)| manifest.sent + tail.len() as u64))
+        match self.read_manifest(&path)? {
+            None => Ok(0),
+            // Completed but not recorded: a resume starts over (see `open_staging`).
+            Some((manifest, _, _)) if manifest.upload.is_some() && self.exists(&self.blob_path(id))? => Ok(0),
+            Some((manifest, tail, _)) => Ok(manifest.sent + tail.len() as u64),
+        }
     }
 
     pub(super) fn remove_staging(&self, id: &BlobId) -> io::Result<()> {
@@ -265,6 +280,14 @@ impl ObjectBackend {
 
     pub(super) fn delete_blob(&self, id: &BlobId) -> io::Result<()> {
         self.delete(&self.blob_path(id))
+    }
+
+    fn exists(&self, path: &Path) -> io::Result<bool> {
+        match self.run(self.s3.head(path)) {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(err) => Err(io_error(err)),
+        }
     }
 
     fn delete(&self, path: &Path) -> io::Result<()> {

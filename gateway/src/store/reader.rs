@@ -20,6 +20,9 @@ use super::{StoreError, joined};
 
 /// Chunks read and opened per blocking task.
 const BATCH_CHUNKS: u64 = 16;
+/// From an object store, per request: 4 MiB, so a download is not bound by
+/// the store's latency per request.
+const OBJECT_BATCH_CHUNKS: u64 = 64;
 /// Batches in flight at once: enough that a blocking thread finishing one
 /// finds the next already queued, so both cores stay busy.
 const READ_AHEAD: usize = 3;
@@ -35,6 +38,8 @@ pub struct BlobReader {
     /// Next chunk to schedule, and one past the last chunk to read.
     next: u64,
     end: u64,
+    /// Chunks per batch: [`BATCH_CHUNKS`], or [`OBJECT_BATCH_CHUNKS`].
+    batch: u64,
     in_flight: VecDeque<JoinHandle<Result<Vec<Vec<u8>>, StoreError>>>,
     /// Pieces of the last finished batch not yet handed out.
     ready: std::vec::IntoIter<Vec<u8>>,
@@ -57,6 +62,7 @@ impl BlobReader {
         } else {
             (range.start / chunk, (range.end - 1) / chunk + 1)
         };
+        let batch = if matches!(file, BlobFile::Object(_)) { OBJECT_BATCH_CHUNKS } else { BATCH_CHUNKS };
         Self {
             file,
             cipher,
@@ -64,6 +70,7 @@ impl BlobReader {
             range,
             next,
             end,
+            batch,
             in_flight: VecDeque::with_capacity(READ_AHEAD),
             ready: Vec::new().into_iter(),
             failed: false,
@@ -115,7 +122,7 @@ impl BlobReader {
 
     fn schedule(&mut self) {
         while self.in_flight.len() < READ_AHEAD && self.next < self.end {
-            let chunks = self.next..(self.next + BATCH_CHUNKS).min(self.end);
+            let chunks = self.next..(self.next + self.batch).min(self.end);
             self.next = chunks.end;
             let (file, cipher) = (self.file.clone(), Arc::clone(&self.cipher));
             let (size, range) = (self.size, self.range.clone());
@@ -137,15 +144,35 @@ fn read_batch(
     chunks: Range<u64>,
 ) -> Result<Vec<Vec<u8>>, StoreError> {
     let last = final_chunk(size);
-    let mut pieces = Vec::with_capacity(BATCH_CHUNKS as usize);
+    let short = |err: io::Error| {
+        if err.kind() == io::ErrorKind::UnexpectedEof {
+            StoreError::Corrupt("blob is shorter than its recorded size".to_owned())
+        } else {
+            StoreError::Io(err)
+        }
+    };
+    // From an object store the batch's records come in one request.
+    let span = match (file, chunks.clone().last()) {
+        (BlobFile::Object(_), Some(end)) => {
+            let start = record_offset(chunks.start);
+            let len = record_offset(end) + record_len(end, size) as u64 - start;
+            Some((start, file.read_at(start, usize::try_from(len).unwrap_or(usize::MAX)).map_err(short)?))
+        }
+        _ => None,
+    };
+    let mut pieces = Vec::with_capacity(chunks.clone().count());
     for index in chunks {
-        let mut piece = file.read_at(record_offset(index), record_len(index, size)).map_err(|err| {
-            if err.kind() == io::ErrorKind::UnexpectedEof {
-                StoreError::Corrupt("blob is shorter than its recorded size".to_owned())
-            } else {
-                StoreError::Io(err)
+        let (at, len) = (record_offset(index), record_len(index, size));
+        let mut piece = match &span {
+            Some((start, bytes)) => {
+                let from = usize::try_from(at - start).unwrap_or(usize::MAX);
+                bytes
+                    .get(from..from.saturating_add(len))
+                    .map(<[u8]>::to_vec)
+                    .ok_or_else(|| short(io::ErrorKind::UnexpectedEof.into()))?
             }
-        })?;
+            None => file.read_at(at, len).map_err(short)?,
+        };
         let opened = cipher.open_in_place(index, index == last, &mut piece)?;
         // Cut the piece down to the range; only the first and last chunk
         // of a range can stick out of it.
