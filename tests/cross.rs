@@ -448,7 +448,7 @@ fn a_full_disk_is_an_answer_and_the_rest_of_the_service_goes_on() -> TestResult 
 
 /// The files under `<data>/<sub>/`, one level of shards down for `blobs`.
 fn stored_files(k: &Koerier, sub: &str) -> Result<usize, Error> {
-    if let Some(objects) = crate::ports::stored_objects(k.path(), sub)? {
+    if let Some(objects) = stored_objects(k.path(), sub)? {
         return Ok(objects);
     }
     let root = k.path().join("data").join(sub);
@@ -585,4 +585,28 @@ fn kill_9_anywhere_in_an_upload_loses_nothing_and_leaves_nothing() -> TestResult
         "some SFTP upload was cut after a sealed chunk and resumed from it"
     );
     Ok(())
+}
+
+/// How many objects a test server keeps under `folder` (`blobs`, `staging`)
+/// of its prefix in the S3 server, when `KOERIER_TEST_STORE=s3`; `None`
+/// when its documents are in its data folder. Listed with boto3 from the
+/// peers' Python environment (moto brings it).
+fn stored_objects(
+    dir: &std::path::Path,
+    folder: &str,
+) -> Result<Option<usize>, Box<dyn std::error::Error + Send + Sync>> {
+    let env = crate::ports::store_env(dir)?;
+    let (Some((_, url)), Some((_, endpoint))) = (env.first(), env.get(1)) else { return Ok(None) };
+    let prefix = format!("{}/{folder}/", url.trim_start_matches("s3://koerier-test/"));
+    let python =
+        std::env::var("KOERIER_TEST_PYTHON").map_err(|_| "KOERIER_TEST_PYTHON is not set: run scripts/test")?;
+    let script = "import boto3, sys\n\
+        s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1')\n\
+        n = sum(p.get('KeyCount', 0) for p in s3.get_paginator('list_objects_v2').paginate(Bucket='koerier-test', Prefix=sys.argv[2]))\n\
+        print(n)\n";
+    let out = std::process::Command::new(python).args(["-c", script, endpoint, &prefix]).output()?;
+    if !out.status.success() {
+        return Err(format!("listing the S3 server: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    Ok(Some(String::from_utf8_lossy(&out.stdout).trim().parse()?))
 }

@@ -33,6 +33,7 @@ pub fn free_port() -> Result<u16, Box<dyn std::error::Error + Send + Sync>> {
 /// Settings that keep a test server's documents in the S3 server that
 /// `scripts/test` starts, under a prefix of the server's own (its folder's
 /// name), when `KOERIER_TEST_STORE=s3`; none otherwise (its data folder).
+#[allow(dead_code, reason = "used by the test programs that start servers, not by all that take ports")]
 pub fn store_env(dir: &std::path::Path) -> Result<Vec<(String, String)>, Box<dyn std::error::Error + Send + Sync>> {
     if std::env::var("KOERIER_TEST_STORE").as_deref() != Ok("s3") {
         return Ok(Vec::new());
@@ -46,28 +47,4 @@ pub fn store_env(dir: &std::path::Path) -> Result<Vec<(String, String)>, Box<dyn
         ("KOERIER_S3_ENDPOINT".to_owned(), endpoint),
         ("KOERIER_S3_REGION".to_owned(), "us-east-1".to_owned()),
     ])
-}
-
-/// How many objects a test server keeps under `folder` (`blobs`, `staging`)
-/// of its prefix in the S3 server, when `KOERIER_TEST_STORE=s3`; `None`
-/// when its documents are in its data folder. Listed with boto3 from the
-/// peers' Python environment (moto brings it).
-pub fn stored_objects(
-    dir: &std::path::Path,
-    folder: &str,
-) -> Result<Option<usize>, Box<dyn std::error::Error + Send + Sync>> {
-    let env = store_env(dir)?;
-    let (Some((_, url)), Some((_, endpoint))) = (env.first(), env.get(1)) else { return Ok(None) };
-    let prefix = format!("{}/{folder}/", url.trim_start_matches("s3://koerier-test/"));
-    let python =
-        std::env::var("KOERIER_TEST_PYTHON").map_err(|_| "KOERIER_TEST_PYTHON is not set: run scripts/test")?;
-    let script = "import boto3, sys\n\
-        s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1')\n\
-        n = sum(p.get('KeyCount', 0) for p in s3.get_paginator('list_objects_v2').paginate(Bucket='koerier-test', Prefix=sys.argv[2]))\n\
-        print(n)\n";
-    let out = std::process::Command::new(python).args(["-c", script, endpoint, &prefix]).output()?;
-    if !out.status.success() {
-        return Err(format!("listing the S3 server: {}", String::from_utf8_lossy(&out.stderr)).into());
-    }
-    Ok(Some(String::from_utf8_lossy(&out.stdout).trim().parse()?))
 }
