@@ -433,8 +433,9 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
 /// composed over SFTP on node A, which is killed with `kill -9` in the
 /// middle of a 20 MB upload; `reput` on node B continues after what A had
 /// sent to the store (never at 0); the message is finished and sent by
-/// WebDAV on node C; Kees downloads it on A, restarted, and by a range on
-/// B. No node holds a blob or a staging file on its disk.
+/// WebDAV on node C, where a lock taken on B holds; Kees downloads it on A,
+/// restarted, and by a range on B. No node holds a blob or a staging file on
+/// its disk.
 #[test]
 fn on_an_object_store_a_message_is_begun_on_one_node_finished_on_another_and_read_on_a_third() -> TestResult {
     door::need("sftp")?;
@@ -533,6 +534,56 @@ fn on_an_object_store_a_message_is_begun_on_one_node_finished_on_another_and_rea
     let (status, _) =
         curl(c_https, &jan, &["-X", "PUT", "--data-binary", message, "{base}/dav/outbox/plan/message.txt"])?;
     assert!(status.starts_with('2'), "message.txt on C: {status}");
+    // A lock taken on B (as Office takes one) holds on C, and C lets it go.
+    let lockinfo = "<?xml version=\"1.0\" encoding=\"utf-8\" ?><D:lockinfo xmlns:D=\"DAV:\">\
+         <D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>\
+         <D:owner><D:href>JAN-PC\\jan</D:href></D:owner></D:lockinfo>";
+    let (status, body) = curl(
+        b_https,
+        &jan,
+        &[
+            "-X",
+            "LOCK",
+            "-H",
+            "Depth: 0",
+            "-H",
+            "Timeout: Second-3600",
+            "--data-binary",
+            lockinfo,
+            "{base}/dav/outbox/plan/message.txt",
+        ],
+    )?;
+    let body = String::from_utf8_lossy(&body).into_owned();
+    assert!(status == "200" || status == "201", "LOCK on B: {status} {body}");
+    let token = body
+        .split("opaquelocktoken:")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .map(|t| format!("opaquelocktoken:{}", t.trim()))
+        .ok_or(format!("a lock token in {body}"))?;
+    let (status, _) =
+        curl(c_https, &jan, &["-X", "PUT", "--data-binary", message, "{base}/dav/outbox/plan/message.txt"])?;
+    assert_eq!(status, "423", "the lock taken on B holds on C");
+    let (status, _) = curl(
+        c_https,
+        &jan,
+        &[
+            "-X",
+            "PUT",
+            "-H",
+            &format!("If: (<{token}>)"),
+            "--data-binary",
+            message,
+            "{base}/dav/outbox/plan/message.txt",
+        ],
+    )?;
+    assert!(status.starts_with('2'), "with its token on C: {status}");
+    let (status, _) = curl(
+        c_https,
+        &jan,
+        &["-X", "UNLOCK", "-H", &format!("Lock-Token: <{token}>"), "{base}/dav/outbox/plan/message.txt"],
+    )?;
+    assert_eq!(status, "204", "UNLOCK on C");
     let (status, body) =
         curl(c_https, &jan, &["-X", "MOVE", "-H", "Destination: {base}/dav/sent/plan/", "{base}/dav/outbox/plan/"])?;
     assert!(status == "201" || status == "204", "sent on C: {status} {}", String::from_utf8_lossy(&body));
