@@ -112,27 +112,33 @@ fn shared_keys(dir: &Path) -> Result<(), door::Error> {
     Ok(())
 }
 
+/// The settings of a node of `k`'s cluster with the keys in `keys` (made by
+/// [`shared_keys`]), whose master key becomes the one `k`'s database was
+/// made with; mail and SMS to services that are not there.
+fn cluster_node(k: &Koerier, keys: &Path) -> Result<Vec<(&'static str, String)>, door::Error> {
+    std::fs::copy(k.path().join("data/keys/master.key"), keys.join("master.key"))?;
+    let key = |name: &str| keys.join(name).to_string_lossy().into_owned();
+    Ok(vec![
+        ("KOERIER_CLUSTER", "1".to_owned()),
+        ("KOERIER_MASTER_KEY_FILE", key("master.key")),
+        ("KOERIER_SSH_HOST_KEY_FILE", key("ssh_host_ed25519_key")),
+        ("KOERIER_REPORT_SIGNING_KEY_FILE", key("report-signing.key")),
+        ("KOERIER_HTTPS_CERT", key("tls.crt")),
+        ("KOERIER_HTTPS_KEY", key("tls.key")),
+        ("KOERIER_SMTP_URL", "smtp://127.0.0.1:1".to_owned()),
+        ("KOERIER_SMS_URL", "https://127.0.0.1:1/sms".to_owned()),
+    ])
+}
+
 #[test]
 fn a_node_of_a_cluster_serves_with_the_keys_it_is_given_and_makes_none() -> TestResult {
     let mut k = Koerier::new()?;
     on_object_store(&mut k)?;
     let keys = tempfile::tempdir()?;
     shared_keys(keys.path())?;
-    // The organisation's master key: the one its database was made with.
-    std::fs::copy(k.path().join("data/keys/master.key"), keys.path().join("master.key"))?;
-    let key = |name: &str| keys.path().join(name).to_string_lossy().into_owned();
     let fresh = k.path().join("node-b");
-    for (setting, value) in [
-        ("KOERIER_DATA_DIR", fresh.to_string_lossy().into_owned()),
-        ("KOERIER_CLUSTER", "1".into()),
-        ("KOERIER_MASTER_KEY_FILE", key("master.key")),
-        ("KOERIER_SSH_HOST_KEY_FILE", key("ssh_host_ed25519_key")),
-        ("KOERIER_REPORT_SIGNING_KEY_FILE", key("report-signing.key")),
-        ("KOERIER_HTTPS_CERT", key("tls.crt")),
-        ("KOERIER_HTTPS_KEY", key("tls.key")),
-        ("KOERIER_SMTP_URL", "smtp://127.0.0.1:1".into()),
-        ("KOERIER_SMS_URL", "https://127.0.0.1:1/sms".into()),
-    ] {
+    k.set("KOERIER_DATA_DIR", &fresh.to_string_lossy());
+    for (setting, value) in cluster_node(&k, keys.path())? {
         k.set(setting, &value);
     }
     if !on_postgres() {
@@ -446,19 +452,8 @@ fn on_an_object_store_a_message_is_begun_on_one_node_finished_on_another_and_rea
     let three = on_postgres();
     let keys = tempfile::tempdir()?;
     shared_keys(keys.path())?;
-    std::fs::copy(k.path().join("data/keys/master.key"), keys.path().join("master.key"))?;
-    let key = |name: &str| keys.path().join(name).to_string_lossy().into_owned();
     if three {
-        for (setting, value) in [
-            ("KOERIER_CLUSTER", "1".to_owned()),
-            ("KOERIER_MASTER_KEY_FILE", key("master.key")),
-            ("KOERIER_SSH_HOST_KEY_FILE", key("ssh_host_ed25519_key")),
-            ("KOERIER_REPORT_SIGNING_KEY_FILE", key("report-signing.key")),
-            ("KOERIER_HTTPS_CERT", key("tls.crt")),
-            ("KOERIER_HTTPS_KEY", key("tls.key")),
-            ("KOERIER_SMTP_URL", "smtp://127.0.0.1:1".to_owned()),
-            ("KOERIER_SMS_URL", "https://127.0.0.1:1/sms".to_owned()),
-        ] {
+        for (setting, value) in cluster_node(&k, keys.path())? {
             k.set(setting, &value);
         }
     }

@@ -8,7 +8,7 @@ use object_store::ObjectStoreExt as _;
 use object_store::path::Path;
 
 use super::object::PART_LEN;
-use super::tests::{new_doc, random_bytes, read_sealed, sha256, write_uneven};
+use super::tests::{new_doc, random_bytes, read_sealed, sha256, upload, write_uneven};
 use super::*;
 
 const C: usize = CHUNK_LEN;
@@ -53,14 +53,6 @@ impl Bucket {
     async fn exists(&self, folder: &str, id: &BlobId) -> bool {
         self.raw.head(&self.path(folder, id)).await.is_ok()
     }
-}
-
-async fn upload(store: &Store, data: &[u8]) -> (BlobId, DocumentKey, Committed) {
-    let (id, key) = new_doc();
-    let mut writer = store.stage_new(&id, &key).unwrap();
-    write_uneven(&mut writer, data).await;
-    let committed = writer.commit().await.unwrap();
-    (id, key, committed)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -51,7 +51,7 @@ pub(super) async fn write_uneven(writer: &mut StagedWriter, data: &[u8]) {
     }
 }
 
-async fn upload(store: &Store, data: &[u8]) -> (BlobId, DocumentKey, Committed) {
+pub(super) async fn upload(store: &Store, data: &[u8]) -> (BlobId, DocumentKey, Committed) {
     let (id, key) = new_doc();
     let mut writer = store.stage_new(&id, &key).unwrap();
     write_uneven(&mut writer, data).await;
