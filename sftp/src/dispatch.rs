@@ -23,10 +23,10 @@ use gateway::tree::Overwrite;
 pub(crate) const MAX_PACKET: u32 = 256 * 1024;
 /// OpenSSH's rename that replaces a file of the new name (SFTP's own
 /// RENAME refuses a name taken).
-const POSIX_RENAME: &str = "posix-rename@openssh.com";
+pub(crate) const POSIX_RENAME: &str = "posix-rename@openssh.com";
 
 /// The two SSH strings of an extended request's data (old and new path).
-fn two_strings(data: &[u8]) -> Option<(String, String)> {
+pub(crate) fn two_strings(data: &[u8]) -> Option<(String, String)> {
     fn one(data: &[u8]) -> Option<(String, &[u8])> {
         let len = usize::try_from(u32::from_be_bytes(data.get(..4)?.try_into().ok()?)).ok()?;
         let text = data.get(4..4usize.checked_add(len)?)?;
@@ -196,7 +196,7 @@ pub(crate) struct Ended<S> {
 }
 
 /// One framed packet: its length checked before anything is allocated.
-async fn read_packet<R: AsyncRead + Unpin>(rd: &mut R) -> Result<Option<Bytes>, &'static str> {
+pub(crate) async fn read_packet<R: AsyncRead + Unpin>(rd: &mut R) -> Result<Option<Bytes>, &'static str> {
     let len = match rd.read_u32().await {
         Ok(len) => len,
         Err(_) => return Ok(None),
@@ -211,7 +211,7 @@ async fn read_packet<R: AsyncRead + Unpin>(rd: &mut R) -> Result<Option<Bytes>, 
 
 /// The request id of a packet body (after its type byte), for an answer to a
 /// request that could not be decoded.
-fn request_id(body: &Bytes) -> u32 {
+pub(crate) fn request_id(body: &Bytes) -> u32 {
     match body.get(1..5) {
         Some(b) => u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
         None => 0,

@@ -232,3 +232,78 @@ impl AsyncWrite for SignInDeadline {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
+
+/// The door's reading of what a client sends on the `sftp` channel, opened
+/// to the fuzz targets in `fuzz/` (feature `fuzzing`) and to nothing else:
+/// each function is the session loop's own step, on bytes.
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    use bytes::Bytes;
+    use russh_sftp::protocol::Packet;
+
+    use crate::dispatch;
+
+    /// The largest packet body the session loop reads.
+    pub const MAX_BODY: usize = dispatch::MAX_PACKET as usize + 1024;
+
+    /// A packet as the session loop takes it, once decoded.
+    #[derive(Debug)]
+    pub struct Decoded {
+        /// The request id it is answered with; none for a packet a client
+        /// does not send with one (INIT, or a server's answer sent back).
+        pub id: Option<u32>,
+        /// The paths it names, as the loop hands them to the tree.
+        pub paths: Vec<String>,
+        /// A `posix-rename@openssh.com`'s two paths; `Some(None)`: refused
+        /// as a bad message.
+        pub rename: Option<Option<(String, String)>>,
+    }
+
+    /// One packet framed off the front of `stream` (`None`: the stream
+    /// ended; an error ends the session).
+    pub async fn read_packet(stream: &mut &[u8]) -> Result<Option<Vec<u8>>, &'static str> {
+        dispatch::read_packet(stream).await.map(|body| body.map(Vec::from))
+    }
+
+    /// The request id an undecodable packet body is answered with.
+    pub fn request_id(body: &[u8]) -> u32 {
+        dispatch::request_id(&Bytes::copy_from_slice(body))
+    }
+
+    /// A packet body decoded as the session loop decodes it, or the id of
+    /// the BAD_MESSAGE answer.
+    pub fn decode(body: &[u8]) -> Result<Decoded, u32> {
+        let mut bytes = Bytes::copy_from_slice(body);
+        let id = dispatch::request_id(&bytes);
+        let packet = Packet::try_from(&mut bytes).map_err(|_| id)?;
+        let request = !matches!(
+            packet,
+            Packet::Init(_)
+                | Packet::Version(_)
+                | Packet::Status(_)
+                | Packet::Handle(_)
+                | Packet::Data(_)
+                | Packet::Name(_)
+                | Packet::Attrs(_)
+                | Packet::ExtendedReply(_)
+        );
+        let mut decoded = Decoded { id: request.then(|| packet.get_request_id()), paths: Vec::new(), rename: None };
+        match packet {
+            Packet::Open(o) => decoded.paths.push(o.filename),
+            Packet::OpenDir(o) => decoded.paths.push(o.path),
+            Packet::Stat(s) => decoded.paths.push(s.path),
+            Packet::Lstat(s) => decoded.paths.push(s.path),
+            Packet::SetStat(s) => decoded.paths.push(s.path),
+            Packet::RealPath(p) => decoded.paths.push(p.path),
+            Packet::MkDir(m) => decoded.paths.push(m.path),
+            Packet::RmDir(r) => decoded.paths.push(r.path),
+            Packet::Remove(r) => decoded.paths.push(r.filename),
+            Packet::Rename(r) => decoded.paths.extend([r.oldpath, r.newpath]),
+            Packet::Extended(e) if e.request == dispatch::POSIX_RENAME => {
+                decoded.rename = Some(dispatch::two_strings(&e.data));
+            }
+            _ => {}
+        }
+        Ok(decoded)
+    }
+}

@@ -131,7 +131,7 @@ impl App {
 
 /// Read what the browser still sends of a refused form, up to a limit, so
 /// that it shows the answer instead of a broken connection.
-async fn drain(multipart: &mut Multipart) {
+pub(crate) async fn drain(multipart: &mut Multipart) {
     let mut seen = 0u64;
     while let Ok(Some(mut field)) = multipart.next_field().await {
         while let Ok(Some(bytes)) = field.chunk().await {

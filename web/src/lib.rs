@@ -130,3 +130,87 @@ pub fn router(gateway: Gateway, settings: WebSettings) -> Router {
         .layer(axum::middleware::from_fn_with_state(app.clone(), headers::secure))
         .with_state(app)
 }
+
+/// The front's reading of what a client sends with an upload, opened to the
+/// fuzz targets in `fuzz/` (feature `fuzzing`) and to nothing else: the tus
+/// headers and the capability's cookie, and the plain form's parts.
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    use axum::body::Body;
+    use axum::extract::{FromRequest, Multipart, Request};
+    use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+
+    /// A header as the client sent it (none when HTTP cannot carry it).
+    fn one(name: HeaderName, value: &[u8]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Ok(value) = HeaderValue::from_bytes(value) {
+            headers.insert(name, value);
+        }
+        headers
+    }
+
+    /// `Upload-Offset` (or `Upload-Length`) as tus reads it.
+    pub fn number(value: &[u8]) -> Option<u64> {
+        let name = HeaderName::from_static("upload-offset");
+        crate::tus::number(&one(name.clone(), value), &name)
+    }
+
+    /// The value of `key` in an `Upload-Metadata` header.
+    pub fn metadata(value: &[u8], key: &str) -> Option<String> {
+        crate::tus::metadata(&one(HeaderName::from_static("upload-metadata"), value), key)
+    }
+
+    /// Whether a request with this `Tus-Resumable` (none: without) is
+    /// refused for its version.
+    pub fn wrong_version(value: Option<&[u8]>) -> bool {
+        let headers = value.map(|v| one(HeaderName::from_static("tus-resumable"), v)).unwrap_or_default();
+        crate::tus::wrong_version(&headers).is_some()
+    }
+
+    /// Whether the last segment of `/tus/<id>` can be an upload's id.
+    pub fn plausible_id(id: &str) -> bool {
+        crate::tus::plausible_id(id)
+    }
+
+    /// The cookie `name` of a `Cookie` header.
+    pub fn cookie(value: &[u8], name: &str) -> Option<String> {
+        crate::session::cookie(&one(header::COOKIE, value), name).map(str::to_owned)
+    }
+
+    /// Whether the CSRF token of a `draft:<id>:<csrf>` capability matches
+    /// its double in the `Cookie` header.
+    pub fn csrf_ok(cookie: &[u8], token: &str) -> bool {
+        crate::session::csrf_ok(&one(header::COOKIE, cookie), token)
+    }
+
+    /// A plain upload form's parts as the front reads them: each named
+    /// file's name and bytes, in order; or the form's refusal, after which
+    /// the rest is drained as the front drains it.
+    pub async fn form(content_type: &[u8], body: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
+        let mut req = Request::new(Body::from(body.to_vec()));
+        *req.headers_mut() = one(header::CONTENT_TYPE, content_type);
+        let mut multipart = Multipart::from_request(req, &()).await.map_err(|e| e.body_text())?;
+        let mut files = Vec::new();
+        let read: Result<(), String> = async {
+            while let Some(mut field) = multipart.next_field().await.map_err(|e| e.body_text())? {
+                let Some(name) = field.file_name().map(str::to_owned).filter(|n| !n.is_empty()) else {
+                    continue;
+                };
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(|e| e.body_text())? {
+                    bytes.extend_from_slice(&chunk);
+                }
+                files.push((name, bytes));
+            }
+            Ok(())
+        }
+        .await;
+        match read {
+            Ok(()) => Ok(files),
+            Err(why) => {
+                crate::compose::drain(&mut multipart).await;
+                Err(why)
+            }
+        }
+    }
+}

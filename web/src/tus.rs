@@ -136,7 +136,7 @@ fn plain(status: StatusCode, text: String) -> Response {
 }
 
 /// A request in a tus version other than ours (412, with the versions we speak).
-fn wrong_version(headers: &HeaderMap) -> Option<Response> {
+pub(crate) fn wrong_version(headers: &HeaderMap) -> Option<Response> {
     match headers.get(TUS_RESUMABLE).map(HeaderValue::as_bytes) {
         Some(v) if v == VERSION.as_bytes() => None,
         _ => {
@@ -147,12 +147,12 @@ fn wrong_version(headers: &HeaderMap) -> Option<Response> {
     }
 }
 
-fn number(headers: &HeaderMap, name: &HeaderName) -> Option<u64> {
+pub(crate) fn number(headers: &HeaderMap, name: &HeaderName) -> Option<u64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
 /// The `Upload-Metadata` pairs: `key base64(value)`, comma-separated.
-fn metadata(headers: &HeaderMap, key: &str) -> Option<String> {
+pub(crate) fn metadata(headers: &HeaderMap, key: &str) -> Option<String> {
     let raw = headers.get(UPLOAD_METADATA)?.to_str().ok()?;
     raw.split(',').filter_map(|pair| pair.trim().split_once(' ')).find(|(k, _)| *k == key).and_then(|(_, v)| {
         let bytes = data_encoding::BASE64.decode(v.trim().as_bytes()).ok()?;
@@ -205,7 +205,7 @@ fn acknowledged(offset: Option<u64>) -> Response {
 }
 
 /// An upload's id as it appears in its address (a document id).
-fn plausible_id(id: &str) -> bool {
+pub(crate) fn plausible_id(id: &str) -> bool {
     id.len() == 26 && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 

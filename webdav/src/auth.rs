@@ -42,7 +42,7 @@ fn challenge(status: StatusCode, why: &str) -> Response {
 }
 
 /// The user and password of a Basic `Authorization` header.
-fn basic(headers: &HeaderMap) -> Option<(String, String)> {
+pub(crate) fn basic(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, encoded) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {

@@ -46,7 +46,7 @@ pub fn encode(path: &str) -> String {
     out
 }
 
-fn owner_xml(owner: Option<&Element>) -> Option<String> {
+pub(crate) fn owner_xml(owner: Option<&Element>) -> Option<String> {
     // dav-server hands the element over with the request's prefix (`D:`) but
     // without the declaration that binds it; written so, it would not parse
     // back. Unprefixed, it keeps its namespace as the default one.
