@@ -6,17 +6,13 @@
 //! to their place in the tree, a `posix-rename`'s two among them.
 #![no_main]
 
-use std::sync::OnceLock;
+#[path = "../common/mod.rs"]
+mod common;
 
+use common::runtime;
 use gateway::tree::TreePath;
 use libfuzzer_sys::fuzz_target;
 use sftp::fuzzing::{MAX_BODY, decode, read_packet, request_id};
-use tokio::runtime::Runtime;
-
-fn runtime() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| tokio::runtime::Builder::new_current_thread().build().expect("a runtime"))
-}
 
 fuzz_target!(|data: &[u8]| {
     let mut stream = data;

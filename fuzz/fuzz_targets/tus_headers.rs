@@ -7,58 +7,18 @@
 //! `Upload-Metadata` is the name read.
 #![no_main]
 
-use std::sync::OnceLock;
+#[path = "../common/mod.rs"]
+mod common;
 
+use common::{Request, runtime};
 use libfuzzer_sys::fuzz_target;
-use tokio::runtime::Runtime;
 use web::fuzzing::{cookie, csrf_ok, form, metadata, number, plausible_id, wrong_version};
 
-fn runtime() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| tokio::runtime::Builder::new_current_thread().build().expect("a runtime"))
-}
-
-/// A request: path, headers (names in lower case) and body.
-struct Head<'a> {
-    path: &'a str,
-    headers: Vec<(String, &'a [u8])>,
-    body: &'a [u8],
-}
-
-impl Head<'_> {
-    fn get(&self, name: &str) -> Option<&[u8]> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
-    }
-}
-
-/// The head and body of a request as text; lines end in LF or CRLF.
-fn parse(data: &[u8]) -> Option<Head<'_>> {
-    let end = [&b"\r\n\r\n"[..], b"\n\n"]
-        .iter()
-        .filter_map(|sep| data.windows(sep.len()).position(|w| w == *sep).map(|at| (at, sep.len())))
-        .min();
-    let (head, body) = match end {
-        Some((at, len)) => (&data[..at], &data[at + len..]),
-        None => (data, &[][..]),
-    };
-    let mut lines = head.split(|&b| b == b'\n').map(|line| line.strip_suffix(b"\r").unwrap_or(line));
-    let first = std::str::from_utf8(lines.next()?).ok()?;
-    let path = first.split(' ').nth(1).unwrap_or_default();
-    let headers = lines
-        .filter_map(|line| {
-            let colon = line.iter().position(|&b| b == b':')?;
-            let name = std::str::from_utf8(&line[..colon]).ok()?.to_ascii_lowercase();
-            Some((name, line[colon + 1..].trim_ascii()))
-        })
-        .collect();
-    Some(Head { path, headers, body })
-}
-
 fuzz_target!(|data: &[u8]| {
-    let Some(head) = parse(data) else { return };
+    let Some(head) = Request::parse(data) else { return };
     let version = head.get("tus-resumable");
     assert_eq!(wrong_version(version), version != Some(b"1.0.0"));
-    if let Some(id) = head.path.strip_prefix("/tus/") {
+    if let Some(id) = head.target.and_then(|t| t.strip_prefix("/tus/")) {
         let _ = plausible_id(id);
     }
     for name in ["upload-offset", "upload-length"] {

@@ -7,10 +7,12 @@
 //! taken stays below `/dav/`; a lock's owner is kept so that it reads back.
 #![no_main]
 
-use std::sync::OnceLock;
+#[path = "../common/mod.rs"]
+mod common;
 
 use std::time::SystemTime;
 
+use common::{Request, runtime};
 use dav_server::davpath::DavPath;
 use dav_server::fs::{
     DavDirEntry, DavFile, DavFileSystem, DavMetaData, DavProp, FsError, FsFuture, FsStream, OpenOptions, ReadDirMeta,
@@ -20,13 +22,7 @@ use dav_server::memls::MemLs;
 use futures_util::future::{self, BoxFuture};
 use http::StatusCode;
 use libfuzzer_sys::fuzz_target;
-use tokio::runtime::Runtime;
 use webdav::fuzzing::{basic, climbs_out, destination, percent_decode, request};
-
-fn runtime() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| tokio::runtime::Builder::new_current_thread().build().expect("a runtime"))
-}
 
 /// dav-server's in-memory filesystem in place of the core's tree, which
 /// keeps its root as the core keeps the top of a caller's tree: never
@@ -112,40 +108,10 @@ impl DavFileSystem for Stand {
     }
 }
 
-/// A request: method, path, headers and body.
-struct Head<'a> {
-    method: &'a str,
-    uri: &'a str,
-    headers: Vec<(&'a str, &'a [u8])>,
-    body: &'a [u8],
-}
-
-/// The head and body of a request as text; lines end in LF or CRLF.
-fn parse(data: &[u8]) -> Option<Head<'_>> {
-    let end = [&b"\r\n\r\n"[..], b"\n\n"]
-        .iter()
-        .filter_map(|sep| data.windows(sep.len()).position(|w| w == *sep).map(|at| (at, sep.len())))
-        .min();
-    let (head, body) = match end {
-        Some((at, len)) => (&data[..at], &data[at + len..]),
-        None => (data, &[][..]),
-    };
-    let mut lines = head.split(|&b| b == b'\n').map(|line| line.strip_suffix(b"\r").unwrap_or(line));
-    let first = std::str::from_utf8(lines.next()?).ok()?;
-    let mut words = first.split(' ');
-    let (method, uri) = (words.next()?, words.next()?);
-    let headers = lines
-        .filter_map(|line| {
-            let colon = line.iter().position(|&b| b == b':')?;
-            Some((std::str::from_utf8(&line[..colon]).ok()?, line[colon + 1..].trim_ascii()))
-        })
-        .collect();
-    Some(Head { method, uri, headers, body })
-}
-
 fuzz_target!(|data: &[u8]| {
-    let Some(head) = parse(data) else { return };
-    let path = head.uri.split(['?', '#']).next().unwrap_or_default();
+    let Some(head) = Request::parse(data) else { return };
+    let Some(uri) = head.target else { return };
+    let path = uri.split(['?', '#']).next().unwrap_or_default();
     let _ = (climbs_out(path), percent_decode(path));
     if let Ok(Some(taken)) = destination(&head.headers) {
         assert!(taken.starts_with("/dav/") && taken.split('/').filter(|s| !s.is_empty()).count() > 1, "{taken:?}");
@@ -161,7 +127,7 @@ fuzz_target!(|data: &[u8]| {
         for (method, uri, body) in [("MKCOL", "/dav/outbox/", &b""[..]), ("PUT", "/dav/outbox/a.pdf", b"%PDF-1.7\n")] {
             request(Box::new(fs.clone()), locks.clone(), method, uri, &[], body).await.expect("the tree is made");
         }
-        let answer = request(Box::new(fs), locks, head.method, head.uri, &head.headers, head.body).await;
+        let answer = request(Box::new(fs), locks, head.method, uri, &head.headers, head.body).await;
         let Some(answer) = answer else { return };
         assert!((100..600).contains(&answer.status));
         for owner in &answer.owners {

@@ -6,19 +6,15 @@
 //! multistatus that parses.
 #![no_main]
 
-use std::sync::OnceLock;
+#[path = "../common/mod.rs"]
+mod common;
 
+use common::runtime;
 use dav_server::memfs::MemFs;
 use dav_server::memls::MemLs;
 use libfuzzer_sys::fuzz_target;
-use tokio::runtime::Runtime;
 use webdav::MAX_XML_BODY;
 use webdav::fuzzing::{request, xml_body};
-
-fn runtime() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| tokio::runtime::Builder::new_current_thread().build().expect("a runtime"))
-}
 
 const ALLPROP: &[u8] = b"<?xml version=\"1.0\"?><D:propfind xmlns:D=\"DAV:\"><D:allprop/></D:propfind>";
 
