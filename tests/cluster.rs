@@ -3,8 +3,13 @@
 //! keys it is given; and any node whose master key is not the database's
 //! refuses to start.
 
+#[path = "binary/browser.rs"]
+mod browser;
 #[path = "sftp/mod.rs"]
 mod door;
+#[path = "binary/mail.rs"]
+mod mail;
+mod peers;
 mod ports;
 
 use std::path::Path;
@@ -412,17 +417,6 @@ fn behind_haproxy_the_nodes_serve_as_one_and_one_may_stop() -> TestResult {
     k.stop()
 }
 
-/// OpenSSH `sftp -b` as `user` against the node listening on `port`.
-fn sftp_at(k: &Koerier, user: &door::User, port: u16, cwd: &Path, batch: &str) -> Result<String, door::Error> {
-    std::fs::write(cwd.join("batch.txt"), batch)?;
-    let out = Command::new("sftp")
-        .args(k.ssh_options(user))
-        .args(["-P", &port.to_string(), "-b", "batch.txt", "127.0.0.1"])
-        .current_dir(cwd)
-        .output()?;
-    if out.status.success() { Ok(text(&out)) } else { Err(format!("sftp on {port}: {}", text(&out)).into()) }
-}
-
 /// Files (not folders) anywhere under `dir`.
 fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
@@ -433,77 +427,335 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     found
 }
 
-/// The documents in an S3 server, every node without a disk of its own for
-/// them: on PostgreSQL three nodes with separate, empty data folders (on
-/// SQLite, one node by design, restarted in their place). A message is
-/// composed over SFTP on node A, which is killed with `kill -9` in the
-/// middle of a 20 MB upload; `reput` on node B continues after what A had
-/// sent to the store (never at 0); the message is finished and sent by
-/// WebDAV on node C, where a lock taken on B holds; Kees downloads it on A,
-/// restarted, and by a range on B. No node holds a blob or a staging file on
-/// its disk.
+/// A node of a [`Balanced`] cluster: its data folder and listeners.
+struct Node {
+    folder: std::path::PathBuf,
+    https: u16,
+    sftp: u16,
+    process: Option<Running>,
+}
+
+/// The nodes of one cluster behind HAProxy, run with `docs/haproxy.cfg` as
+/// it is but for a `server` line per node beyond two (as its comment says)
+/// and a runtime socket, through which a test takes nodes out of service as
+/// an operator does. On PostgreSQL three nodes with separate, empty data
+/// folders and the shared keys; on SQLite (one node by design) one, which
+/// stands in for all three: node `i` is node `i % n`.
+struct Balanced<'k> {
+    k: &'k Koerier,
+    nodes: Vec<Node>,
+    /// The balancer's HTTPS and SFTP ports on 127.0.0.1.
+    https: u16,
+    sftp: u16,
+    socket: std::path::PathBuf,
+    _haproxy: Running,
+    /// The keys every node is given.
+    _keys: tempfile::TempDir,
+}
+
+const SERVERS: [&str; 3] = ["a", "b", "c"];
+
+impl<'k> Balanced<'k> {
+    /// The balancer's ports, to be given to `start` once `k` has the
+    /// settings that depend on them (`KOERIER_PUBLIC_URL`).
+    fn ports() -> Result<(u16, u16), door::Error> {
+        Ok((ports::free_port()?, ports::free_port()?))
+    }
+
+    /// Starts the nodes with `k`'s settings, the cluster's and then `own`,
+    /// then HAProxy on `(https, sftp)`, and waits until it sees every node up.
+    fn start(
+        k: &'k mut Koerier,
+        (https, sftp): (u16, u16),
+        own: &[(&str, String)],
+    ) -> Result<Balanced<'k>, door::Error> {
+        let keys = tempfile::tempdir()?;
+        shared_keys(keys.path())?;
+        k.set("KOERIER_TRUSTED_PROXIES", "127.0.0.1");
+        let many = on_postgres();
+        if many {
+            for (setting, value) in cluster_node(k, keys.path())? {
+                k.set(setting, &value);
+            }
+        }
+        for (setting, value) in own {
+            k.set(setting, value);
+        }
+        let k: &'k Koerier = k;
+        let mut nodes = Vec::new();
+        for (i, name) in SERVERS.iter().enumerate().take(if many { 3 } else { 1 }) {
+            let folder = if many { k.path().join(format!("node-{name}")) } else { k.path().join("data") };
+            let mut node = Node { folder, https: ports::free_port()?, sftp: ports::free_port()?, process: None };
+            if i == 0 || many {
+                Self::run(k, &mut node)?;
+            }
+            nodes.push(node);
+        }
+        let socket = k.path().join("haproxy.sock");
+        let docs = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/haproxy.cfg"))?;
+        let mut config = String::new();
+        for line in docs.lines() {
+            let server = line.trim_start().strip_prefix("server ").and_then(|rest| rest.split_whitespace().next());
+            if server.is_some_and(|s| s != "a") {
+                continue;
+            }
+            if line == "global" {
+                config.push_str(&format!("global\n    stats socket {} mode 600 level admin\n", socket.display()));
+                continue;
+            }
+            config.push_str(line);
+            config.push('\n');
+            if server.is_some() {
+                // One line per node, as the file's comment says for more nodes.
+                for name in SERVERS.iter().take(nodes.len()).skip(1) {
+                    let upper = name.to_uppercase();
+                    config.push_str(
+                        &line
+                            .replace("server a ", &format!("server {name} "))
+                            .replace("NODE_A_", &format!("NODE_{upper}_")),
+                    );
+                    config.push('\n');
+                }
+            }
+        }
+        std::fs::write(k.path().join("haproxy.cfg"), config)?;
+        let mut haproxy = Command::new("haproxy");
+        haproxy
+            .arg("-db")
+            .arg("-f")
+            .arg(k.path().join("haproxy.cfg"))
+            .env("KOERIER_LB_HTTPS", format!("127.0.0.1:{https}"))
+            .env("KOERIER_LB_SFTP", format!("127.0.0.1:{sftp}"));
+        for (name, node) in SERVERS.iter().zip(&nodes) {
+            let upper = name.to_uppercase();
+            haproxy
+                .env(format!("KOERIER_NODE_{upper}_HTTPS"), format!("127.0.0.1:{}", node.https))
+                .env(format!("KOERIER_NODE_{upper}_SFTP"), format!("127.0.0.1:{}", node.sftp))
+                .env(format!("KOERIER_NODE_{upper}_HTTPS_PORT"), node.https.to_string());
+        }
+        // Its log beside the nodes' folders.
+        let log = std::fs::File::create(k.path().join("haproxy.log"))?;
+        haproxy.stdout(log.try_clone()?).stderr(log);
+        let haproxy = Running(haproxy.spawn().map_err(|e| format!("haproxy (scripts/setup installs it): {e}"))?);
+        wait_for_port(https)?;
+        wait_for_port(sftp)?;
+        let balanced = Balanced { k, nodes, https, sftp, socket, _haproxy: haproxy, _keys: keys };
+        for i in 0..balanced.nodes.len() {
+            balanced.wait_until_seen(i, true)?;
+        }
+        Ok(balanced)
+    }
+
+    fn run(k: &Koerier, node: &mut Node) -> Result<(), door::Error> {
+        let child = k
+            .command(&["serve"])
+            .env("KOERIER_DATA_DIR", &node.folder)
+            .env("KOERIER_HTTPS_LISTEN", format!("127.0.0.1:{}", node.https))
+            .env("KOERIER_SFTP_LISTEN", format!("127.0.0.1:{}", node.sftp))
+            .stdout(std::process::Stdio::null())
+            .spawn()?;
+        node.process = Some(Running(child));
+        wait_for_port(node.https)?;
+        wait_for_port(node.sftp)
+    }
+
+    /// A command to HAProxy's runtime API; its answer.
+    fn haproxy(&self, command: &str) -> Result<String, door::Error> {
+        use std::io::{Read, Write};
+        let mut stream = std::os::unix::net::UnixStream::connect(&self.socket)?;
+        stream.write_all(format!("{command}\n").as_bytes())?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer)?;
+        Ok(answer)
+    }
+
+    /// Waits until HAProxy sees node `i` up (or down) in both backends.
+    fn wait_until_seen(&self, i: usize, up: bool) -> Result<(), door::Error> {
+        let server = SERVERS[i % self.nodes.len()];
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            // `show stat` is CSV: proxy, server, …, the 18th column the status.
+            let stat = self.haproxy("show stat")?;
+            let states: Vec<&str> = stat
+                .lines()
+                .filter_map(|l| {
+                    let f: Vec<&str> = l.split(',').collect();
+                    (f.len() > 17 && f[0].starts_with("koerier_") && f[1] == server).then(|| f[17])
+                })
+                .collect();
+            if states.len() == 2 && states.iter().all(|s| s.starts_with("UP") == up) {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(format!(
+                    "HAProxy does not see node {server} {}: {states:?}",
+                    if up { "up" } else { "down" }
+                )
+                .into());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    /// Every connection through the balancer to node `i` from now on (the
+    /// others in maintenance, as an operator pins a client to a node),
+    /// which is started first if it does not run.
+    fn only(&mut self, i: usize) -> Result<(), door::Error> {
+        let n = self.nodes.len();
+        if self.nodes[i % n].process.is_none() {
+            Self::run(self.k, &mut self.nodes[i % n])?;
+        }
+        // The chosen node in first, so that the balancer is never without one.
+        let order = std::iter::once(i % n).chain((0..n).filter(|j| *j != i % n));
+        for j in order {
+            let state = if j == i % n { "ready" } else { "maint" };
+            for backend in ["koerier_https", "koerier_sftp"] {
+                self.haproxy(&format!("set server {backend}/{} state {state}", SERVERS[j]))?;
+            }
+        }
+        self.wait_until_seen(i, true)
+    }
+
+    /// Node `i` killed with SIGKILL.
+    fn kill(&mut self, i: usize) -> Result<(), door::Error> {
+        let n = self.nodes.len();
+        drop(self.nodes[i % n].process.take());
+        Ok(())
+    }
+
+    /// The process id of node `i`.
+    fn pid(&self, i: usize) -> Option<u32> {
+        self.nodes[i % self.nodes.len()].process.as_ref().map(|p| p.0.id())
+    }
+
+    /// `https://127.0.0.1:<balancer>`.
+    fn url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.https)
+    }
+
+    /// OpenSSH `sftp -b` as `user` through the balancer, from `source`.
+    fn sftp(&self, user: &door::User, source: &str, cwd: &Path, batch: &str) -> Result<String, door::Error> {
+        std::fs::write(cwd.join("batch.txt"), batch)?;
+        let out = Command::new("sftp")
+            .args(self.k.ssh_options(user))
+            .args([
+                "-o",
+                &format!("BindAddress={source}"),
+                "-P",
+                &self.sftp.to_string(),
+                "-b",
+                "batch.txt",
+                "127.0.0.1",
+            ])
+            .current_dir(cwd)
+            .output()?;
+        if out.status.success() {
+            Ok(text(&out))
+        } else {
+            Err(format!("sftp through the balancer: {}", text(&out)).into())
+        }
+    }
+
+    /// curl through the balancer from `source` as `user` (`{base}` in the
+    /// arguments the balancer's URL): the status and the body.
+    fn curl(&self, source: &str, user: Option<(&str, &str)>, args: &[&str]) -> Result<(String, Vec<u8>), door::Error> {
+        let mut curl = Command::new("curl");
+        curl.args(["-sk", "--interface", source, "-o", "-", "-w", "\n%{http_code}"]);
+        if let Some((name, password)) = user {
+            curl.args(["-u", &format!("{name}:{password}")]);
+        }
+        let out = curl.args(args.iter().map(|a| a.replace("{base}", &self.url()))).output()?;
+        let mut body = out.stdout;
+        let at = body.iter().rposition(|b| *b == b'\n').unwrap_or(0);
+        let status = String::from_utf8_lossy(&body[at + 1..]).into_owned();
+        body.truncate(at);
+        Ok((status, body))
+    }
+
+    /// Stops every node (SIGTERM) and asserts that none kept a document or
+    /// a staging file on its disk.
+    fn stop(mut self) -> Result<(), door::Error> {
+        for node in &mut self.nodes {
+            if let Some(process) = node.process.take() {
+                Command::new("kill").args(["-TERM", &process.0.id().to_string()]).status()?;
+                let mut process = process;
+                process.0.wait()?;
+            }
+            let held: Vec<_> = files_under(&node.folder)
+                .into_iter()
+                .filter(|f| f.components().any(|c| c.as_os_str() == "blobs" || c.as_os_str() == "staging"))
+                .collect();
+            assert!(held.is_empty(), "no document on a node's disk: {held:?}");
+        }
+        Ok(())
+    }
+}
+
+/// The six-digit code in an SMS gateway's request.
+fn code_in(request: &serde_json::Value) -> Option<String> {
+    let body = request["body"].as_str()?;
+    body.split(|c: char| !c.is_ascii_digit()).find(|run| run.len() == 6).map(str::to_owned)
+}
+
+/// The mails an SMTP server accepted for `to`.
+fn mails_to(smtp: &peers::SmtpPeer, to: &str) -> Result<Vec<serde_json::Value>, door::Error> {
+    Ok(smtp
+        .messages()?
+        .into_iter()
+        .filter(|m| m["rcpt_tos"].as_array().is_some_and(|r| r.iter().any(|a| a == to)))
+        .collect())
+}
+
+/// The acceptance of a cluster: the documents in an S3 server, three nodes
+/// behind HAProxy with separate, empty data folders (on SQLite, one node by
+/// design, restarted in their place). A message is begun over SFTP through
+/// the balancer pinned to node A, which is killed with `kill -9` in the
+/// middle of a 200 MiB upload; `reput` through the balancer on node B goes
+/// on after what A had sent to the store (never at 0); the message is
+/// finished and sent by WebDAV on node C, where a lock taken on B holds; an
+/// outsider redeems the link on A (restarted) and downloads with the same
+/// browser session on B and C; the report names the outsider's address, not
+/// the balancer's. No node keeps anything on its disk.
 #[test]
-fn on_an_object_store_a_message_is_begun_on_one_node_finished_on_another_and_read_on_a_third() -> TestResult {
+fn behind_haproxy_a_message_is_begun_on_one_node_finished_on_another_and_redeemed_across_two() -> TestResult {
     door::need("sftp")?;
     let mut k = Koerier::new()?;
     on_object_store(&mut k)?;
     let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
-    let kees = k.user("kees@minvws.nl", "Kees de Vries", "staff")?;
-    let three = on_postgres();
-    let keys = tempfile::tempdir()?;
-    shared_keys(keys.path())?;
-    if three {
-        for (setting, value) in cluster_node(&k, keys.path())? {
-            k.set(setting, &value);
-        }
-    }
-    k.start()?;
-    // Nodes B and C: their own empty data folders and ports (on SQLite, A's).
-    let mut others = Vec::new();
-    let mut folders = vec![k.path().join("data")];
-    for name in ["node-b", "node-c"] {
-        if !three {
-            others.push((k.port, k.https, None));
-            continue;
-        }
-        let (https, sftp) = (ports::free_port()?, ports::free_port()?);
-        let folder = k.path().join(name);
-        let child = k
-            .command(&["serve"])
-            .env("KOERIER_DATA_DIR", &folder)
-            .env("KOERIER_HTTPS_LISTEN", format!("127.0.0.1:{https}"))
-            .env("KOERIER_SFTP_LISTEN", format!("127.0.0.1:{sftp}"))
-            .spawn()?;
-        let running = Running(child);
-        wait_for_port(https)?;
-        wait_for_port(sftp)?;
-        folders.push(folder);
-        others.push((sftp, https, Some(running)));
-    }
-    let (b_sftp, b_https) = (others[0].0, others[0].1);
-    let (c_https, a_sftp) = (others[1].1, k.port);
-
+    let peers_dir = tempfile::tempdir()?;
+    let smtp = peers::SmtpPeer::start(&peers_dir.path().join("smtp"), ports::free_port()?)?;
+    let sms = peers::SmsPeer::start(&peers_dir.path().join("sms"), "", 0)?;
+    let lb = Balanced::ports()?;
+    let own = [
+        ("KOERIER_SMTP_URL", smtp.url()),
+        ("KOERIER_SMS_URL", sms.url()),
+        ("KOERIER_PUBLIC_URL", format!("https://127.0.0.1:{}", lb.0)),
+    ];
+    let mut c = Balanced::start(&mut k, lb, &own)?;
+    let (a, b, node_c) = (0, 1, 2);
     let work = tempfile::tempdir()?;
     let w = work.path();
-    let mut big = door::pdf("jaarplan").to_vec();
-    big.extend((0..20_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
-    std::fs::write(w.join("plan.pdf"), &big)?;
-    sftp_at(&k, &jan, a_sftp, w, "mkdir outbox/plan\n")?;
-    let pid = k.pid().ok_or("node A runs")?;
-    let cut = k.paramiko(
-        "client.py",
-        serde_json::json!({"user": jan.email, "password": jan.password, "action": "cut-upload", "port": a_sftp,
-                           "path": "/outbox/plan/plan.pdf", "file": w.join("plan.pdf"), "bytes": 18_000_000,
-                           "kill": pid}),
-    )?;
-    assert_eq!(cut["written"], 18_000_000);
-    k.reap()?;
-    if !three {
-        k.start()?;
-    }
+    std::fs::write(w.join("plan.pdf"), door::pdf("jaarplan"))?;
+    let appended =
+        Command::new("sh").arg("-c").arg("head -c 209715200 /dev/urandom >> plan.pdf").current_dir(w).status()?;
+    assert!(appended.success());
+    let big = std::fs::read(w.join("plan.pdf"))?;
 
-    // Node B sees what A had sent to the store, and `reput` goes on from it.
-    let listed = sftp_at(&k, &jan, b_sftp, w, "ls -l outbox/plan\n")?;
+    // Begun on A, which is killed after 180 MiB.
+    c.only(a)?;
+    c.sftp(&jan, "127.0.0.1", w, "mkdir outbox/plan\n")?;
+    let cut = c.k.paramiko(
+        "client.py",
+        serde_json::json!({"user": jan.email, "password": jan.password, "action": "cut-upload", "port": c.sftp,
+                           "path": "/outbox/plan/plan.pdf", "file": w.join("plan.pdf"), "bytes": 180 << 20,
+                           "kill": c.pid(a).ok_or("node A runs")?}),
+    )?;
+    assert_eq!(cut["written"], 180 << 20);
+    c.kill(a)?;
+
+    // B sees what A had sent to the store, and `reput` goes on from it.
+    c.only(b)?;
+    let listed = c.sftp(&jan, "127.0.0.1", w, "ls -l outbox/plan\n")?;
     let stored: u64 = listed
         .lines()
         .find(|l| l.ends_with("plan.pdf"))
@@ -511,43 +763,22 @@ fn on_an_object_store_a_message_is_begun_on_one_node_finished_on_another_and_rea
         .and_then(|s| s.parse().ok())
         .ok_or(format!("plan.pdf is listed: {listed}"))?;
     assert!(stored >= 8 << 20 && stored.is_multiple_of(65_536), "A had sent at least a part: {stored}");
-    sftp_at(&k, &jan, b_sftp, w, "reput plan.pdf outbox/plan/plan.pdf\n")?;
+    c.sftp(&jan, "127.0.0.1", w, "reput plan.pdf outbox/plan/plan.pdf\n")?;
 
-    // Node C: the message over WebDAV, and the MOVE into /sent sends it.
-    let curl = |port: u16, user: &door::User, args: &[&str]| -> Result<(String, Vec<u8>), door::Error> {
-        let out = Command::new("curl")
-            .args(["-sk", "-o", "-", "-w", "\n%{http_code}", "-u", &format!("{}:{}", user.email, user.password)])
-            .args(args.iter().map(|a| a.replace("{base}", &format!("https://127.0.0.1:{port}"))))
-            .output()?;
-        let mut body = out.stdout;
-        let at = body.iter().rposition(|b| *b == b'\n').unwrap_or(0);
-        let status = String::from_utf8_lossy(&body[at + 1..]).into_owned();
-        body.truncate(at);
-        Ok((status, body))
-    };
-    let message = "To: Kees <kees@minvws.nl>\nSubject: Jaarplan\n\nHet jaarplan.\n";
-    let (status, _) =
-        curl(c_https, &jan, &["-X", "PUT", "--data-binary", message, "{base}/dav/outbox/plan/message.txt"])?;
+    // C: the envelope over WebDAV, while a lock taken on B holds; the MOVE
+    // into /sent sends it.
+    let jan_dav = Some((jan.email.as_str(), jan.password.as_str()));
+    let message = "To: Piet <piet@example.org>\nPhone: +31 6 12345678\nSubject: Jaarplan\n\nHet jaarplan.\n";
+    let envelope = "{base}/dav/outbox/plan/message.txt";
+    c.only(node_c)?;
+    let (status, _) = c.curl("127.0.0.1", jan_dav, &["-X", "PUT", "--data-binary", message, envelope])?;
     assert!(status.starts_with('2'), "message.txt on C: {status}");
-    // A lock taken on B (as Office takes one) holds on C, and C lets it go.
+    c.only(b)?;
     let lockinfo = "<?xml version=\"1.0\" encoding=\"utf-8\" ?><D:lockinfo xmlns:D=\"DAV:\">\
          <D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>\
          <D:owner><D:href>JAN-PC\\jan</D:href></D:owner></D:lockinfo>";
-    let (status, body) = curl(
-        b_https,
-        &jan,
-        &[
-            "-X",
-            "LOCK",
-            "-H",
-            "Depth: 0",
-            "-H",
-            "Timeout: Second-3600",
-            "--data-binary",
-            lockinfo,
-            "{base}/dav/outbox/plan/message.txt",
-        ],
-    )?;
+    let lock = ["-X", "LOCK", "-H", "Depth: 0", "-H", "Timeout: Second-3600", "--data-binary", lockinfo, envelope];
+    let (status, body) = c.curl("127.0.0.1", jan_dav, &lock)?;
     let body = String::from_utf8_lossy(&body).into_owned();
     assert!(status == "200" || status == "201", "LOCK on B: {status} {body}");
     let token = body
@@ -556,51 +787,153 @@ fn on_an_object_store_a_message_is_begun_on_one_node_finished_on_another_and_rea
         .and_then(|rest| rest.split('<').next())
         .map(|t| format!("opaquelocktoken:{}", t.trim()))
         .ok_or(format!("a lock token in {body}"))?;
-    let (status, _) =
-        curl(c_https, &jan, &["-X", "PUT", "--data-binary", message, "{base}/dav/outbox/plan/message.txt"])?;
+    c.only(node_c)?;
+    let (status, _) = c.curl("127.0.0.1", jan_dav, &["-X", "PUT", "--data-binary", message, envelope])?;
     assert_eq!(status, "423", "the lock taken on B holds on C");
-    let (status, _) = curl(
-        c_https,
-        &jan,
-        &[
-            "-X",
-            "PUT",
-            "-H",
-            &format!("If: (<{token}>)"),
-            "--data-binary",
-            message,
-            "{base}/dav/outbox/plan/message.txt",
-        ],
-    )?;
+    let with_token = format!("If: (<{token}>)");
+    let (status, _) =
+        c.curl("127.0.0.1", jan_dav, &["-X", "PUT", "-H", &with_token, "--data-binary", message, envelope])?;
     assert!(status.starts_with('2'), "with its token on C: {status}");
-    let (status, _) = curl(
-        c_https,
-        &jan,
-        &["-X", "UNLOCK", "-H", &format!("Lock-Token: <{token}>"), "{base}/dav/outbox/plan/message.txt"],
-    )?;
+    let (status, _) =
+        c.curl("127.0.0.1", jan_dav, &["-X", "UNLOCK", "-H", &format!("Lock-Token: <{token}>"), envelope])?;
     assert_eq!(status, "204", "UNLOCK on C");
-    let (status, body) =
-        curl(c_https, &jan, &["-X", "MOVE", "-H", "Destination: {base}/dav/sent/plan/", "{base}/dav/outbox/plan/"])?;
+    let (status, body) = c.curl(
+        "127.0.0.1",
+        jan_dav,
+        &["-X", "MOVE", "-H", "Destination: {base}/dav/sent/plan/", "{base}/dav/outbox/plan/"],
+    )?;
     assert!(status == "201" || status == "204", "sent on C: {status} {}", String::from_utf8_lossy(&body));
 
-    // Kees reads it on A (restarted) and by a range on B.
-    if three {
-        k.start()?;
-    }
-    sftp_at(&k, &kees, a_sftp, w, "get inbox/plan/plan.pdf received.pdf\n")?;
-    assert!(std::fs::read(w.join("received.pdf"))? == big, "byte for byte on A");
-    let (status, piece) =
-        curl(b_https, &kees, &["-H", "Range: bytes=10000000-10000099", "{base}/dav/inbox/plan/plan.pdf"])?;
-    assert_eq!(status, "206");
-    assert!(piece == big[10_000_000..10_000_100], "the range on B");
-    k.stop()?;
-    drop(others);
-    for folder in &folders {
-        let held: Vec<_> = files_under(folder)
-            .into_iter()
-            .filter(|f| f.components().any(|c| c.as_os_str() == "blobs" || c.as_os_str() == "staging"))
-            .collect();
-        assert!(held.is_empty(), "no document on a node's disk: {held:?}");
+    // Piet, at 127.0.0.5, redeems the link on A (restarted) and downloads
+    // with the same browser session on B, and a range on C.
+    let link = peers::wait_until(std::time::Duration::from_secs(60), || {
+        mails_to(&smtp, "piet@example.org").is_ok_and(|m| !m.is_empty())
+    });
+    assert!(link, "the link mail reaches the SMTP server");
+    let mail = mails_to(&smtp, "piet@example.org")?.remove(0);
+    let secret = mail::secret_after(peers::part(&mail, "text/plain").unwrap_or_default(), "/l/")
+        .ok_or(format!("a link in {mail}"))?;
+    let code = sms.requests()?.iter().rev().find_map(code_in).ok_or("an SMS with a code")?;
+    const PIET: &str = "127.0.0.5";
+    let piet = browser::Browser::new(w, "piet");
+    let link = format!("{}/l/{secret}", c.url());
+    c.only(a)?;
+    let (status, _, page) = piet.request(&["--interface", PIET, &link])?;
+    assert_eq!(status, 200, "the link on A");
+    let form = format!("csrf={}&code={code}", browser::Browser::csrf(&page)?);
+    let (status, head, _) = piet.request(&["--interface", PIET, "-d", &form, &format!("{link}/code")])?;
+    assert!(status == 303 && browser::header(&head, "location").is_some_and(|l| !l.contains('#')), "{head}");
+    c.only(b)?;
+    let received = w.join("received.pdf");
+    let url = format!("{link}/d/plan.pdf");
+    let (status, _, _) = piet.request(&["--interface", PIET, "-o", &received.to_string_lossy(), &url])?;
+    assert_eq!(status, 200, "the download on B, in the session begun on A");
+    assert!(std::fs::read(&received)? == big, "byte for byte");
+    c.only(node_c)?;
+    let (status, _, piece) = piet.request(&["--interface", PIET, "-H", "Range: bytes=10000000-10000099", &url])?;
+    assert_eq!(status, 206, "a range on C");
+    assert!(piece == big[10_000_000..10_000_100], "the range on C");
+
+    let proof = c.k.ok(&["report", "message", "--account", &jan.email, "plan", "--proof", "--output", "-"], None)?;
+    assert!(proof.contains(PIET), "the report names Piet's address: {proof}");
+    let many = c.nodes.len() > 1;
+    let folders: Vec<_> = c.nodes.iter().map(|n| n.folder.clone()).collect();
+    c.stop()?;
+    if many {
+        for folder in folders {
+            assert_eq!(files_under(&folder), Vec::<std::path::PathBuf>::new(), "nothing on a node's disk");
+        }
     }
     Ok(())
+}
+
+/// Three nodes behind HAProxy (on SQLite one), every request to the next
+/// node: 30 messages sent over WebDAV are each delivered once to the real
+/// SMTP server and the SMS gateway, a draft whose upload window closes is
+/// aborted once (one mail), and 20 wrong passwords from one client lock out
+/// that client's address only.
+#[test]
+fn behind_haproxy_nodes_deliver_each_mail_once_abort_a_window_once_and_lock_out_one_address() -> TestResult {
+    let mut k = Koerier::new()?;
+    on_object_store(&mut k)?;
+    let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
+    let kees = k.user("kees@minvws.nl", "Kees de Vries", "staff")?;
+    let peers_dir = tempfile::tempdir()?;
+    let smtp = peers::SmtpPeer::start(&peers_dir.path().join("smtp"), ports::free_port()?)?;
+    let sms = peers::SmsPeer::start(&peers_dir.path().join("sms"), "", 0)?;
+    let lb = Balanced::ports()?;
+    let own = [
+        ("KOERIER_SMTP_URL", smtp.url()),
+        ("KOERIER_SMS_URL", sms.url()),
+        ("KOERIER_PUBLIC_URL", format!("https://127.0.0.1:{}", lb.0)),
+        ("KOERIER_UPLOAD_WINDOW", "30s".to_owned()),
+        ("KOERIER_JOBS_INTERVAL", "1s".to_owned()),
+    ];
+    let c = Balanced::start(&mut k, lb, &own)?;
+    let jan_dav = Some((jan.email.as_str(), jan.password.as_str()));
+    let dav = |args: &[&str]| -> TestResult {
+        let (status, body) = c.curl("127.0.0.1", jan_dav, args)?;
+        assert!(status.starts_with('2'), "{args:?}: {status} {}", String::from_utf8_lossy(&body));
+        Ok(())
+    };
+
+    // A draft left to its window.
+    dav(&["-X", "MKCOL", "{base}/dav/outbox/laat/"])?;
+    dav(&["-X", "PUT", "--data-binary", "%PDF-1.4\n% laat\n%%EOF\n", "{base}/dav/outbox/laat/stuk.pdf"])?;
+    // 30 messages, each request to the next node.
+    for i in 0..30 {
+        let folder = format!("{{base}}/dav/outbox/m{i}/");
+        dav(&["-X", "MKCOL", &folder])?;
+        let document = format!("%PDF-1.4\n% stuk {i}\n%%EOF\n");
+        dav(&["-X", "PUT", "--data-binary", &document, &format!("{folder}stuk.pdf")])?;
+        let message = format!("To: Piet <piet@example.org>\nPhone: +31 6 12345678\nSubject: Bericht {i}\n\nStukken.\n");
+        dav(&["-X", "PUT", "--data-binary", &message, &format!("{folder}message.txt")])?;
+        dav(&["-X", "MOVE", "-H", &format!("Destination: {{base}}/dav/sent/m{i}/"), &folder])?;
+    }
+    let stat = c.haproxy("show stat")?;
+    for server in SERVERS.iter().take(c.nodes.len()) {
+        // `show stat` CSV: the 8th column is the sessions a server had in all.
+        let sessions: u64 = stat
+            .lines()
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .find(|f| f.len() > 7 && f[0] == "koerier_https" && f[1] == *server)
+            .and_then(|f| f[7].parse().ok())
+            .ok_or(format!("node {server} in {stat}"))?;
+        assert!(sessions >= 30, "the requests went round the nodes: {server} had {sessions}");
+    }
+
+    let aborted = |m: &serde_json::Value| m["subject"].as_str().is_some_and(|s| s.ends_with(": laat"));
+    let arrived = peers::wait_until(std::time::Duration::from_secs(120), || {
+        mails_to(&smtp, "piet@example.org").is_ok_and(|m| m.len() >= 30)
+            && mails_to(&smtp, "jan@minvws.nl").is_ok_and(|m| m.iter().any(aborted))
+    });
+    assert!(arrived, "30 link mails and the window's; the SMTP server has {}", smtp.count());
+    // Every node's deliverer and jobs have had several more rounds.
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    let piet = mails_to(&smtp, "piet@example.org")?;
+    for i in 0..30 {
+        let subject = format!("Bericht {i}");
+        let n = piet.iter().filter(|m| m["subject"].as_str().is_some_and(|s| s.ends_with(&subject))).count();
+        assert_eq!(n, 1, "{subject} delivered once");
+    }
+    assert_eq!(piet.len(), 30, "nothing else, nothing twice");
+    let codes = sms.requests()?;
+    assert_eq!(codes.iter().filter(|r| r["answer"] == "accepted").count(), 30, "one SMS per message: {codes:?}");
+    let jan_mails = mails_to(&smtp, "jan@minvws.nl")?;
+    assert_eq!(jan_mails.iter().filter(|m| aborted(m)).count(), 1, "the window aborted once: {jan_mails:?}");
+
+    // 20 wrong passwords from 127.0.0.2, each to the next node: 15 are
+    // tried, then the address is refused, the right password too; from
+    // 127.0.0.3 the same account signs in.
+    let propfind = ["-X", "PROPFIND", "-H", "Depth: 0", "{base}/dav/"];
+    for i in 0..20 {
+        let (status, _) = c.curl("127.0.0.2", Some((&kees.email, "not the password of kees")), &propfind)?;
+        assert_eq!(status, if i < 15 { "401" } else { "429" }, "wrong password {i}");
+    }
+    let right = Some((kees.email.as_str(), kees.password.as_str()));
+    let (status, _) = c.curl("127.0.0.2", right, &propfind)?;
+    assert_eq!(status, "429", "the address that guessed is refused");
+    let (status, _) = c.curl("127.0.0.3", right, &propfind)?;
+    assert_eq!(status, "207", "another address signs in");
+    c.stop()
 }
