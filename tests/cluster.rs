@@ -937,3 +937,52 @@ fn behind_haproxy_nodes_deliver_each_mail_once_abort_a_window_once_and_lock_out_
     assert_eq!(status, "207", "another address signs in");
     c.stop()
 }
+
+/// A process's memory figure from `/proc/<pid>/status` (`VmRSS`, `VmHWM`), in bytes.
+fn memory(pid: u32, figure: &str) -> Result<u64, door::Error> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix(figure)?.strip_prefix(':')?.trim().strip_suffix(" kB")?.parse::<u64>().ok())
+        .ok_or(format!("{figure} in /proc/{pid}/status"))?;
+    Ok(kib * 1024)
+}
+
+/// A 1 GiB upload into the object store streams as a multipart upload: the
+/// node's peak memory stays a small fraction of the document (a part of
+/// 8 MiB and a batch of sealed records at a time, not the document), and
+/// the document's last bytes read back.
+#[test]
+fn on_an_object_store_a_1_gib_upload_keeps_the_node_s_memory_flat() -> TestResult {
+    door::need("sftp")?;
+    let mut k = Koerier::new()?;
+    on_object_store(&mut k)?;
+    let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
+    k.start()?;
+    let work = tempfile::tempdir()?;
+    let w = work.path();
+    std::fs::write(w.join("groot.pdf"), door::pdf("groot"))?;
+    let appended =
+        Command::new("sh").arg("-c").arg("head -c 1073741824 /dev/urandom >> groot.pdf").current_dir(w).status()?;
+    assert!(appended.success());
+    let pid = k.pid().ok_or("the node runs")?;
+    let before = memory(pid, "VmRSS")?;
+    let out = k.sftp_batch(&jan, w, "mkdir outbox/groot\nput groot.pdf outbox/groot/groot.pdf\n")?;
+    assert!(out.status.success(), "{}", text(&out));
+    let peak = memory(pid, "VmHWM")?;
+    const BUDGET: u64 = 160 << 20;
+    assert!(peak < BUDGET, "peak {} MiB for a 1 GiB upload (before it {} MiB)", peak >> 20, before >> 20);
+
+    let size = std::fs::metadata(w.join("groot.pdf"))?.len();
+    let range = format!("{}-{}", size - 100, size - 1);
+    let out = Command::new("curl")
+        .args(["-sk", "-r", &range, "-u", &format!("{}:{}", jan.email, jan.password)])
+        .arg(k.url("/dav/outbox/groot/groot.pdf"))
+        .output()?;
+    let mut tail = Vec::new();
+    let mut file = std::fs::File::open(w.join("groot.pdf"))?;
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::End(-100))?;
+    std::io::Read::read_to_end(&mut file, &mut tail)?;
+    assert!(out.stdout == tail, "the last 100 bytes read back");
+    k.stop()
+}
