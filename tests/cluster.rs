@@ -691,6 +691,41 @@ impl<'k> Balanced<'k> {
     }
 }
 
+/// A real SMTP server and SMS gateway for a cluster's nodes.
+struct Delivery {
+    smtp: peers::SmtpPeer,
+    sms: peers::SmsPeer,
+    _dir: tempfile::TempDir,
+}
+
+impl Delivery {
+    fn start() -> Result<Delivery, door::Error> {
+        let dir = tempfile::tempdir()?;
+        let smtp = peers::SmtpPeer::start(&dir.path().join("smtp"), ports::free_port()?)?;
+        let sms = peers::SmsPeer::start(&dir.path().join("sms"), "", 0)?;
+        Ok(Delivery { smtp, sms, _dir: dir })
+    }
+
+    /// The nodes' settings that send mail and SMS to these peers, with links
+    /// to the balancer at `lb` ([`Balanced::ports`]).
+    fn settings(smtp: &peers::SmtpPeer, sms: &peers::SmsPeer, lb: (u16, u16)) -> Vec<(&'static str, String)> {
+        vec![
+            ("KOERIER_SMTP_URL", smtp.url()),
+            ("KOERIER_SMS_URL", sms.url()),
+            ("KOERIER_PUBLIC_URL", format!("https://127.0.0.1:{}", lb.0)),
+        ]
+    }
+}
+
+/// A PDF header and `bytes` random bytes after it, written to `path`.
+fn random_pdf(path: &Path, bytes: u64) -> Result<(), door::Error> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(&door::pdf("random"))?;
+    let copied = std::io::copy(&mut std::io::Read::take(std::fs::File::open("/dev/urandom")?, bytes), &mut file)?;
+    if copied == bytes { Ok(()) } else { Err(format!("{copied} random bytes of {bytes}").into()) }
+}
+
 /// The six-digit code in an SMS gateway's request.
 fn code_in(request: &serde_json::Value) -> Option<String> {
     let body = request["body"].as_str()?;
@@ -722,23 +757,13 @@ fn behind_haproxy_a_message_is_begun_on_one_node_finished_on_another_and_redeeme
     let mut k = Koerier::new()?;
     on_object_store(&mut k)?;
     let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
-    let peers_dir = tempfile::tempdir()?;
-    let smtp = peers::SmtpPeer::start(&peers_dir.path().join("smtp"), ports::free_port()?)?;
-    let sms = peers::SmsPeer::start(&peers_dir.path().join("sms"), "", 0)?;
+    let Delivery { smtp, sms, .. } = &Delivery::start()?;
     let lb = Balanced::ports()?;
-    let own = [
-        ("KOERIER_SMTP_URL", smtp.url()),
-        ("KOERIER_SMS_URL", sms.url()),
-        ("KOERIER_PUBLIC_URL", format!("https://127.0.0.1:{}", lb.0)),
-    ];
-    let mut c = Balanced::start(&mut k, lb, &own)?;
+    let mut c = Balanced::start(&mut k, lb, &Delivery::settings(smtp, sms, lb))?;
     let (a, b, node_c) = (0, 1, 2);
     let work = tempfile::tempdir()?;
     let w = work.path();
-    std::fs::write(w.join("plan.pdf"), door::pdf("jaarplan"))?;
-    let appended =
-        Command::new("sh").arg("-c").arg("head -c 209715200 /dev/urandom >> plan.pdf").current_dir(w).status()?;
-    assert!(appended.success());
+    random_pdf(&w.join("plan.pdf"), 200 << 20)?;
     let big = std::fs::read(w.join("plan.pdf"))?;
 
     // Begun on A, which is killed after 180 MiB.
@@ -807,10 +832,10 @@ fn behind_haproxy_a_message_is_begun_on_one_node_finished_on_another_and_redeeme
     // Piet, at 127.0.0.5, redeems the link on A (restarted) and downloads
     // with the same browser session on B, and a range on C.
     let link = peers::wait_until(std::time::Duration::from_secs(60), || {
-        mails_to(&smtp, "piet@example.org").is_ok_and(|m| !m.is_empty())
+        mails_to(smtp, "piet@example.org").is_ok_and(|m| !m.is_empty())
     });
     assert!(link, "the link mail reaches the SMTP server");
-    let mail = mails_to(&smtp, "piet@example.org")?.remove(0);
+    let mail = mails_to(smtp, "piet@example.org")?.remove(0);
     let secret = mail::secret_after(peers::part(&mail, "text/plain").unwrap_or_default(), "/l/")
         .ok_or(format!("a link in {mail}"))?;
     let code = sms.requests()?.iter().rev().find_map(code_in).ok_or("an SMS with a code")?;
@@ -858,17 +883,10 @@ fn behind_haproxy_nodes_deliver_each_mail_once_abort_a_window_once_and_lock_out_
     on_object_store(&mut k)?;
     let jan = k.user("jan@minvws.nl", "Jan Jansen", "staff")?;
     let kees = k.user("kees@minvws.nl", "Kees de Vries", "staff")?;
-    let peers_dir = tempfile::tempdir()?;
-    let smtp = peers::SmtpPeer::start(&peers_dir.path().join("smtp"), ports::free_port()?)?;
-    let sms = peers::SmsPeer::start(&peers_dir.path().join("sms"), "", 0)?;
+    let Delivery { smtp, sms, .. } = &Delivery::start()?;
     let lb = Balanced::ports()?;
-    let own = [
-        ("KOERIER_SMTP_URL", smtp.url()),
-        ("KOERIER_SMS_URL", sms.url()),
-        ("KOERIER_PUBLIC_URL", format!("https://127.0.0.1:{}", lb.0)),
-        ("KOERIER_UPLOAD_WINDOW", "30s".to_owned()),
-        ("KOERIER_JOBS_INTERVAL", "1s".to_owned()),
-    ];
+    let mut own = Delivery::settings(smtp, sms, lb);
+    own.extend([("KOERIER_UPLOAD_WINDOW", "30s".to_owned()), ("KOERIER_JOBS_INTERVAL", "1s".to_owned())]);
     let c = Balanced::start(&mut k, lb, &own)?;
     let jan_dav = Some((jan.email.as_str(), jan.password.as_str()));
     let dav = |args: &[&str]| -> TestResult {
@@ -904,13 +922,13 @@ fn behind_haproxy_nodes_deliver_each_mail_once_abort_a_window_once_and_lock_out_
 
     let aborted = |m: &serde_json::Value| m["subject"].as_str().is_some_and(|s| s.ends_with(": laat"));
     let arrived = peers::wait_until(std::time::Duration::from_secs(120), || {
-        mails_to(&smtp, "piet@example.org").is_ok_and(|m| m.len() >= 30)
-            && mails_to(&smtp, "jan@minvws.nl").is_ok_and(|m| m.iter().any(aborted))
+        mails_to(smtp, "piet@example.org").is_ok_and(|m| m.len() >= 30)
+            && mails_to(smtp, "jan@minvws.nl").is_ok_and(|m| m.iter().any(aborted))
     });
     assert!(arrived, "30 link mails and the window's; the SMTP server has {}", smtp.count());
     // Every node's deliverer and jobs have had several more rounds.
     std::thread::sleep(std::time::Duration::from_secs(5));
-    let piet = mails_to(&smtp, "piet@example.org")?;
+    let piet = mails_to(smtp, "piet@example.org")?;
     for i in 0..30 {
         let subject = format!("Bericht {i}");
         let n = piet.iter().filter(|m| m["subject"].as_str().is_some_and(|s| s.ends_with(&subject))).count();
@@ -919,7 +937,7 @@ fn behind_haproxy_nodes_deliver_each_mail_once_abort_a_window_once_and_lock_out_
     assert_eq!(piet.len(), 30, "nothing else, nothing twice");
     let codes = sms.requests()?;
     assert_eq!(codes.iter().filter(|r| r["answer"] == "accepted").count(), 30, "one SMS per message: {codes:?}");
-    let jan_mails = mails_to(&smtp, "jan@minvws.nl")?;
+    let jan_mails = mails_to(smtp, "jan@minvws.nl")?;
     assert_eq!(jan_mails.iter().filter(|m| aborted(m)).count(), 1, "the window aborted once: {jan_mails:?}");
 
     // 20 wrong passwords from 127.0.0.2, each to the next node: 15 are
@@ -961,10 +979,7 @@ fn on_an_object_store_a_1_gib_upload_keeps_the_node_s_memory_flat() -> TestResul
     k.start()?;
     let work = tempfile::tempdir()?;
     let w = work.path();
-    std::fs::write(w.join("groot.pdf"), door::pdf("groot"))?;
-    let appended =
-        Command::new("sh").arg("-c").arg("head -c 1073741824 /dev/urandom >> groot.pdf").current_dir(w).status()?;
-    assert!(appended.success());
+    random_pdf(&w.join("groot.pdf"), 1 << 30)?;
     let pid = k.pid().ok_or("the node runs")?;
     let before = memory(pid, "VmRSS")?;
     let out = k.sftp_batch(&jan, w, "mkdir outbox/groot\nput groot.pdf outbox/groot/groot.pdf\n")?;
