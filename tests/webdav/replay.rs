@@ -127,6 +127,9 @@ impl<'a> Draft<'a> {
             .split_once("locktoken>")
             .and_then(|(_, rest)| hrefs(rest).first().map(|t| t.trim().to_owned()))
             .ok_or(format!("LOCK {file}: no lock token in {body}"))?;
+        // Who holds it, as DAV:owner (the answer binds D to DAV:): where
+        // Office and Explorer read the name they show.
+        assert!(body.contains(r"<D:owner") && body.contains(r"JAN-PC\jan</D:href>"), "LOCK {file}: {body}");
         Ok(token)
     }
 
@@ -291,6 +294,10 @@ fn windows_explorer_copies_a_file_in_through_an_empty_put_and_a_lock() -> TestRe
     d.expect("PROPFIND", "brief.pdf", &["-H", "Depth: 0"], &[404])?;
     d.put("brief.pdf", b"", &[])?;
     let token = d.lock("brief.pdf")?;
+    let discovery =
+        "<?xml version=\"1.0\"?><D:propfind xmlns:D=\"DAV:\"><D:prop><D:lockdiscovery/></D:prop></D:propfind>";
+    let found = d.expect("PROPFIND", "brief.pdf", &["-H", "Depth: 0", "--data-binary", discovery], &[207])?;
+    assert!(found.contains("<D:owner") && found.contains(r"JAN-PC\jan</D:href>"), "the lock's owner: {found}");
     d.set_win32_props("brief.pdf", &token)?;
     d.expect("HEAD", "brief.pdf", &["-I"], &[200])?;
     d.put("brief.pdf", &doc, &[&submit(&token)])?;

@@ -9,7 +9,7 @@ use dav_server::ls::{DavLock, DavLockSystem, LsFuture};
 use futures_util::FutureExt;
 use gateway::lock::{Lock, LockRequest, check_locks};
 use gateway::{Gateway, Session};
-use xmltree::{Element, EmitterConfig};
+use xmltree::{Element, EmitterConfig, Namespace, XMLNode};
 
 use crate::PREFIX;
 use crate::error::Refusal;
@@ -46,12 +46,45 @@ pub fn encode(path: &str) -> String {
     out
 }
 
+/// The lock's owner as kept: `DAV:owner` under the prefix `D`, which it
+/// declares itself, with every `DAV:` element below it under `D` too and any
+/// other namespace under a prefix it declares. So it parses back on its own,
+/// and written inside dav-server's answers (which bind `D` to `DAV:`) it
+/// still reads as `DAV:owner`, which is where Office and Explorer look for
+/// who holds a lock. dav-server hands the element over with whatever prefix
+/// the client used (`D:`, `a:`, a default namespace), and not always with the
+/// declaration that binds it.
 pub(crate) fn owner_xml(owner: Option<&Element>) -> Option<String> {
-    // dav-server hands the element over with the request's prefix (`D:`) but
-    // without the declaration that binds it; written so, it would not parse
-    // back. Unprefixed, it keeps its namespace as the default one.
+    const DAV: &str = "DAV:";
+    fn rebind(element: &mut Element, others: &mut Vec<String>) {
+        element.namespaces = None;
+        element.prefix = match element.namespace.as_deref() {
+            Some(DAV) => Some("D".to_owned()),
+            Some(uri) => {
+                let at = others.iter().position(|o| o == uri).unwrap_or_else(|| {
+                    others.push(uri.to_owned());
+                    others.len() - 1
+                });
+                Some(format!("n{at}"))
+            }
+            None => None,
+        };
+        for child in &mut element.children {
+            if let XMLNode::Element(child) = child {
+                rebind(child, others);
+            }
+        }
+    }
     let mut owner = owner?.clone();
-    owner.prefix = None;
+    owner.namespace = Some(DAV.to_owned());
+    let mut others = Vec::new();
+    rebind(&mut owner, &mut others);
+    let mut declared = Namespace::empty();
+    declared.put("D", DAV);
+    for (at, uri) in others.iter().enumerate() {
+        declared.put(format!("n{at}"), uri.as_str());
+    }
+    owner.namespaces = Some(declared);
     let mut out = Vec::new();
     let config = EmitterConfig::new().write_document_declaration(false);
     owner.write_with_config(&mut out, config).ok()?;
@@ -200,6 +233,51 @@ impl DavLockSystem for DbLocks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The owner element of a `lockinfo` body, as a parser hands it over.
+    fn owner_of(lockinfo: &str) -> Option<Element> {
+        let root = Element::parse(lockinfo.as_bytes()).ok()?;
+        root.children.into_iter().find_map(|n| match n {
+            XMLNode::Element(e) if e.name == "owner" => Some(e),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn a_lock_owner_is_kept_as_dav_owner_whatever_prefix_the_client_used() {
+        let bodies = [
+            // Explorer, Finder and Office.
+            r#"<D:lockinfo xmlns:D="DAV:"><D:owner><D:href>JAN-PC\jan</D:href></D:owner></D:lockinfo>"#,
+            // Another prefix for DAV:.
+            r#"<a:lockinfo xmlns:a="DAV:"><a:owner><a:href>JAN-PC\jan</a:href></a:owner></a:lockinfo>"#,
+            // A default namespace (neon: cadaver, litmus), another namespace inside.
+            r#"<lockinfo xmlns="DAV:"><owner><href>JAN-PC\jan</href><x xmlns="urn:x">1</x></owner></lockinfo>"#,
+            // A client's own prefix D for another namespace inside.
+            r#"<a:lockinfo xmlns:a="DAV:"><a:owner xmlns:D="urn:y"><D:href>JAN-PC\jan</D:href></a:owner></a:lockinfo>"#,
+        ];
+        for body in bodies {
+            let mut given = owner_of(body);
+            // dav-server hands it over without the declarations in scope.
+            if let Some(owner) = given.as_mut() {
+                owner.namespaces = None;
+            }
+            let kept = owner_xml(given.as_ref()).unwrap_or_default();
+            // On its own, and inside an answer that binds D to DAV:.
+            let answer = format!(r#"<D:activelock xmlns:D="DAV:">{kept}</D:activelock>"#);
+            for xml in [kept.clone(), answer] {
+                let root = Element::parse(xml.as_bytes()).map_err(|e| format!("{xml}: {e}"));
+                let root = root.unwrap_or_else(|e| panic!("{body} kept as {e}"));
+                let owner = if root.name == "owner" { Some(root) } else { owner_of(&xml) };
+                let owner = owner.unwrap_or_else(|| panic!("{body}: no owner in {xml}"));
+                assert_eq!(owner.namespace.as_deref(), Some("DAV:"), "{body} kept as {xml}");
+                let href = owner.get_child("href").unwrap_or_else(|| panic!("{body}: href in {xml}"));
+                assert_eq!(href.get_text().as_deref(), Some("JAN-PC\\jan"), "{xml}");
+                let dav_href = href.namespace.as_deref() == Some("DAV:");
+                assert_eq!(dav_href, !body.contains("urn:y"), "{body} kept as {xml}");
+            }
+        }
+        assert_eq!(owner_xml(None), None);
+    }
 
     #[test]
     fn paths_are_encoded_for_urls() {
