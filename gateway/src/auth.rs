@@ -333,8 +333,8 @@ impl Gateway {
     }
 
     /// Drop failure records older than the longest window they count in.
-    pub(crate) async fn prune_failures(&self) -> Result<usize> {
-        let cutoff = self.now().minus(Duration::from_secs(3600)).as_millis();
+    pub(crate) async fn prune_failures(&self, now: crate::clock::Timestamp) -> Result<usize> {
+        let cutoff = now.minus(Duration::from_secs(3600)).as_millis();
         self.db
             .write(move |conn| {
                 Ok(diesel::delete(auth_failures::table.filter(auth_failures::at.lt(cutoff))).execute(conn)?)

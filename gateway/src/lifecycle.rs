@@ -124,20 +124,31 @@ impl Gateway {
         round.map(Some)
     }
 
+    /// The moment a round of the jobs goes by: the database's clock, which
+    /// every node shares, as the leases are timed (a clock a test moves is
+    /// its own time). So a node whose clock runs fast aborts no window and
+    /// expires no message early, and one whose clock runs slow none late.
+    async fn shared_now(&self) -> Result<Timestamp> {
+        if !self.clock.is_world_time() {
+            return Ok(self.now());
+        }
+        Ok(Timestamp::from_millis(self.db.read(database_now).await?))
+    }
+
     async fn lifecycle_round(&self) -> Result<LifecycleReport> {
-        let mut report = LifecycleReport { aborted: self.abort_overdue().await?, ..Default::default() };
-        report.expired = self.expire_due().await?;
+        let now = self.shared_now().await?;
+        let mut report = LifecycleReport { aborted: self.abort_overdue(now).await?, ..Default::default() };
+        report.expired = self.expire_due(now).await?;
         let (blobs, staging) = self.sweep().await?;
         report.blobs_deleted = blobs;
         report.staging_swept = staging;
-        self.prune_failures().await?;
+        self.prune_failures(now).await?;
         Ok(report)
     }
 
     /// Abort drafts whose window closed: delete what was uploaded, keep why.
-    async fn abort_overdue(&self) -> Result<usize> {
+    async fn abort_overdue(&self, now: Timestamp) -> Result<usize> {
         let window = self.settings.rules.upload_window;
-        let now = self.now();
         let cutoff = now.minus(window).as_millis();
         let this = self.clone();
         self.db
@@ -182,8 +193,7 @@ impl Gateway {
 
     /// Expire sent messages at the end of their retention. Reads are refused
     /// from that instant anyway; this destroys the keys and marks the metadata.
-    async fn expire_due(&self) -> Result<usize> {
-        let now = self.now();
+    async fn expire_due(&self, now: Timestamp) -> Result<usize> {
         let this = self.clone();
         self.db
             .write(move |conn| {

@@ -193,6 +193,63 @@ impl gateway::Clock for FastClock {
     }
 }
 
+/// The world's time, as read on a node whose clock is this much slow.
+struct SlowClock(Duration);
+
+impl gateway::Clock for SlowClock {
+    fn now(&self) -> gateway::Timestamp {
+        gateway::SystemClock.now().minus(self.0)
+    }
+}
+
+/// A draft with a document made on `node`: its window starts by that node's clock.
+async fn begun_on(
+    node: &gateway::Gateway,
+    jan: &gateway::Session,
+    name: &str,
+) -> Result<gateway::TransferId, Box<dyn std::error::Error>> {
+    let draft = node.create_draft(jan, name).await?;
+    let mut upload = node.begin_upload(jan, &draft.id, "a.pdf", gateway::upload::UploadMode::New).await?;
+    upload.write(&pdf(name)).await?;
+    upload.finish().await?;
+    Ok(draft.id)
+}
+
+/// The jobs go by the database's clock, as the leases do: a node whose
+/// clock runs six days fast aborts no draft before its hour and expires no
+/// message before its five days, and it does abort the draft begun on a
+/// node whose clock runs two hours slow, whose hour has passed.
+#[tokio::test]
+async fn the_jobs_time_windows_and_retention_by_the_database_s_clock() -> TestResult {
+    let bed = Bed::new().await?;
+    let jan = bed.staff("jan@minvws.nl").await?;
+    let steady = bed.node_with(Arc::new(gateway::SystemClock)).await?;
+    let slow = bed.node_with(Arc::new(SlowClock(Duration::from_secs(2 * 3600)))).await?;
+    let fast = bed.node_with(Arc::new(FastClock(Duration::from_secs(6 * 86_400)))).await?;
+    let open = begun_on(&steady, &jan, "open").await?;
+    let sent = begun_on(&steady, &jan, "sent").await?;
+    let envelope = gateway::Envelope {
+        to: Some(Mailbox::parse("Piet <piet@example.org>")?),
+        phone: Some(gateway::address::PhoneNumber::parse("0612345678")?),
+        subject: "Dossier".into(),
+        reference: String::new(),
+        language: Language::En,
+        text: String::new(),
+    };
+    steady.set_envelope(&jan, &sent, envelope).await?;
+    steady.send(&jan, &sent).await?;
+    let overdue = begun_on(&slow, &jan, "overdue").await?;
+
+    let report = fast.run_lifecycle().await?.ok_or("the lease was free")?;
+    assert_eq!((report.aborted, report.expired), (1, 0), "{report:?}");
+    let outbox: Vec<String> =
+        steady.list(&jan, gateway::Folder::Outbox).await?.into_iter().map(|t| t.id.to_string()).collect();
+    assert!(outbox.contains(&open.to_string()) && !outbox.contains(&overdue.to_string()), "{outbox:?}");
+    let sent_box = steady.list(&jan, gateway::Folder::Sent).await?;
+    assert!(sent_box.iter().any(|t| t.id == sent), "the message is not expired");
+    Ok(())
+}
+
 /// Leases are timed by the database's clock: a node whose own clock runs
 /// ten minutes fast sees the lease another node took a moment ago as the
 /// live lease it is, and takes it once that node lets go.
