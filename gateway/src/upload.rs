@@ -13,7 +13,7 @@ use crate::policy::name::{FileName, NameKind, NameRefusal, ZIP_SUFFIX};
 use crate::random::RandomExt;
 use crate::session::Session;
 use crate::store::{BlobId, DocumentKey, StagedWriter};
-use crate::transfer::{Folder, TransferId, TransferSummary, load_own_draft, own_draft_named};
+use crate::transfer::{Folder, TransferId, TransferState, TransferSummary, load_own_draft, own_draft_named};
 
 /// What to do when the draft already holds a document of that name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -705,7 +705,7 @@ impl Upload {
         if let Err(e) = self.writer.write(data).await {
             let e = Error::from(e);
             self.out_of_space = matches!(e, Error::NoSpace);
-            return Err(e);
+            return Err(self.gateway.explain_lost_upload(&self.transfer_id, e).await);
         }
         if let Some(head) = self.head.as_mut().filter(|h| h.len() < content::HEAD_LEN) {
             head.extend_from_slice(&data[..data.len().min(content::HEAD_LEN - head.len())]);
@@ -755,6 +755,14 @@ impl Upload {
     /// Complete the document: it becomes visible only now, after its bytes
     /// are durably stored and its content matches its extension.
     pub async fn finish(self) -> Result<DocumentInfo> {
+        let (gateway, transfer_id) = (self.gateway.clone(), self.transfer_id.clone());
+        match self.finish_and_record().await {
+            Err(e) => Err(gateway.explain_lost_upload(&transfer_id, e).await),
+            done => done,
+        }
+    }
+
+    async fn finish_and_record(self) -> Result<DocumentInfo> {
         if self.out_of_space {
             // What was sealed stays staged: the client resumes once there is room.
             return Err(Error::NoSpace);
@@ -937,6 +945,35 @@ impl Gateway {
                 detected: content::describe(detected),
             }),
             verdict => Ok(verdict),
+        }
+    }
+}
+
+impl Gateway {
+    /// What a failed write or finish means when its message was aborted
+    /// meanwhile (withdrawn by the sender, or its window closed by the jobs
+    /// on any node), which deleted what was staged, in a folder or in an
+    /// object store: that, instead of the missing file or object it ran into.
+    async fn explain_lost_upload(&self, transfer_id: &str, e: Error) -> Error {
+        if !matches!(e, Error::NotFound | Error::Internal(_) | Error::Conflict(_)) {
+            return e;
+        }
+        let t = transfer_id.to_owned();
+        let state = self
+            .db
+            .read(move |conn| {
+                Ok(transfers::table
+                    .find(&t)
+                    .select((transfers::state, transfers::abort_reason))
+                    .get_result::<(String, Option<String>)>(conn)
+                    .optional()?)
+            })
+            .await;
+        match state {
+            Ok(Some((state, reason))) if state == TransferState::Aborted.as_str() => {
+                Error::Aborted(reason.unwrap_or_default())
+            }
+            _ => e,
         }
     }
 }

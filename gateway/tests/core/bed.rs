@@ -56,6 +56,29 @@ impl Bed {
     }
 
     pub async fn with_rules(rules: Rules) -> Result<Bed, Box<dyn std::error::Error>> {
+        Bed::open(rules, None).await
+    }
+
+    /// A bed whose documents are kept in the S3 server `scripts/test`
+    /// starts (`KOERIER_TEST_S3_ENDPOINT`, the bucket `koerier-test`), under
+    /// a prefix of its own.
+    pub async fn on_object_store() -> Result<Bed, Box<dyn std::error::Error>> {
+        let endpoint = std::env::var("KOERIER_TEST_S3_ENDPOINT").map_err(|_| {
+            "KOERIER_TEST_S3_ENDPOINT is not set: run scripts/test, which starts an S3 server (moto) with the bucket koerier-test"
+        })?;
+        let prefix = format!("core-tests/{}", gateway::store::BlobId::generate()?.as_str());
+        let store = gateway::store::ObjectStoreConfig::from_url(
+            &format!("s3://koerier-test/{prefix}"),
+            Some(endpoint),
+            Some("us-east-1".into()),
+        )?;
+        Bed::open(test_rules(), Some(store)).await
+    }
+
+    async fn open(
+        rules: Rules,
+        store: Option<gateway::store::ObjectStoreConfig>,
+    ) -> Result<Bed, Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let database_url = database_for(dir.path())?;
         let clock = ManualClock::new(Timestamp::from_millis(START));
@@ -66,7 +89,7 @@ impl Bed {
             rules,
             limits: Default::default(),
             keys: Default::default(),
-            store: None,
+            store,
         };
         let gw = Gateway::open(settings, master, Arc::new(clock.clone()), Arc::new(SystemRandom)).await?;
         let admin = Admin::console();

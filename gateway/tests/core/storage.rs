@@ -323,3 +323,33 @@ async fn the_lifecycle_jobs_lease_is_held_only_while_they_run() -> TestResult {
     bed.gw.run_lifecycle().await?.ok_or("and back")?;
     Ok(())
 }
+
+/// A draft withdrawn on one connection while another uploads into it (and
+/// swept, its staged bytes deleted, from the data folder or the object
+/// store): the upload ends saying the message was withdrawn, not with a
+/// store failure, and nothing of it stays.
+#[tokio::test]
+async fn an_upload_into_a_draft_withdrawn_meanwhile_ends_saying_so() -> TestResult {
+    for bed in [Bed::new().await?, Bed::on_object_store().await?] {
+        let jan = bed.staff("jan@minvws.nl").await?;
+        let draft = bed.gw.create_draft(&jan, "withdrawn").await?;
+        let mut upload = bed.gw.begin_upload(&jan, &draft.id, "big.pdf", UploadMode::New).await?;
+        let mut body = pdf("withdrawn while uploading");
+        body.resize(20 << 20, b'x');
+        upload.write(&body[..10 << 20]).await?;
+        bed.gw.discard_draft(&jan, &draft.id).await?;
+        bed.gw.run_lifecycle().await?.ok_or("the lease was free")?;
+        let written = upload.write(&body[10 << 20..]).await;
+        let ended = match written {
+            Ok(()) => upload.finish().await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        match ended {
+            Err(Error::Aborted(reason)) => assert!(reason.contains("withdrawn"), "{reason}"),
+            other => panic!("the upload ends saying the draft was withdrawn: {other:?}"),
+        }
+        bed.gw.run_lifecycle().await?.ok_or("the lease was free")?;
+        assert_eq!(bed.stored()?, 0, "nothing stays in the folder: {:?}", bed.files());
+    }
+    Ok(())
+}
