@@ -947,9 +947,7 @@ impl Gateway {
             verdict => Ok(verdict),
         }
     }
-}
 
-impl Gateway {
     /// What a failed write or finish means when its message was aborted
     /// meanwhile (withdrawn by the sender, or its window closed by the jobs
     /// on any node), which deleted what was staged, in a folder or in an
