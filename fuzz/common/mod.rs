@@ -13,7 +13,7 @@ pub fn runtime() -> &'static Runtime {
 
 /// A request as a client writes it: a line with the method and target,
 /// header lines, an empty line, a body.
-#[allow(dead_code)]
+#[allow(dead_code, reason = "read by the targets of requests, not by every target that shares the runtime")]
 pub struct Request<'a> {
     pub method: &'a str,
     /// The request line's second word, if it has one.
@@ -23,7 +23,7 @@ pub struct Request<'a> {
     pub body: &'a [u8],
 }
 
-#[allow(dead_code)]
+#[allow(dead_code, reason = "read by the targets of requests, not by every target that shares the runtime")]
 impl<'a> Request<'a> {
     /// The request in `data`; lines end in LF or CRLF. `None` when the first
     /// line is not text.

@@ -98,6 +98,18 @@ pub struct Listing {
     staging: Vec<OsString>,
 }
 
+impl Listing {
+    /// How many blobs and staged uploads were listed.
+    pub fn len(&self) -> usize {
+        self.committed.len() + self.staging.len()
+    }
+
+    /// Whether the store held nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Arc<Backend>,

@@ -26,6 +26,8 @@ pub struct Bed {
     pub dir: tempfile::TempDir,
     pub admin: Admin,
     pub database_url: String,
+    /// The object store the documents are kept in, if not the data folder.
+    pub store: Option<gateway::store::ObjectStoreConfig>,
 }
 
 pub fn test_rules() -> Rules {
@@ -89,12 +91,12 @@ impl Bed {
             rules,
             limits: Default::default(),
             keys: Default::default(),
-            store,
+            store: store.clone(),
         };
         let gw = Gateway::open(settings, master, Arc::new(clock.clone()), Arc::new(SystemRandom)).await?;
         let admin = Admin::console();
         gw.add_domain(&admin, "minvws.nl").await?;
-        Ok(Bed { gw, clock, dir, admin, database_url })
+        Ok(Bed { gw, clock, dir, admin, database_url, store })
     }
 
     /// Open a second core on the same folder and database: a restart.
@@ -215,6 +217,15 @@ impl Bed {
     pub fn stored(&self) -> Result<usize, Box<dyn std::error::Error>> {
         let in_rows = self.rows("documents WHERE inline_blob IS NOT NULL")?;
         Ok(self.blob_files().len() + usize::try_from(in_rows)?)
+    }
+
+    /// How many blobs and staged uploads the store holds, in the data folder
+    /// or in the object store.
+    pub async fn in_store(&self) -> Result<usize, Box<dyn std::error::Error>> {
+        Ok(match &self.store {
+            Some(config) => gateway::store::Store::open_object(config)?.listing().await?.len(),
+            None => self.blob_files().len(),
+        })
     }
 
     /// Blob files (committed or staged) under the data folder.

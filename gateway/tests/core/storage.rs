@@ -337,6 +337,7 @@ async fn an_upload_into_a_draft_withdrawn_meanwhile_ends_saying_so() -> TestResu
         let mut body = pdf("withdrawn while uploading");
         body.resize(20 << 20, b'x');
         upload.write(&body[..10 << 20]).await?;
+        assert_eq!(bed.in_store().await?, 1, "the upload is staged (object store: {})", bed.store.is_some());
         bed.gw.discard_draft(&jan, &draft.id).await?;
         bed.gw.run_lifecycle().await?.ok_or("the lease was free")?;
         let written = upload.write(&body[10 << 20..]).await;
@@ -349,7 +350,8 @@ async fn an_upload_into_a_draft_withdrawn_meanwhile_ends_saying_so() -> TestResu
             other => panic!("the upload ends saying the draft was withdrawn: {other:?}"),
         }
         bed.gw.run_lifecycle().await?.ok_or("the lease was free")?;
-        assert_eq!(bed.stored()?, 0, "nothing stays in the folder: {:?}", bed.files());
+        assert_eq!(bed.stored()?, 0, "no document keeps sealed bytes");
+        assert_eq!(bed.in_store().await?, 0, "nothing stays in the store (object store: {})", bed.store.is_some());
     }
     Ok(())
 }
